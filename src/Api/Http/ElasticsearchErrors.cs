@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using TrainedModelsOrleans.Grains.Errors;
+
+namespace TrainedModelsOrleans.Api.Http;
+
+/// <summary>Writes errors in Elasticsearch's body: {"error":{"root_cause":[…],"type","reason"},"status"}.</summary>
+public static class ElasticsearchErrors
+{
+    public static JsonObject Body(int status, string type, string reason) => new()
+    {
+        ["error"] = new JsonObject
+        {
+            ["root_cause"] = new JsonArray(new JsonObject { ["type"] = type, ["reason"] = reason }),
+            ["type"] = type,
+            ["reason"] = reason,
+        },
+        ["status"] = status,
+    };
+
+    public static Task WriteAsync(HttpContext context, ElasticsearchException error)
+    {
+        if (error.Headers is not null)
+            foreach (var (name, value) in error.Headers) context.Response.Headers.Append(name, value);
+        return WriteAsync(context, error.Status, error.Type, error.Reason);
+    }
+
+    public static async Task WriteAsync(HttpContext context, int status, string type, string reason)
+    {
+        context.Response.StatusCode = status;
+        await ElasticsearchJson.WriteAsync(context, Body(status, type, reason));
+    }
+}
+
+/// <summary>JSON responses with the media type the client asked for (plain or compatible-with=8).</summary>
+public static class ElasticsearchJson
+{
+    private const string CompatibleMediaType = "application/vnd.elasticsearch+json;compatible-with=8";
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static async Task WriteAsync(HttpContext context, JsonNode body)
+    {
+        context.Response.ContentType = WantsCompatibleMediaType(context.Request) ? CompatibleMediaType : "application/json";
+        if (HttpMethods.IsHead(context.Request.Method)) return;
+        var pretty = context.Request.Query.ContainsKey("pretty") && context.Request.Query["pretty"] != "false";
+        await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = pretty });
+        body.WriteTo(writer);
+        await writer.FlushAsync(context.RequestAborted);
+    }
+
+    public static IResult Ok(JsonNode body) => new JsonNodeResult(body, StatusCodes.Status200OK);
+
+    public static IResult Acknowledged() => Ok(new JsonObject { ["acknowledged"] = true });
+
+    private static bool WantsCompatibleMediaType(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("compatible-with", StringComparison.OrdinalIgnoreCase)
+        || request.ContentType?.Contains("compatible-with", StringComparison.OrdinalIgnoreCase) == true;
+
+    private sealed class JsonNodeResult(JsonNode body, int status) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = status;
+            return WriteAsync(httpContext, body);
+        }
+    }
+}

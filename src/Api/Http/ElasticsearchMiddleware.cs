@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TrainedModelsOrleans.Grains.Errors;
+
+namespace TrainedModelsOrleans.Api.Http;
+
+/// <summary>
+/// Every response says it is Elasticsearch (clients check the header); every failure leaves as an
+/// Elasticsearch error body; nothing a client sends can take the process down.
+/// </summary>
+public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogger<ElasticsearchMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        context.Response.OnStarting(static state =>
+        {
+            ((HttpResponse)state).Headers["X-Elastic-Product"] = "Elasticsearch";
+            return Task.CompletedTask;
+        }, context.Response);
+
+        try
+        {
+            await next(context);
+        }
+        catch (ElasticsearchException error) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, error);
+        }
+        catch (BadHttpRequestException error) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, error.StatusCode, "parse_exception", error.Message);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (TimeoutException error) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, 408, "timeout_exception", error.Message);
+        }
+        catch (Exception error) when (!context.Response.HasStarted)
+        {
+            LogUnhandled(logger, context.Request.Method, context.Request.Path, error);
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, 500, "exception", error.Message);
+        }
+
+        if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
+            && context.GetEndpoint() is null)
+        {
+            await ElasticsearchErrors.WriteAsync(context, 400, "illegal_argument_exception",
+                $"no handler found for uri [{context.Request.Path}{context.Request.QueryString}] and method [{context.Request.Method}]");
+        }
+        else if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+        {
+            await ElasticsearchErrors.WriteAsync(context, 405, "illegal_argument_exception",
+                $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, string method, string path, Exception error);
+}

@@ -1,0 +1,37 @@
+namespace TrainedModelsOrleans.Grains.Errors;
+
+/// <summary>
+/// An error the API reports in Elasticsearch's shape:
+/// {"error":{"root_cause":[{"type","reason"}],"type","reason"},"status"}.
+/// Domain rules throw it; grains let it travel to the caller unchanged; the HTTP layer renders it.
+/// </summary>
+public class ElasticsearchException(int status, string type, string reason) : Exception(reason)
+{
+    public int Status { get; } = status;
+    public string Type { get; } = type;
+    public string Reason { get; } = reason;
+
+    /// <summary>Extra headers ES sends with some errors (e.g. none today; kept for Warning headers).</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    public static ElasticsearchException BadRequest(string reason) =>
+        new(400, "illegal_argument_exception", reason);
+
+    public static ElasticsearchException NotFound(string reason) =>
+        new(404, "resource_not_found_exception", reason);
+
+    public static ElasticsearchException Conflict(string reason) =>
+        new(409, "status_exception", reason);
+
+    public static ElasticsearchException StatusException(int status, string reason) =>
+        new(status, "status_exception", reason);
+
+    /// <summary>ES's request validation error: "Validation Failed: 1: a;2: b;".</summary>
+    public static ElasticsearchException Validation(IEnumerable<string> errors)
+    {
+        var text = new System.Text.StringBuilder("Validation Failed: ");
+        var n = 0;
+        foreach (var e in errors) text.Append(++n).Append(": ").Append(e).Append(';');
+        return new(400, "action_request_validation_exception", text.ToString());
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace TrainedModelsOrleans.Runtime.Catalog;
+
+/// <summary>The runtime's structured log events, in one place.</summary>
+internal sealed partial class RuntimeLog(ILogger logger)
+{
+    private readonly ILogger _logger = logger;
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Deactivation of {Grain} failed")]
+    private partial void DeactivationFailedCore(string grain, Exception error);
+    public void DeactivationFailed(GrainId grain, Exception error) => DeactivationFailedCore(grain.ToString(), error);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Collected {Count} idle activations")]
+    public partial void Collected(int count);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Took over directory entry of {Grain} from dead silo {Silo} generation {Generation}")]
+    public partial void DirectoryTakeover(string grain, string silo, long generation);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Silo {Silo} generation {Generation} joined at {Address} with {Processors} processors and {MemoryBytes} bytes")]
+    public partial void SiloJoined(string silo, long generation, string address, int processors, long memoryBytes);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Heartbeat of silo {Silo} failed")]
+    public partial void HeartbeatFailed(string silo, Exception error);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Silo {Silo} generation {Generation} left; {Count} activations deactivated")]
+    public partial void SiloLeft(string silo, long generation, int count);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Background task {Task} failed")]
+    public partial void BackgroundFailed(string task, Exception error);
+}

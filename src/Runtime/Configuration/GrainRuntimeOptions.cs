@@ -1,0 +1,63 @@
+namespace TrainedModelsOrleans.Runtime.Configuration;
+
+/// <summary>The runtime's knobs, with Orleans' defaults where Orleans has one.</summary>
+public sealed class GrainRuntimeOptions
+{
+    /// <summary>How long a caller waits for a grain call before it gets a TimeoutException (Orleans: 30 s).</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An activation idle this long is collected (Orleans: 15 min).</summary>
+    public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often idle activations are looked for (Orleans: 1 min).</summary>
+    public TimeSpan CollectionQuantum { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Per grain type overrides of <see cref="CollectionAge"/>, keyed by grain type name.</summary>
+    public Dictionary<string, TimeSpan> ClassSpecificCollectionAge { get; } = new();
+
+    /// <summary>Bound on OnActivateAsync / OnDeactivateAsync (Orleans: 30 s each).</summary>
+    public TimeSpan ActivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan DeactivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public void Validate()
+    {
+        Positive(ResponseTimeout, nameof(ResponseTimeout));
+        Positive(CollectionAge, nameof(CollectionAge));
+        Positive(CollectionQuantum, nameof(CollectionQuantum));
+        Positive(ActivationTimeout, nameof(ActivationTimeout));
+        Positive(DeactivationTimeout, nameof(DeactivationTimeout));
+    }
+
+    private static void Positive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+    }
+}
+
+/// <summary>Who this silo is in the membership table.</summary>
+public sealed class SiloOptions
+{
+    /// <summary>Stable node name; the default is the machine name.</summary>
+    public string SiloName { get; set; } = Environment.MachineName.ToLowerInvariant();
+
+    /// <summary>host:port where peers reach this silo (the HTTP endpoint until the silo transport exists).</summary>
+    public string Address { get; set; } = "127.0.0.1:0";
+
+    public string? GatewayAddress { get; set; }
+
+    public int AllocatedProcessors { get; set; } = Environment.ProcessorCount;
+
+    public long MemoryBytes { get; set; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+    /// <summary>How often the silo refreshes its heartbeat row.</summary>
+    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(SiloName)) throw new ArgumentException("SiloName must not be empty.", nameof(SiloName));
+        if (AllocatedProcessors < 1) throw new ArgumentOutOfRangeException(nameof(AllocatedProcessors), AllocatedProcessors, "AllocatedProcessors must be at least 1.");
+        if (MemoryBytes < 1) throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "MemoryBytes must be positive.");
+        if (HeartbeatPeriod <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HeartbeatPeriod), HeartbeatPeriod, "HeartbeatPeriod must be positive.");
+    }
+}

@@ -1,0 +1,36 @@
+using System.Reflection;
+using TrainedModelsOrleans.Runtime.Catalog;
+
+namespace TrainedModelsOrleans.Runtime.Proxies;
+
+/// <summary>The typed reference GetGrain returns: turns interface calls into requests (Orleans' GrainReference).</summary>
+public class GrainProxy : DispatchProxy
+{
+    private IGrainCallSink _sink = null!;
+    private GrainClassInfo _grainClass = null!;
+
+    public GrainId GrainId { get; private set; }
+
+    internal static TInterface Create<TInterface>(IGrainCallSink sink, GrainClassInfo grainClass, string key)
+    {
+        var proxy = Create<TInterface, GrainProxy>();
+        var self = (GrainProxy)(object)proxy!;
+        self._sink = sink;
+        self._grainClass = grainClass;
+        self.GrainId = new GrainId(grainClass.TypeName, key);
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (!_grainClass.Methods.TryGetValue(targetMethod, out var method))
+        {
+            if (targetMethod.Name == nameof(ToString) && targetMethod.GetParameters().Length == 0) return GrainId.ToString();
+            throw new NotSupportedException($"{targetMethod.DeclaringType}.{targetMethod.Name} is not a grain method.");
+        }
+        return method.Call(_sink, GrainId, args ?? []);
+    }
+
+    public override string ToString() => GrainId.ToString();
+}
