@@ -22,6 +22,18 @@ public class OnnxSessionRunTests
     }
 
     [Fact]
+    public void Medium_model_output_equals_its_reference()
+    {
+        using var session = new OnnxSession(TestInputs.MediumModel.Value);
+        float[] input = TestInputs.Floats(2 * 1024, seed: 11);
+
+        OnnxOutput probs = session.Run(OnnxInput.Create("input", input, new long[] { 2, 1024 }))[0];
+
+        Assert.Equal([2L, 8L], probs.Shape);
+        TestInputs.AssertClose(TestOnnxModels.MediumNetwork().Evaluate(input, 2), probs.GetData<float>(), 1e-5f);
+    }
+
+    [Fact]
     public void Input_can_be_addressed_by_index_and_read_from_a_slice_of_a_larger_buffer()
     {
         using var session = new OnnxSession(TestOnnxModels.Mlp());

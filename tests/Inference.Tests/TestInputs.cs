@@ -2,6 +2,9 @@ namespace TrainedModelsOrleans.Inference.Tests;
 
 internal static class TestInputs
 {
+    /// <summary>The ~40 MB medium model, built once per test run.</summary>
+    public static readonly Lazy<byte[]> MediumModel = new(() => TestModels.TestOnnxModels.Medium());
+
     /// <summary>Deterministic values in [-2, 2).</summary>
     public static float[] Floats(int count, int seed)
     {

@@ -4,7 +4,7 @@ namespace TrainedModelsOrleans.TestModels;
 public static class TestOnnxModels
 {
     /// <summary>Layer widths of <see cref="Medium"/>: about 1 ms per batch-1 inference on one core of the 2-vCPU dev machine.</summary>
-    public static readonly IReadOnlyList<int> MediumLayers = [1024, 2048, 1024, 8];
+    public static readonly IReadOnlyList<int> MediumLayers = [1024, 2048, 2048, 2048, 8];
 
     /// <summary>input "input" float[batch, inputs] → MatMul, Add, Relu → MatMul, Add → Softmax → "probs" float[batch, outputs].</summary>
     public static byte[] Mlp(int inputs = 64, int hidden = 256, int outputs = 8, int seed = 1) =>

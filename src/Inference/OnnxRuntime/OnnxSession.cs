@@ -141,7 +141,7 @@ public sealed unsafe class OnnxSession : IDisposable
                     api.Check(
                         api.CreateTensorWithDataAsOrtValue(
                             memoryInfo, data, (nuint)((long)input.Length * elementSize), dims, (nuint)shape.Length, (int)input.ElementType, &inputValues[i]),
-                        $"Wrapping input '{_inputs[resolved[i]].Name}'");
+                        "Wrapping input", _inputs[resolved[i]].Name);
                 }
             }
 
@@ -293,6 +293,19 @@ public sealed unsafe class OnnxSession : IDisposable
                     $"Input '{expected.Name}' has shape [{string.Join(",", input.Shape.ToArray())}], which holds {elements} elements, but its data has {input.Length}.", nameof(inputs));
             }
         }
+
+        // ORT lists only true graph inputs (initializers are separate), so every tensor input is
+        // required; without this check ORT fails inside the first kernel that reads it, with code 1.
+        if (inputs.Length < _inputs.Length)
+        {
+            for (int index = 0; index < _inputs.Length; index++)
+            {
+                if (!seen[index] && _inputs[index].Kind != OnnxValueKind.Optional)
+                {
+                    throw new ArgumentException($"The model needs input '{_inputs[index].Name}', which was not given.", nameof(inputs));
+                }
+            }
+        }
     }
 
     private void ValidateOutputs(ReadOnlySpan<int> outputIndices)
@@ -313,6 +326,12 @@ public sealed unsafe class OnnxSession : IDisposable
             if ((uint)index >= (uint)_outputs.Length)
             {
                 throw new ArgumentException($"Output index {index} is out of range; the model has {_outputs.Length} output(s).", nameof(outputIndices));
+            }
+
+            // Each requested output becomes its own OrtValue that we release; a repeat could hand back one twice.
+            if (outputIndices[..j].Contains(index))
+            {
+                throw new ArgumentException($"Output '{_outputs[index].Name}' is requested more than once.", nameof(outputIndices));
             }
 
             EnsureReadable(_outputs[index]);
@@ -340,14 +359,14 @@ public sealed unsafe class OnnxSession : IDisposable
         int elementType;
         try
         {
-            api.Check(api.GetTensorTypeAndShape(value, &info), $"Reading the shape of output '{name}'");
-            api.Check(api.GetTensorElementType(info, &elementType), $"Reading the type of output '{name}'");
+            api.Check(api.GetTensorTypeAndShape(value, &info), "Reading the shape of output", name);
+            api.Check(api.GetTensorElementType(info, &elementType), "Reading the type of output", name);
             nuint rank;
-            api.Check(api.GetDimensionsCount(info, &rank), $"Reading the shape of output '{name}'");
+            api.Check(api.GetDimensionsCount(info, &rank), "Reading the shape of output", name);
             shape = new long[(int)rank];
             fixed (long* dims = shape)
             {
-                api.Check(api.GetDimensions(info, dims, rank), $"Reading the shape of output '{name}'");
+                api.Check(api.GetDimensions(info, dims, rank), "Reading the shape of output", name);
             }
         }
         finally
@@ -371,7 +390,7 @@ public sealed unsafe class OnnxSession : IDisposable
         if (count > 0)
         {
             void* source;
-            api.Check(api.GetTensorMutableData(value, &source), $"Reading output '{name}'");
+            api.Check(api.GetTensorMutableData(value, &source), "Reading output", name);
             nuint bytes = (nuint)(count * OnnxElementTypes.SizeOf(type));
             fixed (byte* target = &MemoryMarshal.GetArrayDataReference(data))
             {
@@ -467,9 +486,9 @@ public sealed unsafe class OnnxSession : IDisposable
     private static OnnxTensorDescription DescribeType(OrtApi api, void* typeInfo, string name)
     {
         int onnxType;
-        api.Check(api.GetOnnxTypeFromTypeInfo(typeInfo, &onnxType), $"Reading the kind of '{name}'");
+        api.Check(api.GetOnnxTypeFromTypeInfo(typeInfo, &onnxType), "Reading the kind of", name);
         void* tensorInfo = null;
-        api.Check(api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), $"Reading the tensor type of '{name}'");
+        api.Check(api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), "Reading the tensor type of", name);
         if (tensorInfo == null)
         {
             // Sequences, maps and optionals: success with a NULL info, which must not be used.
@@ -479,8 +498,8 @@ public sealed unsafe class OnnxSession : IDisposable
 
         int elementType;
         nuint rank;
-        api.Check(api.GetTensorElementType(tensorInfo, &elementType), $"Reading the element type of '{name}'");
-        api.Check(api.GetDimensionsCount(tensorInfo, &rank), $"Reading the rank of '{name}'");
+        api.Check(api.GetTensorElementType(tensorInfo, &elementType), "Reading the element type of", name);
+        api.Check(api.GetDimensionsCount(tensorInfo, &rank), "Reading the rank of", name);
         var shape = new long[(int)rank];
         var symbolic = new string?[(int)rank];
         if (rank > 0)
@@ -488,10 +507,10 @@ public sealed unsafe class OnnxSession : IDisposable
             byte** symbols = stackalloc byte*[(int)rank];
             fixed (long* dims = shape)
             {
-                api.Check(api.GetDimensions(tensorInfo, dims, rank), $"Reading the shape of '{name}'");
+                api.Check(api.GetDimensions(tensorInfo, dims, rank), "Reading the shape of", name);
             }
 
-            api.Check(api.GetSymbolicDimensions(tensorInfo, symbols, rank), $"Reading the dimension names of '{name}'");
+            api.Check(api.GetSymbolicDimensions(tensorInfo, symbols, rank), "Reading the dimension names of", name);
             for (int d = 0; d < (int)rank; d++)
             {
                 string? symbol = symbols[d] == null ? null : Marshal.PtrToStringUTF8((nint)symbols[d]);

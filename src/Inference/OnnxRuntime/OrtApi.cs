@@ -114,13 +114,16 @@ internal sealed unsafe class OrtApi
         AddSessionConfigEntry = (delegate* unmanaged<void*, byte*, byte*, void*>)table[130];
     }
 
-    /// <summary>Throws <see cref="OnnxRuntimeException"/> for a non-NULL status, releasing it.</summary>
+    /// <summary>
+    /// Throws <see cref="OnnxRuntimeException"/> for a non-NULL status, releasing it. The message is
+    /// "operation 'subject' failed: ..."; it is only formatted on failure, keeping the hot path free of allocations.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Check(void* status, string operation)
+    public void Check(void* status, string operation, string? subject = null)
     {
         if (status != null)
         {
-            ThrowFromStatus(status, operation);
+            ThrowFromStatus(status, subject is null ? operation : $"{operation} '{subject}'");
         }
     }
 
