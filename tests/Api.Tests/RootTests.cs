@@ -1,0 +1,35 @@
+using System.Net;
+using Xunit;
+
+namespace TrainedModelsOrleans.Api.Tests;
+
+public sealed class RootTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+{
+    [Fact]
+    public async Task Root_reports_an_8x_cluster_and_the_product_header()
+    {
+        var response = (await service.GetAsync("/")).AssertOk();
+        Assert.StartsWith("8.", response.Body["version"]!["number"]!.GetValue<string>());
+        Assert.Equal("trained-models-orleans", response.Body["cluster_name"]!.GetValue<string>());
+        Assert.Equal("api-test-node", response.Body["name"]!.GetValue<string>());
+        Assert.Equal("Elasticsearch", response.Headers["X-Elastic-Product"]);
+    }
+
+    [Fact]
+    public async Task Errors_carry_the_product_header_and_elasticsearch_error_shape()
+    {
+        var response = await service.GetAsync("/_no_such_api");
+        response.AssertError(400, "illegal_argument_exception", "no handler found for uri [/_no_such_api] and method [GET]");
+        Assert.Equal("Elasticsearch", response.Headers["X-Elastic-Product"]);
+    }
+
+    [Fact]
+    public async Task Compatible_media_type_requests_get_compatible_responses()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.TryAddWithoutValidation("Accept", "application/vnd.elasticsearch+json; compatible-with=8");
+        using var response = await service.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("compatible-with=8", response.Content.Headers.ContentType!.ToString());
+    }
+}
