@@ -13,9 +13,10 @@ namespace TrainedModelsOrleans.Storage.Tests;
 /// Clusters of their own, each in a folder under a 0700 parent made the way mktemp -d makes one,
 /// so every test also proves the postgres account gets through such a parent.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class EmbeddedPostgresTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _parent = Directory.CreateTempSubdirectory("tmo-embedded-").FullName; // mkdtemp: 0700
+    private readonly string _parent = TestRunDirectory.CreateScratchDirectory("embedded"); // 0700, like mktemp -d
     private readonly ILogger _logger = new TestOutputLogger(output);
 
     private string Cluster => Path.Combine(_parent, "data", "postgres");
@@ -97,14 +98,31 @@ public sealed class EmbeddedPostgresTests(ITestOutputHelper output) : IAsyncLife
         Assert.False(File.Exists(pidFile));
 
         // Left by a postmaster that was killed: its pid is gone ...
-        File.WriteAllText(pidFile, $"{DeadPid()}\n{Cluster}\n1700000000\n5999\n\n127.0.0.1\n  1  2\nready   \n");
+        File.WriteAllText(pidFile, $"{DeadPid()}\n{Cluster}\n1700000000\n5999\n\n127.0.0.1\n  1  999999999\nready   \n");
         await using (var server = await EmbeddedPostgres.StartAsync(Options(), _logger, default))
             Assert.Equal(42, await ScalarAsync<int>(server.ConnectionString, "select x from t"));
 
         // ... or now belongs to an unrelated process (this one).
-        File.WriteAllText(pidFile, $"{Environment.ProcessId}\n{Cluster}\n1700000000\n5999\n\n127.0.0.1\n  1  2\nready   \n");
+        File.WriteAllText(pidFile, $"{Environment.ProcessId}\n{Cluster}\n1700000000\n5999\n\n127.0.0.1\n  1  999999999\nready   \n");
         await using (var server = await EmbeddedPostgres.StartAsync(Options(), _logger, default))
             Assert.Equal(42, await ScalarAsync<int>(server.ConnectionString, "select x from t"));
+    }
+
+    [Fact]
+    public async Task Server_killed_with_SIGKILL_comes_back_with_committed_data()
+    {
+        await using (var server = await EmbeddedPostgres.StartAsync(Options(), _logger, default))
+        {
+            await ExecuteAsync(server.ConnectionString, "create table t (x int); insert into t values (7)");
+            var postmaster = Assert.Single(Postmasters(Cluster));
+            System.Diagnostics.Process.GetProcessById(postmaster).Kill();
+            await Task.Delay(100);
+        }
+
+        await using var again = await EmbeddedPostgres.StartAsync(Options(), _logger, default);
+
+        Assert.True(again.StartedByThisInstance);
+        Assert.Equal(7, await ScalarAsync<int>(again.ConnectionString, "select x from t"));
     }
 
     [Fact]

@@ -7,10 +7,11 @@ using Xunit;
 namespace TrainedModelsOrleans.Storage.Tests;
 
 /// <summary>Each test gets an empty database and, where it needs one, a schema folder of its own.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class SchemaMigratorTests : IAsyncLifetime
 {
     private readonly string _database = $"migrator_{Guid.NewGuid():N}"[..25];
-    private readonly string _schema = Directory.CreateTempSubdirectory("tmo-schema-").FullName;
+    private readonly string _schema = TestRunDirectory.CreateScratchDirectory("schema");
     private string _connectionString = "";
     private NpgsqlDataSource _db = null!;
 

@@ -23,7 +23,6 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 {
     private const string Superuser = "postgres";
     private const int PortAttempts = 5;
-    private static readonly TimeSpan ReuseWait = TimeSpan.FromSeconds(30);
 
     private readonly EmbeddedPostgresOptions _options;
     private readonly ILogger _logger;
@@ -72,7 +71,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
         var password = await EnsureClusterAsync(cluster, options, logger, ct).ConfigureAwait(false);
 
-        var running = await FindRunningServerAsync(cluster, password, logger, ct).ConfigureAwait(false);
+        var running = await FindRunningServerAsync(cluster, password, options.ProcessTimeout, logger, ct).ConfigureAwait(false);
         EmbeddedPostgres server;
         if (running is { } port)
         {
@@ -214,35 +213,42 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     /// <summary>The port of a server already running on the folder and answering, or null when none runs.</summary>
     [UnsupportedOSPlatform("windows")]
-    private static async Task<int?> FindRunningServerAsync(string cluster, string password, ILogger logger, CancellationToken ct)
+    private static async Task<int?> FindRunningServerAsync(string cluster, string password, TimeSpan wait, ILogger logger, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + ReuseWait;
+        // A server still in crash recovery (its silo was killed mid-write) is worth waiting for.
+        var deadline = DateTime.UtcNow + wait;
         while (true)
         {
             var pidFile = PostmasterPidFile.Read(cluster);
             if (pidFile is null) return null;
             if (!pidFile.IsPostmasterAlive)
             {
-                // A dead pid postgres handles itself; a pid now used by another process it may not
-                // (it refuses when that process is the postgres account's), so the file goes.
-                if (IsAnyProcess(pidFile.Pid))
+                if (!IsAnyProcess(pidFile.Pid))
                 {
-                    logger.LogInformation("Removing stale {File} of {ClusterDirectory} (pid {Pid} is not a postgres process)",
+                    // postgres checks a dead pid's file itself (shared memory included) and replaces it.
+                    logger.LogDebug("Stale {File} in {ClusterDirectory}: pid {Pid} is gone", PostmasterPidFile.FileName, cluster, pidFile.Pid);
+                    return null;
+                }
+                // The pid is a zombie postmaster or now someone else's; postgres would take it for a live
+                // postmaster and refuse to start, so the file goes once the old backends have left.
+                if (!pidFile.IsSharedMemoryInUse)
+                {
+                    logger.LogInformation("Removing stale {File} of {ClusterDirectory} (pid {Pid} is no longer its postmaster)",
                         PostmasterPidFile.FileName, cluster, pidFile.Pid);
                     File.Delete(Path.Combine(cluster, PostmasterPidFile.FileName));
+                    return null;
                 }
-                else
-                {
-                    logger.LogDebug("Stale {File} in {ClusterDirectory}: pid {Pid} is gone", PostmasterPidFile.FileName, cluster, pidFile.Pid);
-                }
-                return null;
             }
-            if (pidFile.Port > 0 && pidFile.Status == "ready" && await AcceptsConnectionsAsync(pidFile.Port, password, ct).ConfigureAwait(false))
+            else if (pidFile.Port > 0 && pidFile.Status == "ready" && await AcceptsConnectionsAsync(pidFile.Port, password, ct).ConfigureAwait(false))
+            {
                 return pidFile.Port;
+            }
             if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException(
-                    $"A PostgreSQL server (pid {pidFile.Pid}, status '{pidFile.Status}') runs on {cluster} but does not accept connections " +
-                    $"on 127.0.0.1:{pidFile.Port}.{LogTail(cluster, 0)}");
+                throw new InvalidOperationException(pidFile.IsPostmasterAlive
+                    ? $"A PostgreSQL server (pid {pidFile.Pid}, status '{pidFile.Status}') runs on {cluster} but does not accept connections " +
+                      $"on 127.0.0.1:{pidFile.Port}.{LogTail(cluster, 0)}"
+                    : $"The postmaster (pid {pidFile.Pid}) of {cluster} is gone but processes are still attached to its shared memory " +
+                      $"(id {pidFile.SharedMemoryId}); stop them before starting the server again.");
             logger.LogDebug("Waiting for the server on {ClusterDirectory} (pid {Pid}, status '{Status}')", cluster, pidFile.Pid, pidFile.Status);
             await Task.Delay(250, ct).ConfigureAwait(false);
         }
@@ -271,7 +277,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
             var tail = LogTail(cluster, logOffset);
             // Two processes starting on one folder at once: the other one won, use its server.
-            if (await FindRunningServerAsync(cluster, password, logger, ct).ConfigureAwait(false) is { } running)
+            if (await FindRunningServerAsync(cluster, password, options.ProcessTimeout, logger, ct).ConfigureAwait(false) is { } running)
                 return new EmbeddedPostgres(options, logger, cluster, password, running, startedHere: false);
             var portTaken = tail.Contains("Address already in use", StringComparison.Ordinal);
             if (portTaken && options.Port is null && attempt < PortAttempts)
