@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using TrainedModelsOrleans.Bench;
+using TrainedModelsOrleans.Runtime.Storage;
+
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|all] [--seconds N] [--connection "<npgsql>"]
+var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
+var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
+var connection = OptionValue("--connection");
+
+Console.WriteLine($"# TrainedModelsOrleans benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+
+EmbeddedPostgres? embedded = null;
+var folder = Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"));
+if (connection is null)
+{
+    Console.Error.WriteLine($"starting a private PostgreSQL in {folder} ...");
+    embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(folder, "postgres") },
+        NullLogger.Instance, CancellationToken.None);
+    connection = embedded.ConnectionString;
+}
+try
+{
+    await using var dataSource = NpgsqlDataSource.Create(connection);
+    if (suite is "runtime" or "all")
+    {
+        Console.Error.WriteLine("runtime: local grain calls and persistent writes ...");
+        await RuntimeBenchmark.RunAsync(dataSource, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
+}
+finally
+{
+    if (embedded is not null)
+    {
+        await embedded.DisposeAsync();
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+string? OptionValue(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
