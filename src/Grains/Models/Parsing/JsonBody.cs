@@ -69,13 +69,9 @@ internal sealed class JsonBody
     private readonly byte[] utf8;
     private int[]? lineStarts;
 
-    private JsonBody(byte[] utf8, JsonItem root)
-    {
-        this.utf8 = utf8;
-        Root = root;
-    }
+    private JsonBody(byte[] utf8) => this.utf8 = utf8;
 
-    public JsonItem Root { get; }
+    public JsonItem Root { get; private set; } = null!;
 
     /// <summary>
     /// Parses a request body. No body → <c>parse_exception</c> "request body is required" (RestRequest);
@@ -87,14 +83,14 @@ internal sealed class JsonBody
         var bytes = body.ToArray();
         if (IsBlank(bytes)) throw EsErrors.Parse("request body is required");
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 512 });
-        var tmp = new JsonBody(bytes, new JsonItem { Kind = JsonKind.Null, Start = 0 });
+        var parsed = new JsonBody(bytes);
         try
         {
             if (!reader.Read()) throw EsErrors.Parse("request body is required");
-            var root = ReadValue(ref reader, tmp);
-            if (reader.Read())
-                throw EsErrors.XContentParse($"{tmp.Location((int)reader.TokenStartIndex)} Unexpected token after the end of the JSON object");
-            return new JsonBody(bytes, root);
+            parsed.Root = ReadValue(ref reader, parsed);
+            // The reader refuses content after the root value; this drains trailing comments.
+            while (reader.Read()) { }
+            return parsed;
         }
         catch (JsonException e)
         {

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text;
+using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Models.Parsing;
+
+namespace TrainedModelsOrleans.Grains.Models;
+
+/// <summary>
+/// <c>PUT _ml/trained_models/&lt;id&gt;/definition/&lt;part&gt;</c>: path and body read as
+/// RestPutTrainedModelDefinitionPartAction and PutTrainedModelDefinitionPartAction.Request do.
+/// </summary>
+public static class DefinitionPartRequest
+{
+    public const string ParserName = "put_trained_model_part_action";
+
+    /// <summary>PutTrainedModelDefinitionPartAction.MAX_NUM_NATIVE_DEFINITION_PARTS.</summary>
+    public const int MaxParts = 10_000;
+
+    public static DefinitionPart Parse(string modelId, string partFromPath, string body) =>
+        Parse(modelId, partFromPath, Encoding.UTF8.GetBytes(body));
+
+    /// <summary>
+    /// Throws, in ES's order: a part that is not an integer → 400 <c>number_format_exception</c>;
+    /// body errors → 400 <c>x_content_parse_exception</c> (bad base64 → "failed to parse field [definition]");
+    /// no definition → 400 "[definition] must not be null."; then one 400 <c>action_request_validation_exception</c>
+    /// listing every broken rule of Request.validate().
+    /// </summary>
+    public static DefinitionPart Parse(string modelId, string partFromPath, ReadOnlySpan<byte> body)
+    {
+        if (!int.TryParse(partFromPath, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var part))
+            throw new ElasticsearchException(400, "number_format_exception", $"For input string: \"{partFromPath}\"");
+
+        var json = JsonBody.Parse(body);
+        byte[]? definition = null;
+        long totalLength = 0;
+        var totalParts = 0;
+        new ObjectParser(ParserName)
+            .Declare("definition", Accepts.String, v => definition = PutTrainedModelRequest.DecodeBase64(Values.String(v)))
+            .Declare("total_definition_length", Accepts.Long, v => totalLength = Values.Long(v))
+            .Declare("total_parts", Accepts.Int, v => totalParts = Values.Int(v))
+            .Parse(json, json.Root);
+        if (definition is null) throw EsErrors.IllegalArgument("[definition] must not be null.");
+
+        var errors = new List<string>();
+        if (part < 0) errors.Add("[part] must be greater or equal to 0");
+        if (totalParts <= 0) errors.Add("[total_parts] must be greater than 0");
+        if (totalParts > MaxParts) errors.Add($"[total_parts] must be less than or equal to {MaxParts}");
+        if (totalLength <= 0) errors.Add("[total_definition_length] must be greater than 0");
+        if (part >= totalParts) errors.Add("[part] must be less than total_parts");
+        if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
+
+        return new DefinitionPart { ModelId = modelId, Part = part, TotalDefinitionLength = totalLength, TotalParts = totalParts, Definition = definition };
+    }
+}
+
+/// <summary>
+/// The rules for assembling a model definition from its parts, over the state the grain keeps
+/// (<see cref="DefinitionProgress"/>). Immutable: <see cref="Add"/> returns the next state or throws
+/// without changing anything.
+/// <para>ES stores each part as it comes and checks the whole only when a deployment starts
+/// (TransportStartTrainedModelDeploymentAction). Here a part that can never make a valid definition
+/// is refused at upload — different totals than the parts before it, more bytes than
+/// total_definition_length, or a last missing part that leaves the total short — using ES's
+/// start-time texts; <see cref="EnsureComplete"/> repeats ES's start-time check.</para>
+/// </summary>
+public sealed class DefinitionAssembly
+{
+    private DefinitionAssembly(string modelId, DefinitionProgress progress)
+    {
+        ModelId = modelId;
+        Progress = progress;
+    }
+
+    public string ModelId { get; }
+    public DefinitionProgress Progress { get; }
+
+    public static DefinitionAssembly Start(string modelId) => new(modelId, new DefinitionProgress());
+
+    public static DefinitionAssembly From(string modelId, DefinitionProgress? progress) => new(modelId, progress ?? new DefinitionProgress());
+
+    public int ReceivedParts => Progress.PartLengths.Count;
+    public long ReceivedLength => Progress.PartLengths.Values.Sum();
+
+    /// <summary>Every part is in and their lengths add up to total_definition_length.</summary>
+    public bool IsComplete => ReceivedParts > 0 && ReceivedParts == Progress.TotalParts && ReceivedLength == Progress.TotalDefinitionLength;
+
+    public IReadOnlyList<int> MissingParts =>
+        ReceivedParts == 0 ? [] : Enumerable.Range(0, Progress.TotalParts).Where(p => !Progress.PartLengths.ContainsKey(p)).ToList();
+
+    /// <summary>
+    /// ES refuses parts for a model without a location — one whose definition was given inline
+    /// (TransportPutTrainedModelDefinitionPartAction): 400 "cannot put definition for model [id] as location is null".
+    /// </summary>
+    public static void CheckModelAcceptsParts(TrainedModelConfig config)
+    {
+        if (config.Location is null)
+            throw EsErrors.BadRequest($"cannot put definition for model [{config.ModelId}] as location is null");
+    }
+
+    /// <summary>
+    /// Adds a part, in any order. Refuses: a part already stored (ES: 400 resource_already_exists_exception,
+    /// the doc exists); totals that differ from the parts already stored; bytes beyond total_definition_length;
+    /// a final part that leaves the definition short (ES's "Model definition truncated").
+    /// </summary>
+    public DefinitionAssembly Add(DefinitionPart part)
+    {
+        var lengths = Progress.PartLengths;
+        if (lengths.ContainsKey(part.Part))
+            throw EsErrors.AlreadyExists(
+                $"Trained machine learning model chunked doc [{ModelId}][{EsErrors.MessageFormatNumber(part.Part)}] already exists");
+
+        if (lengths.Count > 0)
+        {
+            var first = lengths.Keys.Min();
+            if (part.TotalDefinitionLength != Progress.TotalDefinitionLength)
+                throw Inconsistent("total_definition_length", part.TotalDefinitionLength, part.Part, Progress.TotalDefinitionLength, first);
+            if (part.TotalParts != Progress.TotalParts)
+                throw Inconsistent("total_parts", part.TotalParts, part.Part, Progress.TotalParts, first);
+        }
+
+        var received = ReceivedLength + part.Definition.LongLength;
+        if (received > part.TotalDefinitionLength)
+            throw EsErrors.BadRequest(
+                $"[{ModelId}] model definition parts add up to [{received}] bytes, more than [total_definition_length] [{part.TotalDefinitionLength}]");
+        if (lengths.Count + 1 == part.TotalParts && received != part.TotalDefinitionLength)
+            throw Truncated(ModelId);
+
+        var next = new Dictionary<int, long>(lengths) { [part.Part] = part.Definition.LongLength };
+        return new DefinitionAssembly(ModelId, new DefinitionProgress
+        {
+            TotalParts = part.TotalParts,
+            TotalDefinitionLength = part.TotalDefinitionLength,
+            PartLengths = next,
+        });
+    }
+
+    /// <summary>
+    /// ES's start-time check: no parts → 404 "Could not find trained model definition [id]";
+    /// missing parts or a length that does not add up → 400 "Model definition truncated. …".
+    /// </summary>
+    public void EnsureComplete()
+    {
+        if (ReceivedParts == 0) throw EsErrors.NotFound($"Could not find trained model definition [{ModelId}]");
+        if (!IsComplete) throw Truncated(ModelId);
+    }
+
+    private ElasticsearchException Inconsistent(string field, long value, int part, long firstValue, int firstPart) =>
+        EsErrors.BadRequest(
+            $"[{ModelId}] [{field}] must be the same in all model definition parts. The value [{value}] in model definition part [{part}] does not match the value [{firstValue}] in part [{firstPart}].");
+
+    /// <summary>Messages.MODEL_DEFINITION_TRUNCATED.</summary>
+    private static ElasticsearchException Truncated(string modelId) =>
+        EsErrors.BadRequest($"Model definition truncated. Unable to deserialize trained model definition [{modelId}]");
+}
