@@ -14,7 +14,7 @@ public static class ElasticsearchApi
     public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder app, ApiIdentity identity)
     {
         app.MapRootEndpoints(identity);
-        // app.MapTrainedModelEndpoints();
+        app.MapTrainedModelEndpoints();
         return app;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Npgsql;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
+using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Runtime.Hosting;
 using TrainedModelsOrleans.Runtime.Storage;
 
@@ -69,6 +70,9 @@ public sealed class SiloHost : IAsyncDisposable
             builder.Services.AddSingleton(dataSource);
             builder.Services.AddSingleton(settings);
             builder.Services.AddSilo(settings.Configure);
+            builder.Services.AddTrainedModelGrains();
+            // Elasticsearch's http.max_content_length default: 100mb.
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
             var identity = new ApiIdentity(settings.NodeName, settings.ClusterName,
                 await ClusterUuid.ReadAsync(dataSource, startupTimeout.Token));
 

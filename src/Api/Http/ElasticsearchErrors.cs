@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Models;
 
 namespace TrainedModelsOrleans.Api.Http;
 
@@ -19,11 +20,22 @@ public static class ElasticsearchErrors
         ["status"] = status,
     };
 
-    public static Task WriteAsync(HttpContext context, ElasticsearchException error)
+    public static async Task WriteAsync(HttpContext context, ElasticsearchException error)
     {
         if (error.Headers is not null)
             foreach (var (name, value) in error.Headers) context.Response.Headers.Append(name, value);
-        return WriteAsync(context, error.Status, error.Type, error.Reason);
+        var body = Body(error.Status, error.Type, error.Reason);
+        if (error is ElasticsearchExceptionWithCause wrapped) body["error"]!["caused_by"] = CausedBy(wrapped.CausedBy);
+        context.Response.StatusCode = error.Status;
+        await ElasticsearchJson.WriteAsync(context, body);
+    }
+
+    /// <summary>ES nests the cause of a wrapped error: "caused_by":{"type","reason","caused_by"?}.</summary>
+    private static JsonObject CausedBy(ElasticsearchException cause)
+    {
+        var node = new JsonObject { ["type"] = cause.Type, ["reason"] = cause.Reason };
+        if (cause is ElasticsearchExceptionWithCause inner) node["caused_by"] = CausedBy(inner.CausedBy);
+        return node;
     }
 
     public static async Task WriteAsync(HttpContext context, int status, string type, string reason)

@@ -15,7 +15,7 @@ public static class QueryParameters
         {
             "" or "true" => true,
             "false" => false,
-            _ => throw ElasticsearchException.BadRequest(
+            _ => throw ElasticsearchException.IllegalArgument(
                 $"Failed to parse value [{value}] as only [true] or [false] are allowed."),
         };
     }
@@ -26,7 +26,7 @@ public static class QueryParameters
         var value = values.ToString();
         return int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed)
             ? parsed
-            : throw ElasticsearchException.BadRequest($"Failed to parse int parameter [{name}] with value [{value}]");
+            : throw ElasticsearchException.IllegalArgument($"Failed to parse int parameter [{name}] with value [{value}]");
     }
 
     public static string? String(HttpRequest request, string name) =>

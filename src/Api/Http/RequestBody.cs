@@ -8,6 +8,16 @@ namespace TrainedModelsOrleans.Api.Http;
 /// <summary>Reads request bodies as JSON whatever media type the client declared (ES clients send vnd types).</summary>
 public static class RequestBody
 {
+    /// <summary>The raw body (validated later by the rules that own it); a missing body is ES's parse error.</summary>
+    public static async Task<byte[]> ReadBytesAsync(HttpRequest request, bool required)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+        if (required && buffer.Length == 0)
+            throw new ElasticsearchException(400, "parse_exception", "request body is required");
+        return buffer.ToArray();
+    }
+
     public static async Task<JsonObject?> ReadObjectAsync(HttpRequest request, bool required)
     {
         using var buffer = new MemoryStream();

@@ -14,7 +14,11 @@ public class ElasticsearchException(int status, string type, string reason) : Ex
     /// <summary>Extra headers ES sends with some errors (e.g. none today; kept for Warning headers).</summary>
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
+    /// <summary>ES's ExceptionsHelper.badRequestException: a status_exception with 400.</summary>
     public static ElasticsearchException BadRequest(string reason) =>
+        new(400, "status_exception", reason);
+
+    public static ElasticsearchException IllegalArgument(string reason) =>
         new(400, "illegal_argument_exception", reason);
 
     public static ElasticsearchException NotFound(string reason) =>

@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using TrainedModelsOrleans.Api.Http;
+using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Runtime;
+
+namespace TrainedModelsOrleans.Api.Endpoints;
+
+/// <summary>The trained-model store: _ml/trained_models (PUT, GET, DELETE, definition parts, vocabulary).</summary>
+public static class TrainedModelEndpoints
+{
+    public static IEndpointRouteBuilder MapTrainedModelEndpoints(this IEndpointRouteBuilder app)
+    {
+        var models = app.MapGroup("/_ml/trained_models");
+
+        models.MapPut("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await RequestBody.ReadBytesAsync(request, required: true);
+            var response = await grains.GetGrain<ITrainedModelGrain>(model_id).Put(body,
+                QueryParameters.Bool(request, "defer_definition_decompression", false),
+                QueryParameters.Bool(request, "wait_for_completion", false));
+            Warnings.Add(request.HttpContext.Response, response.Warnings);
+            return ElasticsearchJson.Ok(response.Body);
+        });
+
+        models.MapGet("/", (HttpRequest request, IGrainFactory grains) => GetModels(null, request, grains));
+        models.MapGet("/{model_id}", (string model_id, HttpRequest request, IGrainFactory grains) => GetModels(model_id, request, grains));
+
+        models.MapDelete("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
+        {
+            await grains.GetGrain<ITrainedModelGrain>(model_id).Delete(QueryParameters.Bool(request, "force", false));
+            return ElasticsearchJson.Acknowledged();
+        });
+
+        models.MapPut("/{model_id}/definition/{part}", async (string model_id, string part, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await RequestBody.ReadBytesAsync(request, required: true);
+            await grains.GetGrain<ITrainedModelGrain>(model_id).PutDefinitionPart(part, body);
+            return ElasticsearchJson.Acknowledged();
+        });
+
+        models.MapPut("/{model_id}/vocabulary", async (string model_id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await RequestBody.ReadBytesAsync(request, required: true);
+            await grains.GetGrain<ITrainedModelGrain>(model_id).PutVocabulary(body);
+            return ElasticsearchJson.Acknowledged();
+        });
+        return app;
+    }
+
+    private static async Task<IResult> GetModels(string? idExpression, HttpRequest request, IGrainFactory grains)
+    {
+        var query = request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
+        // One stateless worker id: the pool spreads concurrent GETs over the node's workers.
+        var body = await grains.GetGrain<IModelStoreGrain>("models").GetModels(idExpression, query);
+        return ElasticsearchJson.Ok(body);
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Runtime;
+
+namespace TrainedModelsOrleans.Grains.ModelStore;
+
+/// <summary>
+/// One trained model (keyed by model id): its configuration, definition upload and vocabulary.
+/// Bodies arrive raw; the grain validates them with Elasticsearch's rules and throws
+/// ElasticsearchException with ES's status, type and reason.
+/// </summary>
+public interface ITrainedModelGrain : IGrainWithStringKey
+{
+    /// <summary>PUT _ml/trained_models/&lt;id&gt;: the stored config as ES renders it.</summary>
+    Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion);
+
+    /// <summary>The stored configuration, or null when there is no such model.</summary>
+    Task<TrainedModelConfig?> GetConfig();
+
+    /// <summary>DELETE _ml/trained_models/&lt;id&gt;.</summary>
+    Task Delete(bool force);
+
+    /// <summary>PUT _ml/trained_models/&lt;id&gt;/definition/&lt;part&gt;.</summary>
+    Task PutDefinitionPart(string part, byte[] body);
+
+    /// <summary>PUT _ml/trained_models/&lt;id&gt;/vocabulary.</summary>
+    Task PutVocabulary(byte[] body);
+}
+
+/// <summary>Queries over all models (GET with wildcards, lists, paging). A stateless worker.</summary>
+public interface IModelStoreGrain : IGrainWithStringKey
+{
+    /// <summary>GET _ml/trained_models[/&lt;ids&gt;]: {"count", "trained_model_configs"}.</summary>
+    Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query);
+}
+
+/// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>
+public sealed record StoreResponse(JsonObject Body, IReadOnlyList<string> Warnings);
