@@ -3,13 +3,20 @@ using Npgsql;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Runtime.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
 
 Console.WriteLine($"# TrainedModelsOrleans benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+
+if (suite is "planner" or "all")
+{
+    Console.Error.WriteLine("planner: 100 nodes × 1,000 deployments, 10 × 100 ...");
+    PlannerBenchmark.Run(Console.Out);
+    if (suite is "planner") return;
+}
 
 EmbeddedPostgres? embedded = null;
 var folder = Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"));
