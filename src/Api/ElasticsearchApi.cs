@@ -15,6 +15,8 @@ public static class ElasticsearchApi
     {
         app.MapRootEndpoints(identity);
         app.MapTrainedModelEndpoints();
+        app.MapDeploymentEndpoints();
+        app.MapIngestPipelineEndpoints();
         return app;
     }
 }

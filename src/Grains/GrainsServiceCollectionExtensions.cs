@@ -1,17 +1,24 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Serving;
+using TrainedModelsOrleans.Inference.Sessions;
 
 namespace TrainedModelsOrleans.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
     /// <summary>The services the grains of this assembly take in their constructors.</summary>
-    public static IServiceCollection AddTrainedModelGrains(this IServiceCollection services)
+    public static IServiceCollection AddTrainedModelGrains(this IServiceCollection services, MlSettings? settings = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelStoreTables>();
         services.TryAddSingleton<OnnxModelInspector>();
+        services.TryAddSingleton<DeploymentTables>();
+        services.TryAddSingleton<SharedSessions>();
+        services.TryAddSingleton(settings ?? new MlSettings());
+        services.AddHostedService<NodeAgentService>();
         return services;
     }
 }

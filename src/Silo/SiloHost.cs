@@ -4,6 +4,7 @@ using Npgsql;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Grains;
+using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Runtime.Hosting;
 using TrainedModelsOrleans.Runtime.Storage;
 
@@ -70,7 +71,7 @@ public sealed class SiloHost : IAsyncDisposable
             builder.Services.AddSingleton(dataSource);
             builder.Services.AddSingleton(settings);
             builder.Services.AddSilo(settings.Configure);
-            builder.Services.AddTrainedModelGrains();
+            builder.Services.AddTrainedModelGrains(builder.Configuration.GetSection("Ml").Get<MlSettings>());
             // Elasticsearch's http.max_content_length default: 100mb.
             builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
             var identity = new ApiIdentity(settings.NodeName, settings.ClusterName,

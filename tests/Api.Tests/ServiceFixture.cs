@@ -33,14 +33,20 @@ public sealed class ServiceFixture : IAsyncLifetime
         await StartNodeAsync();
     }
 
+    /// <summary>Extra command-line settings a test class's fixture adds (e.g. --Ml:MaxLazyNodes=3).</summary>
+    public string[] ExtraArguments { get; init; } = [];
+
     private async Task StartNodeAsync()
     {
         Node = await SiloHost.StartAsync(
         [
+            .. ExtraArguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={Database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",
             "--Node:Name=api-test-node",
+            "--Node:Processors=4",
+            "--Node:MemoryBytes=17179869184",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:TrainedModelsOrleans=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",

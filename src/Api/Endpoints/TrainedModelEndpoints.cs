@@ -27,6 +27,9 @@ public static class TrainedModelEndpoints
         models.MapGet("/", (HttpRequest request, IGrainFactory grains) => GetModels(null, request, grains));
         models.MapGet("/{model_id}", (string model_id, HttpRequest request, IGrainFactory grains) => GetModels(model_id, request, grains));
 
+        models.MapGet("/_stats", (HttpRequest request, IGrainFactory grains) => GetStats(null, request, grains));
+        models.MapGet("/{model_id}/_stats", (string model_id, HttpRequest request, IGrainFactory grains) => GetStats(model_id, request, grains));
+
         models.MapDelete("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             await grains.GetGrain<ITrainedModelGrain>(model_id).Delete(QueryParameters.Bool(request, "force", false));
@@ -47,6 +50,12 @@ public static class TrainedModelEndpoints
             return ElasticsearchJson.Acknowledged();
         });
         return app;
+    }
+
+    private static async Task<IResult> GetStats(string? idExpression, HttpRequest request, IGrainFactory grains)
+    {
+        var query = request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
+        return ElasticsearchJson.Ok(await grains.GetGrain<IModelStoreGrain>("models").GetStats(idExpression, query));
     }
 
     private static async Task<IResult> GetModels(string? idExpression, HttpRequest request, IGrainFactory grains)

@@ -17,6 +17,9 @@ public interface ITrainedModelGrain : IGrainWithStringKey
     /// <summary>The stored configuration, or null when there is no such model.</summary>
     Task<TrainedModelConfig?> GetConfig();
 
+    /// <summary>What of the definition has been uploaded (null for an inline definition or no model).</summary>
+    Task<DefinitionProgress?> GetDefinitionProgress();
+
     /// <summary>DELETE _ml/trained_models/&lt;id&gt;.</summary>
     Task Delete(bool force);
 
@@ -32,6 +35,9 @@ public interface IModelStoreGrain : IGrainWithStringKey
 {
     /// <summary>GET _ml/trained_models[/&lt;ids&gt;]: {"count", "trained_model_configs"}.</summary>
     Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query);
+
+    /// <summary>GET _ml/trained_models[/&lt;ids&gt;]/_stats.</summary>
+    Task<JsonObject> GetStats(string? idExpression, IReadOnlyDictionary<string, string?> query);
 }
 
 /// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
 using TrainedModelsOrleans.Runtime.Persistence;
@@ -8,7 +9,7 @@ namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>GET over many models: ES's id expression, tags and paging, rendered from committed records.</summary>
 [StatelessWorker]
-public sealed class ModelStoreGrain(ModelStoreTables tables, GrainStorage storage) : Grain, IModelStoreGrain
+public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments, GrainStorage storage) : Grain, IModelStoreGrain
 {
     public async Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query)
     {
@@ -24,5 +25,60 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, GrainStorage storag
             configs.Add(TrainedModelConfigJson.Render(record.Config, request, record.InlineDefinition));
         }
         return new JsonObject { ["count"] = page.Count, ["trained_model_configs"] = configs };
+    }
+    public async Task<JsonObject> GetStats(string? idExpression, IReadOnlyDictionary<string, string?> query)
+    {
+        var request = GetTrainedModelsRequest.Parse(idExpression, query.Where(q => q.Key is "allow_no_match" or "from" or "size")
+            .ToDictionary(q => q.Key, q => q.Value));
+        var page = request.Select(await tables.ModelTagsAsync(CancellationToken.None), await tables.AliasesAsync(CancellationToken.None));
+        var records = await tables.RecordsAsync(page.ModelIds, CancellationToken.None);
+        var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+        var pipelineCounts = await deployments.PipelineCountsAsync(CancellationToken.None);
+        var nodes = (await deployments.LiveNodesAsync(TimeSpan.FromDays(3650), CancellationToken.None)).ToDictionary(
+            n => n.Name, n => new NodeDescription { Id = n.Name, Name = n.Name, TransportAddress = n.Name });
+
+        var stats = new JsonArray();
+        foreach (var id in page.ModelIds)
+        {
+            if (!records.TryGetValue(id, out var json)) continue;
+            var config = JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions)?.Config;
+            if (config is null) continue;
+            var ofModel = assignments.Where(a => a.TaskParameters.ModelId == id).ToArray();
+            if (ofModel.Length == 0) stats.Add(ModelStats(config, pipelineCounts, null));
+            foreach (var assignment in ofModel)
+            {
+                // Inference counters arrive with the data plane; until then every started route reports zeros.
+                var nodeStats = assignment.RoutingTable.Where(r => r.Value.RoutingState == RoutingState.Started)
+                    .ToDictionary(r => r.Key, _ => new NodeInferenceStats { StartTime = assignment.StartTime });
+                stats.Add(ModelStats(config, pipelineCounts, DeploymentStatsJson.Render(assignment, nodeStats, nodes)));
+            }
+        }
+        return new JsonObject { ["count"] = page.Count, ["trained_model_stats"] = stats };
+    }
+
+    private static JsonObject ModelStats(TrainedModelConfig config, IReadOnlyDictionary<string, int> pipelineCounts, JsonObject? deploymentStats)
+    {
+        var json = new JsonObject
+        {
+            ["model_id"] = config.ModelId,
+            ["model_size_stats"] = new JsonObject
+            {
+                ["model_size_bytes"] = config.ModelSizeBytes,
+                ["required_native_memory_bytes"] = config.ModelType == TrainedModelType.Onnx
+                    ? MemoryEstimate.Of(new TaskParameters { ModelId = config.ModelId, DeploymentId = config.ModelId, ModelBytes = config.ModelSizeBytes }, null)
+                    : 0,
+            },
+            ["pipeline_count"] = pipelineCounts.GetValueOrDefault(config.ModelId),
+            ["inference_stats"] = new JsonObject
+            {
+                ["failure_count"] = 0,
+                ["inference_count"] = 0,
+                ["cache_miss_count"] = 0,
+                ["missing_all_fields_count"] = 0,
+                ["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            },
+        };
+        if (deploymentStats is not null) json["deployment_stats"] = deploymentStats;
+        return json;
     }
 }

@@ -47,6 +47,8 @@ public sealed class TrainedModelGrain(
 
     public Task<TrainedModelConfig?> GetConfig() => Task.FromResult(model.State.Config);
 
+    public Task<DefinitionProgress?> GetDefinitionProgress() => Task.FromResult(model.State.Config is null ? null : model.State.Progress);
+
     public async Task Delete(bool force)
     {
         _ = force; // deployments arrive with the control plane; until then no model is deployed

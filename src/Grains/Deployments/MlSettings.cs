@@ -1,0 +1,14 @@
+namespace TrainedModelsOrleans.Grains.Deployments;
+
+/// <summary>Cluster-wide ML settings (configuration section "Ml"), with Elasticsearch's defaults.</summary>
+public sealed class MlSettings
+{
+    /// <summary>ES's xpack.ml.max_lazy_ml_nodes: scaling is possible while it exceeds the live ML node count.</summary>
+    public int MaxLazyNodes { get; set; }
+
+    /// <summary>ES's MAX_TRAINED_MODEL_DEPLOYMENTS.</summary>
+    public int MaxDeployments { get; set; } = 100;
+
+    /// <summary>A node whose heartbeat is older than this is not offered to the planner.</summary>
+    public TimeSpan NodeHeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Hosting;
+
+namespace TrainedModelsOrleans.Grains.Serving;
+
+/// <summary>
+/// Makes this silo an ML node: once the silo has started, the node joins the plan (and re-opens what
+/// is routed to it, e.g. after a crash); before the silo stops, it leaves so its allocations move.
+/// Registered after the silo, so it starts after it and stops before it.
+/// </summary>
+public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfiguration silo, ILogger<NodeAgentService> logger) : IHostedService
+{
+    private INodeCapacityGrain Node => grains.GetGrain<INodeCapacityGrain>(silo.Silo.SiloName);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Node.Join().WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The node still serves grain calls; the next plan change or restart retries the join.
+            LogJoinFailed(logger, silo.Silo.SiloName, e);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Node.Leave().WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogLeaveFailed(logger, silo.Silo.SiloName, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Node {Node} could not join the ML plan")]
+    private static partial void LogJoinFailed(ILogger logger, string node, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not leave the ML plan cleanly")]
+    private static partial void LogLeaveFailed(ILogger logger, string node, Exception error);
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Inference.OnnxRuntime;
+using TrainedModelsOrleans.Inference.Sessions;
+using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Hosting;
+
+namespace TrainedModelsOrleans.Grains.Serving;
+
+/// <summary>
+/// The agent of one ML node: joins the plan when its silo starts, and makes the node serve exactly
+/// the routes committed for it — opening models for starting routes (reporting started or failed
+/// with ONNX Runtime's reason) and closing what is no longer routed here.
+/// </summary>
+public sealed partial class NodeCapacityGrain(
+    DeploymentTables tables, SharedSessions sessions, SiloConfiguration silo, ILogger<NodeCapacityGrain> logger)
+    : Grain, INodeCapacityGrain
+{
+    private string Node => GetPrimaryKeyString();
+    private bool IsLocal => string.Equals(Node, silo.Silo.SiloName, StringComparison.Ordinal);
+    private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
+
+    public async Task Join()
+    {
+        await Coordinator.NodeJoined(Node);
+        await RoutesChanged();
+    }
+
+    public async Task Leave()
+    {
+        await Coordinator.NodeLeft(Node);
+        foreach (var deployment in sessions.Keys) await GrainFactory.GetGrain<IInferenceWorkerGrain>(deployment).Close();
+    }
+
+    public async Task RoutesChanged()
+    {
+        // Models open on the node's own silo only; another node's agent must run there (cluster placement).
+        if (!IsLocal) return;
+        var routes = await tables.RoutesOfNodeAsync(Node, CancellationToken.None);
+        foreach (var route in routes.Where(r => r.State == RoutingState.Starting && r.Allocations > 0))
+        {
+            string? failure = null;
+            try
+            {
+                await GrainFactory.GetGrain<IInferenceWorkerGrain>(route.DeploymentId).Open(route);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                failure = e.OrtMessage;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failure = e.Message;
+            }
+            if (failure is not null) LogOpenFailed(logger, route.DeploymentId, Node, failure);
+            await Coordinator.UpdateRoutingState(route.DeploymentId, Node,
+                failure is null ? RoutingState.Started : RoutingState.Failed, failure);
+        }
+
+        var routed = routes.Where(r => r.State is RoutingState.Starting or RoutingState.Started).Select(r => r.DeploymentId).ToHashSet();
+        foreach (var open in sessions.Keys.Where(k => !routed.Contains(k)))
+            await GrainFactory.GetGrain<IInferenceWorkerGrain>(open).Close();
+    }
+
+    public async Task<NodeCapacity> GetCapacity() =>
+        await tables.NodeCapacityAsync(Node, CancellationToken.None) ?? new NodeCapacity(Node, 0, 0, 0, 0);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} failed to open on node {Node}: {Reason}")]
+    private static partial void LogOpenFailed(ILogger logger, string deployment, string node, string reason);
+}
