@@ -11,9 +11,10 @@ internal static class Deployments
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(48, prefix.Length + 33)];
 
     /// <summary>An ONNX model with its whole definition uploaded.</summary>
-    public static async Task<string> UploadModelAsync(this ServiceFixture service, string prefix = "model", byte[]? definition = null)
+    public static async Task<string> UploadModelAsync(this ServiceFixture service, string prefix = "model", byte[]? definition = null,
+        string? id = null)
     {
-        var id = NewId(prefix);
+        id ??= NewId(prefix);
         (await service.PutAsync($"/_ml/trained_models/{id}", ModelUploads.OnnxConfig())).AssertOk();
         var parts = ModelUploads.Parts(definition ?? TestOnnxModels.Mlp(), 2);
         for (var i = 0; i < parts.Count; i++) (await service.PutAsync($"/_ml/trained_models/{id}/definition/{i}", parts[i])).AssertOk();

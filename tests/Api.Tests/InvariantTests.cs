@@ -30,3 +30,31 @@ public sealed class InvariantTests(ServiceFixture service) : IClassFixture<Servi
         Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = ANY($1)", (object)models.ToArray()));
     }
 }
+
+/// <summary>Postgres itself refuses a plan that oversubscribes a node, whoever writes it.</summary>
+public sealed class DatabaseInvariantTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+{
+    [Fact]
+    public async Task The_database_refuses_routes_beyond_a_nodes_processors()
+    {
+        var node = Deployments.NewId("guarded");
+        await service.ExecuteAsync("INSERT INTO node_capacity (node, allocated_processors, memory_bytes) VALUES ($1, 2, 1000)", node);
+        await service.ExecuteAsync("""
+            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
+            VALUES ('fits', $1, 'm', 'normal', 1, 2, 2, 'started')
+            """, node);
+
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => service.ExecuteAsync("""
+            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
+            VALUES ('too-many', $1, 'm', 'normal', 1, 1, 1, 'starting')
+            """, node));
+        Assert.Equal(Npgsql.PostgresErrorCodes.CheckViolation, error.SqlState);
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = 'too-many'"));
+
+        // Low priority does not count against processors.
+        await service.ExecuteAsync("""
+            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
+            VALUES ('low', $1, 'm', 'low', 1, 1, 1, 'started')
+            """, node);
+    }
+}

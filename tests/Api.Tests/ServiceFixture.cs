@@ -12,7 +12,7 @@ namespace TrainedModelsOrleans.Api.Tests;
 /// The whole service (silo + HTTP API on real Kestrel, 127.0.0.1, a free port) over a database of
 /// this test class. Restart() stops the node and starts a new one on the same database.
 /// </summary>
-public sealed class ServiceFixture : IAsyncLifetime
+public class ServiceFixture : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-api-tests", Guid.NewGuid().ToString("N"));
 
@@ -33,8 +33,8 @@ public sealed class ServiceFixture : IAsyncLifetime
         await StartNodeAsync();
     }
 
-    /// <summary>Extra command-line settings a test class's fixture adds (e.g. --Ml:MaxLazyNodes=3).</summary>
-    public string[] ExtraArguments { get; init; } = [];
+    /// <summary>Extra command-line settings a derived fixture adds (e.g. --Ml:MaxLazyNodes=3).</summary>
+    protected virtual string[] ExtraArguments => [];
 
     private async Task StartNodeAsync()
     {

@@ -42,6 +42,9 @@ public interface IAssignmentCoordinatorGrain : IGrainWithStringKey
 
     Task NodeLeft(string node);
 
+    /// <summary>Re-plans if the live nodes (or what they offer) changed since the last plan.</summary>
+    Task RefreshNodes();
+
     Task<TrainedModelAssignment?> GetAssignment(string deploymentId);
 
     Task<IReadOnlyList<TrainedModelAssignment>> GetAssignments();

@@ -20,6 +20,7 @@ public sealed partial class AssignmentCoordinatorGrain(
     public const string Key = "cluster";
 
     private readonly Dictionary<string, IPersistentState<DeploymentRecord>> _deployments = new(StringComparer.Ordinal);
+    private string? _plannedNodes;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -149,7 +150,15 @@ public sealed partial class AssignmentCoordinatorGrain(
     public async Task NodeLeft(string node)
     {
         var nodes = (await LiveNodesAsync()).Where(n => n.Name != node).ToArray();
-        await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNode: node);
+        await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNodes: [node]);
+    }
+
+    public async Task RefreshNodes()
+    {
+        var nodes = await LiveNodesAsync();
+        if (Signature(nodes) == _plannedNodes) return;
+        var departed = (await tables.CapacityNodesAsync(CancellationToken.None)).Where(n => nodes.All(live => live.Name != n)).ToArray();
+        await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNodes: departed);
     }
 
     public Task<TrainedModelAssignment?> GetAssignment(string deploymentId) => Task.FromResult(Find(deploymentId)?.State.Assignment);
@@ -174,7 +183,7 @@ public sealed partial class AssignmentCoordinatorGrain(
     /// commit; a failed commit leaves them as they were, and a stale ETag makes the grain reload.
     /// </summary>
     private async Task CommitAsync(RebalanceResult plan, IReadOnlyList<MlNode> nodes, TaskParameters? claimDeploymentId = null,
-        string? removed = null, string? departedNode = null)
+        string? removed = null, IReadOnlyList<string>? departedNodes = null)
     {
         var transaction = store.BeginTransaction();
         var changed = new List<string>();
@@ -196,8 +205,8 @@ public sealed partial class AssignmentCoordinatorGrain(
             changed.Add(removed);
         }
         if (claimDeploymentId is not null) DeploymentTables.ClaimDeploymentId(transaction, claimDeploymentId.DeploymentId, claimDeploymentId.ModelId);
-        if (departedNode is not null)
-            transaction.Execute("DELETE FROM node_capacity WHERE node = $1", [departedNode]);
+        if (departedNodes is { Count: > 0 })
+            transaction.Execute("DELETE FROM node_capacity WHERE node = ANY($1)", [departedNodes.ToArray()]);
         DeploymentTables.WriteRoutes(transaction, changed, changed.Where(plan.Assignments.ContainsKey).Select(id => plan.Assignments[id]),
             plan.NodeCapacities(nodes));
 
@@ -214,6 +223,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             throw;
         }
         if (removed is not null) _deployments.Remove(removed);
+        _plannedNodes = Signature(nodes);
 
         var touchedNodes = changed.SelectMany(id =>
                 (previous.TryGetValue(id, out var before) ? before.Assignment?.RoutingTable.Keys ?? [] : [])
@@ -228,6 +238,9 @@ public sealed partial class AssignmentCoordinatorGrain(
         GrainFactory.GetGrain<INodeCapacityGrain>(node).RoutesChanged().ContinueWith(
             t => LogNotifyFailed(logger, node, t.Exception!.GetBaseException()),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    private static string Signature(IEnumerable<MlNode> nodes) =>
+        string.Join(';', nodes.Select(n => $"{n.Name}:{n.AllocatedProcessors}:{n.MemoryBytes}"));
 
     private static GrainId StateOf(string deploymentId) => new(DeploymentTables.DeploymentGrainType, deploymentId);
 

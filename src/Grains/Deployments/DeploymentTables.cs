@@ -64,6 +64,15 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
         return routes;
     }
 
+    public async Task<IReadOnlyList<string>> CapacityNodesAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT node FROM node_capacity ORDER BY node");
+        var nodes = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) nodes.Add(reader.GetString(0));
+        return nodes;
+    }
+
     public async Task<NodeCapacity?> NodeCapacityAsync(string node, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(

@@ -11,4 +11,7 @@ public sealed class MlSettings
 
     /// <summary>A node whose heartbeat is older than this is not offered to the planner.</summary>
     public TimeSpan NodeHeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often each node asks the coordinator to re-plan if the live nodes changed.</summary>
+    public TimeSpan NodeCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -11,8 +11,12 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// is routed to it, e.g. after a crash); before the silo stops, it leaves so its allocations move.
 /// Registered after the silo, so it starts after it and stops before it.
 /// </summary>
-public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfiguration silo, ILogger<NodeAgentService> logger) : IHostedService
+public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfiguration silo, MlSettings settings, ILogger<NodeAgentService> logger)
+    : IHostedService
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _membershipWatch;
+
     private INodeCapacityGrain Node => grains.GetGrain<INodeCapacityGrain>(silo.Silo.SiloName);
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -26,10 +30,34 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
             // The node still serves grain calls; the next plan change or restart retries the join.
             LogJoinFailed(logger, silo.Silo.SiloName, e);
         }
+        _membershipWatch = WatchMembershipAsync();
+    }
+
+    /// <summary>Nodes come and go (a silo joins, a heartbeat goes stale): the coordinator re-plans when the set changed.</summary>
+    private async Task WatchMembershipAsync()
+    {
+        using var timer = new PeriodicTimer(settings.NodeCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                try
+                {
+                    await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).RefreshNodes();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogRefreshFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        if (_membershipWatch is not null) await _membershipWatch;
         try
         {
             await Node.Leave().WaitAsync(cancellationToken);
@@ -42,6 +70,9 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Node {Node} could not join the ML plan")]
     private static partial void LogJoinFailed(ILogger logger, string node, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checking the ML nodes for changes failed")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not leave the ML plan cleanly")]
     private static partial void LogLeaveFailed(ILogger logger, string node, Exception error);
