@@ -3,7 +3,7 @@ using Npgsql;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Runtime.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -34,6 +34,12 @@ try
     {
         Console.Error.WriteLine("runtime: local grain calls and persistent writes ...");
         await RuntimeBenchmark.RunAsync(dataSource, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
+    if (suite is "controlplane" or "all")
+    {
+        Console.Error.WriteLine("control plane: start / stop / update / alias moves over HTTP ...");
+        var database = embedded is not null ? await embedded.CreateDatabaseAsync("controlplane", CancellationToken.None) : connection;
+        await ControlPlaneBenchmark.RunAsync(database, rounds: 20, Console.Out);
     }
 }
 finally

@@ -20,9 +20,9 @@ public static class RuntimeBenchmark
     {
         await SchemaMigrator.ApplyAsync(dataSource, Path.Combine(AppContext.BaseDirectory, "db"), NullLogger.Instance, CancellationToken.None);
         await using var services = new ServiceCollection().BuildServiceProvider();
-        await using var silo = new Silo(dataSource, new GrainStorage(dataSource), services, new GrainRuntimeOptions(),
+        await using var silo = new Runtime.Hosting.Silo(dataSource, new GrainStorage(dataSource), services, new GrainRuntimeOptions(),
             new SiloOptions { SiloName = "bench-" + Environment.ProcessId, Address = "127.0.0.1:0" },
-            [typeof(RuntimeBenchmark).Assembly], NullLogger<Silo>.Instance);
+            [typeof(RuntimeBenchmark).Assembly], NullLogger<Runtime.Hosting.Silo>.Instance);
         await silo.StartAsync(CancellationToken.None);
 
         var table = new ResultTable($"Local grain calls ({Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per row)")

@@ -189,3 +189,21 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
         Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1 AND payload IS NOT NULL", model));
     }
 }
+
+public sealed class DeleteDeployedModelTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+{
+    [Fact]
+    public async Task Deleting_a_deployed_model_is_refused_unless_forced_and_force_stops_its_deployments()
+    {
+        var model = await service.UploadModelAsync();
+        (await service.StartAsync(model)).AssertOk();
+        (await service.DeleteAsync($"/_ml/trained_models/{model}"))
+            .AssertError(409, "status_exception", $"Cannot delete model [{model}] as it is currently deployed; use force to delete the model");
+        Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE model_id = $1", model));
+
+        (await service.DeleteAsync($"/_ml/trained_models/{model}?force=true")).AssertOk();
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE model_id = $1", model));
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM ml_ids WHERE model_id = $1", model));
+        (await service.GetAsync($"/_ml/trained_models/{model}")).AssertError(404, "resource_not_found_exception", model);
+    }
+}

@@ -19,7 +19,7 @@ public sealed class DeploymentGrain(
     MlSettings settings,
     TimeProvider clock) : Grain, IDeploymentGrain
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
     private string DeploymentId => GetPrimaryKeyString();
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
@@ -15,6 +16,7 @@ public sealed class TrainedModelGrain(
     [PersistentState(ModelStoreTables.ConfigState)] IPersistentState<TrainedModelRecord> model,
     GrainStateStore store,
     ModelStoreTables tables,
+    DeploymentTables deploymentTables,
     OnnxModelInspector onnx,
     TimeProvider clock) : Grain, ITrainedModelGrain
 {
@@ -51,8 +53,21 @@ public sealed class TrainedModelGrain(
 
     public async Task Delete(bool force)
     {
-        _ = force; // deployments arrive with the control plane; until then no model is deployed
         if (model.State.Config is null) throw TrainedModelCreation.NotFound(ModelId);
+        var coordinator = GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
+        var deployments = (await coordinator.GetAssignments()).Where(a => a.TaskParameters.ModelId == ModelId).ToArray();
+        if (!force)
+        {
+            // ES's order (TransportDeleteTrainedModelAction): ingest references first, then deployments.
+            var referenced = (await deploymentTables.PipelineReferencesAsync(CancellationToken.None)).ToHashSet(StringComparer.Ordinal);
+            var aliases = await deploymentTables.AliasesOfAsync(ModelId, CancellationToken.None);
+            if (referenced.Contains(ModelId) || aliases.Any(referenced.Contains))
+                throw ElasticsearchException.Conflict($"Cannot delete model [{ModelId}] as it is still referenced by ingest processors; use force to delete the model");
+            if (deployments.Length > 0)
+                throw ElasticsearchException.Conflict($"Cannot delete model [{ModelId}] as it is currently deployed; use force to delete the model");
+        }
+        foreach (var deployment in deployments)
+            await coordinator.RemoveAssignment(deployment.TaskParameters.DeploymentId, "model deleted");
         var transaction = store.BeginTransaction();
         ModelStoreTables.ReleaseModel(transaction, ModelId);
         await CommitAsync(transaction, new TrainedModelRecord());
