@@ -1,0 +1,211 @@
+using TrainedModelsOrleans.Inference.OnnxRuntime;
+using TrainedModelsOrleans.Inference.Serving;
+using TrainedModelsOrleans.TestModels;
+using Xunit;
+
+namespace TrainedModelsOrleans.Inference.Tests.Serving;
+
+public sealed class InferenceExecutorTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static Tensor Row(float value, int width = 4) => Tensor.Of("x", Enumerable.Repeat(value, width).ToArray(), 1, width);
+
+    /// <summary>A model that doubles its input, counting runs, rows and concurrency; optionally slow or gated.</summary>
+    private sealed class FakeModel(int delayMs = 0, ManualResetEventSlim? gate = null)
+    {
+        private int _concurrent;
+        public int MaxConcurrent;
+        public int Runs;
+        public int MaxRows;
+
+        public Tensor[] Run(IReadOnlyList<Tensor> inputs)
+        {
+            var now = Interlocked.Increment(ref _concurrent);
+            InterlockedMax(ref MaxConcurrent, now);
+            Interlocked.Increment(ref Runs);
+            InterlockedMax(ref MaxRows, (int)inputs[0].Rows);
+            gate?.Wait(TimeSpan.FromSeconds(20));
+            if (delayMs > 0) Thread.Sleep(delayMs);
+            var x = inputs[0].GetData<float>();
+            if (x.Any(float.IsNaN)) { Interlocked.Decrement(ref _concurrent); throw new ArgumentException("NaN input"); }
+            Interlocked.Decrement(ref _concurrent);
+            return [new Tensor("y", OnnxElementType.Float, inputs[0].Shape, x.Select(v => v * 2).ToArray())];
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+        }
+    }
+
+    [Fact]
+    public async Task Never_runs_more_than_its_allocations_at_once_and_answers_every_request()
+    {
+        var model = new FakeModel(delayMs: 2);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 2, QueueCapacity = 1000 }, batchable: false);
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+            Task.Run(() => executor.RunAsync([Row(i)], Bound)))).WaitAsync(Bound);
+
+        Assert.Equal(2, model.MaxConcurrent);
+        for (var i = 0; i < 200; i++) Assert.Equal(i * 2, results[i][0].GetData<float>()[0]);
+        Assert.Equal(200, executor.Statistics.Snapshot(executor.Pending).InferenceCount);
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_at_once_and_counts_the_rejection()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var model = new FakeModel(gate: gate);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1, QueueCapacity = 2 }, batchable: false);
+        var running = Task.Run(() => executor.RunAsync([Row(1)], Bound));
+        while (Volatile.Read(ref model.Runs) == 0) await Task.Delay(1);
+        var queued = new[] { executor.RunAsync([Row(2)], Bound), executor.RunAsync([Row(3)], Bound) };
+
+        await Assert.ThrowsAsync<QueueFullException>(() => executor.RunAsync([Row(4)], Bound));
+        Assert.Equal(1, executor.Statistics.Snapshot(0).RejectedExecutionCount);
+        gate.Set();
+        await running;
+        await Task.WhenAll(queued).WaitAsync(Bound);
+        Assert.Equal(3, model.Runs);
+    }
+
+    [Fact]
+    public async Task Queued_requests_of_one_shape_run_as_one_batch_and_each_caller_gets_its_own_rows()
+    {
+        var model = new FakeModel(delayMs: 5);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 16 }, batchable: true);
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => executor.RunAsync([Row(i)], Bound)))).WaitAsync(Bound);
+
+        for (var i = 0; i < 64; i++) Assert.All(results[i][0].GetData<float>(), v => Assert.Equal(i * 2, v));
+        Assert.True(model.MaxRows > 1, "queued requests should have been stacked");
+        Assert.True(model.MaxRows <= 16);
+        Assert.True(model.Runs < 64);
+    }
+
+    [Fact]
+    public async Task Requests_of_different_shapes_are_not_stacked_and_a_bad_one_does_not_fail_its_neighbours()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var model = new FakeModel(gate: gate);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 16 }, batchable: true);
+        var blocker = Task.Run(() => executor.RunAsync([Row(0)], Bound));
+        while (Volatile.Read(ref model.Runs) == 0) await Task.Delay(1);
+        var narrow = executor.RunAsync([Row(1, width: 4)], Bound);
+        var wide = executor.RunAsync([Row(2, width: 8)], Bound);
+        var bad = executor.RunAsync([Row(float.NaN)], Bound);
+        var good = executor.RunAsync([Row(3)], Bound);
+        gate.Set();
+        await blocker;
+
+        var narrowShape = (await narrow)[0].Shape;
+        var wideShape = (await wide)[0].Shape;
+        Assert.Equal(new long[] { 1, 4 }, narrowShape);
+        Assert.Equal(new long[] { 1, 8 }, wideShape);
+        await Assert.ThrowsAsync<ArgumentException>(() => bad);
+        Assert.Equal(6f, (await good)[0].GetData<float>()[0]);
+        Assert.Equal(1, executor.Statistics.Snapshot(0).ErrorCount);
+    }
+
+    [Fact]
+    public async Task A_request_that_waits_past_its_timeout_fails_and_is_not_run()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var model = new FakeModel(gate: gate);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1 }, batchable: false);
+        var blocker = Task.Run(() => executor.RunAsync([Row(0)], Bound));
+        while (Volatile.Read(ref model.Runs) == 0) await Task.Delay(1);
+
+        var error = await Assert.ThrowsAsync<InferenceTimeoutException>(() => executor.RunAsync([Row(1)], TimeSpan.FromMilliseconds(100)));
+        Assert.Equal("timeout [100ms] waiting for inference result", error.Message);
+        gate.Set();
+        await blocker;
+        await Task.Delay(50);
+        Assert.Equal(1, model.Runs);
+        Assert.Equal(1, executor.Statistics.Snapshot(0).TimeoutCount);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stop_with_finish_pending_work_drains_the_queue_and_without_it_fails_queued_requests_clearly(bool finish)
+    {
+        {
+            using var gate = new ManualResetEventSlim(false);
+            var model = new FakeModel(gate: gate);
+            var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1 }, batchable: false);
+            var blocker = Task.Run(() => executor.RunAsync([Row(0)], Bound));
+            while (Volatile.Read(ref model.Runs) == 0) await Task.Delay(1);
+            var queued = Enumerable.Range(1, 5).Select(i => executor.RunAsync([Row(i)], Bound)).ToArray();
+
+            var stopping = executor.StopAsync(finish);
+            await Assert.ThrowsAsync<ExecutorStoppedException>(() => executor.RunAsync([Row(9)], Bound));
+            gate.Set();
+            await stopping.WaitAsync(Bound);
+            await blocker;
+            if (finish)
+            {
+                Assert.Equal(Enumerable.Range(1, 5).Select(i => i * 2f), (await Task.WhenAll(queued)).Select(r => r[0].GetData<float>()[0]));
+            }
+            else
+            {
+                foreach (var request in queued)
+                {
+                    var error = await Assert.ThrowsAsync<ExecutorStoppedException>(() => request);
+                    Assert.Contains("finish_pending_work", error.Message);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Cached_results_are_served_without_a_run_and_the_cache_stays_within_its_bytes()
+    {
+        var model = new FakeModel();
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { CacheSizeBytes = 1024 }, batchable: false);
+        for (var i = 0; i < 3; i++) Assert.Equal(2f, (await executor.RunAsync([Row(1)], Bound))[0].GetData<float>()[0]);
+        Assert.Equal(1, model.Runs);
+        var stats = executor.Statistics.Snapshot(0);
+        Assert.Equal(3, stats.InferenceCount);
+        Assert.Equal(2, stats.CacheHitCount);
+
+        for (var i = 0; i < 100; i++) await executor.RunAsync([Row(i + 10)], Bound);
+        var cache = new ResultCache(1024);
+        for (var i = 0; i < 100; i++) cache.Add(ResultCache.KeyOf([Row(i)]), [Row(i)]);
+        Assert.True(cache.SizeBytes <= 1024);
+        Assert.True(cache.TryGet(ResultCache.KeyOf([Row(99)]), out _));
+        Assert.False(cache.TryGet(ResultCache.KeyOf([Row(0)]), out _));
+    }
+
+    [Fact]
+    public async Task Resize_changes_how_many_runs_go_at_once()
+    {
+        var model = new FakeModel(delayMs: 3);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1 }, batchable: false);
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => executor.RunAsync([Row(i)], Bound)))).WaitAsync(Bound);
+        Assert.Equal(1, model.MaxConcurrent);
+        executor.Resize(3);
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(() => executor.RunAsync([Row(i)], Bound)))).WaitAsync(Bound);
+        Assert.Equal(3, model.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task Batched_onnx_runs_equal_the_reference_for_every_caller()
+    {
+        using var session = new OnnxSession(TestOnnxModels.Mlp());
+        var executor = new InferenceExecutor(
+            inputs => session.Run(inputs.Select(t => t.ToInput()).ToArray()).Select(Tensor.FromOutput).ToArray(),
+            new ExecutorOptions { Allocations = 2, MaxBatchSize = 32, MaxBatchWait = TimeSpan.FromMilliseconds(1) }, batchable: true);
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 100).Select(_ => Enumerable.Range(0, 64).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+        var results = await Task.WhenAll(rows.Select(row => Task.Run(() => executor.RunAsync([Tensor.Of("input", row, 1, 64)], Bound)))).WaitAsync(Bound);
+
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var expected = TestOnnxModels.MlpReference(rows[i], 1);
+            var actual = results[i][0].GetData<float>();
+            for (var j = 0; j < expected.Length; j++) Assert.Equal(expected[j], actual[j], 1e-5f);
+        }
+    }
+}
