@@ -10,13 +10,18 @@ namespace TrainedModelsOrleans.Grains;
 public static class GrainsServiceCollectionExtensions
 {
     /// <summary>The services the grains of this assembly take in their constructors.</summary>
-    public static IServiceCollection AddTrainedModelGrains(this IServiceCollection services, MlSettings? settings = null)
+    public static IServiceCollection AddTrainedModelGrains(this IServiceCollection services, MlSettings? settings = null,
+        ServingOptions? serving = null)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelStoreTables>();
         services.TryAddSingleton<OnnxModelInspector>();
         services.TryAddSingleton<DeploymentTables>();
         services.TryAddSingleton<SharedSessions>();
+        services.TryAddSingleton(serving ?? new ServingOptions());
+        services.TryAddSingleton<DeploymentServing>();
+        services.TryAddSingleton<InferenceTargets>();
+        services.TryAddSingleton<TreeModels>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.AddHostedService<NodeAgentService>();
         return services;

@@ -5,6 +5,7 @@ using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Runtime.Hosting;
 using TrainedModelsOrleans.Runtime.Storage;
 
@@ -71,7 +72,8 @@ public sealed class SiloHost : IAsyncDisposable
             builder.Services.AddSingleton(dataSource);
             builder.Services.AddSingleton(settings);
             builder.Services.AddSilo(settings.Configure);
-            builder.Services.AddTrainedModelGrains(builder.Configuration.GetSection("Ml").Get<MlSettings>());
+            builder.Services.AddTrainedModelGrains(builder.Configuration.GetSection("Ml").Get<MlSettings>(),
+                builder.Configuration.GetSection("Serving").Get<ServingOptions>());
             // Elasticsearch's http.max_content_length default: 100mb.
             builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
             var identity = new ApiIdentity(settings.NodeName, settings.ClusterName,

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Runtime;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
@@ -30,6 +31,20 @@ public static class TrainedModelEndpoints
         models.MapGet("/_stats", (HttpRequest request, IGrainFactory grains) => GetStats(null, request, grains));
         models.MapGet("/{model_id}/_stats", (string model_id, HttpRequest request, IGrainFactory grains) => GetStats(model_id, request, grains));
 
+        models.MapPost("/{model_id}/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await RequestBody.ReadBytesAsync(request, required: false);
+            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, Query(request), deploymentPath: false));
+        });
+
+        models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
+        {
+            Warnings.Add(request.HttpContext.Response,
+                ["[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! Use [POST /_ml/trained_models/{model_id}/_infer] instead."]);
+            var body = await RequestBody.ReadBytesAsync(request, required: false);
+            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, Query(request), deploymentPath: true));
+        });
+
         models.MapDelete("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             await grains.GetGrain<ITrainedModelGrain>(model_id).Delete(QueryParameters.Bool(request, "force", false));
@@ -51,6 +66,9 @@ public static class TrainedModelEndpoints
         });
         return app;
     }
+
+    private static IReadOnlyDictionary<string, string?> Query(HttpRequest request) =>
+        request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
 
     private static async Task<IResult> GetStats(string? idExpression, HttpRequest request, IGrainFactory grains)
     {

@@ -24,7 +24,10 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         }
         catch (ElasticsearchException error) when (!context.Response.HasStarted)
         {
+            // ES sends its Warning headers (e.g. deprecations) with errors too.
+            var warnings = context.Response.Headers.Warning;
             context.Response.Clear();
+            if (warnings.Count > 0) context.Response.Headers.Warning = warnings;
             await ElasticsearchErrors.WriteAsync(context, error);
         }
         catch (BadHttpRequestException error) when (!context.Response.HasStarted)

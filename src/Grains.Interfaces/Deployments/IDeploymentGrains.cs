@@ -32,7 +32,10 @@ public interface IAssignmentCoordinatorGrain : IGrainWithStringKey
 
     Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations);
 
-    /// <summary>Marks the assignment stopping, tells its nodes, removes it and re-plans the rest. False if unknown.</summary>
+    /// <summary>Marks the assignment stopping (routers stop sending to it); null if unknown.</summary>
+    Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason);
+
+    /// <summary>Marks the assignment stopping if it is not, removes it and re-plans the rest. False if unknown.</summary>
     Task<bool> RemoveAssignment(string deploymentId, string reason);
 
     /// <summary>A node reports what happened to a route (started, failed with a reason, stopped).</summary>
@@ -68,4 +71,5 @@ public interface INodeCapacityGrain : IGrainWithStringKey
 public sealed record NodeCapacity(string Node, int AllocatedProcessors, long MemoryBytes, int NormalThreads, int LowThreads);
 
 /// <summary>A route this node must serve, as committed.</summary>
-public sealed record NodeRoute(string DeploymentId, string ModelId, int ThreadsPerAllocation, int Allocations, Priority Priority, RoutingState State);
+public sealed record NodeRoute(string DeploymentId, string ModelId, int ThreadsPerAllocation, int Allocations, Priority Priority, RoutingState State,
+    int QueueCapacity = 1024, long CacheSizeBytes = 0);

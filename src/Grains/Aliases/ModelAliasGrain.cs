@@ -13,7 +13,7 @@ namespace TrainedModelsOrleans.Grains.Aliases;
 /// model, a deployment and an alias can never hold the same id; this single activation orders the
 /// moves of one alias, and each move is one conditional write.
 /// </summary>
-public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tables) : Grain, IModelAliasGrain
+public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tables, Serving.InferenceTargets inferenceTargets) : Grain, IModelAliasGrain
 {
     private string Alias => GetPrimaryKeyString();
 
@@ -41,6 +41,7 @@ public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tabl
         {
             throw ElasticsearchException.BadRequest("model_alias cannot be the same as an existing trained model_id");
         }
+        inferenceTargets.Invalidate();
         return new StoreResponse(new JsonObject { ["acknowledged"] = true }, warning is null ? [] : [warning]);
     }
 
@@ -52,6 +53,7 @@ public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tabl
         await store.BeginTransaction()
             .Execute("DELETE FROM ml_ids WHERE id = $1 AND kind = 'alias' AND model_id = $2", [Alias, modelId], expectedRows: 1)
             .CommitAsync();
+        inferenceTargets.Invalidate();
     }
 
     public async Task<string?> GetModelId()

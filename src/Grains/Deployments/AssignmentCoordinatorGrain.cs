@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Runtime;
 using TrainedModelsOrleans.Runtime.Transactions;
 
@@ -14,6 +15,7 @@ public sealed partial class AssignmentCoordinatorGrain(
     GrainStateStore store,
     DeploymentTables tables,
     MlSettings settings,
+    InferenceTargets inferenceTargets,
     TimeProvider clock,
     ILogger<AssignmentCoordinatorGrain> logger) : Grain, IAssignmentCoordinatorGrain
 {
@@ -89,22 +91,25 @@ public sealed partial class AssignmentCoordinatorGrain(
         return _deployments[deploymentId].State.Assignment!;
     }
 
-    public async Task<bool> RemoveAssignment(string deploymentId, string reason)
+    public async Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason)
     {
         var existing = Find(deploymentId);
-        if (existing is null) return false;
+        if (existing is null) return null;
         var assignment = existing.State.Assignment!;
-        var nodes = await LiveNodesAsync();
-
-        // Stopping first, so nodes drain and routers stop sending; then the assignment goes.
-        if (assignment.AssignmentState != AssignmentState.Stopping)
+        if (assignment.AssignmentState == AssignmentState.Stopping) return assignment;
+        var stopping = AssignmentStatus.ToStopping(assignment, reason) with
         {
-            var stopping = AssignmentStatus.ToStopping(assignment, reason) with
-            {
-                RoutingTable = assignment.RoutingTable.ToDictionary(r => r.Key, r => r.Value with { RoutingState = RoutingState.Stopping }),
-            };
-            await CommitAsync(RebalanceResult.Only(Current(), deploymentId, stopping), nodes);
-        }
+            RoutingTable = assignment.RoutingTable.ToDictionary(r => r.Key, r => r.Value with { RoutingState = RoutingState.Stopping }),
+        };
+        await CommitAsync(RebalanceResult.Only(Current(), deploymentId, stopping), await LiveNodesAsync());
+        return _deployments[deploymentId].State.Assignment;
+    }
+
+    public async Task<bool> RemoveAssignment(string deploymentId, string reason)
+    {
+        // Stopping first, so routers stop sending; then the assignment goes.
+        if (await MarkStopping(deploymentId, reason) is null) return false;
+        var nodes = await LiveNodesAsync();
 
         var remaining = Current();
         remaining.Remove(deploymentId);
@@ -224,6 +229,7 @@ public sealed partial class AssignmentCoordinatorGrain(
         }
         if (removed is not null) _deployments.Remove(removed);
         _plannedNodes = Signature(nodes);
+        inferenceTargets.Invalidate();
 
         var touchedNodes = changed.SelectMany(id =>
                 (previous.TryGetValue(id, out var before) ? before.Assignment?.RoutingTable.Keys ?? [] : [])

@@ -85,7 +85,12 @@ public sealed class DeploymentGrain(
         var referenced = (await tables.PipelineReferencesAsync(CancellationToken.None)).ToHashSet(StringComparer.Ordinal);
         var aliases = await tables.AliasesOfAsync(DeploymentId, CancellationToken.None);
         if (DeploymentRules.CheckStop(request, exists, referenced, aliases))
+        {
+            // Routers stop sending once it is stopping; each node then drains (finish_pending_work) or fails its queue.
+            if (await Coordinator.MarkStopping(DeploymentId, AssignmentStatus.StopReasonClientCall) is not null)
+                await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(DeploymentId).Stop(request.FinishPendingWork);
             await Coordinator.RemoveAssignment(DeploymentId, AssignmentStatus.StopReasonClientCall);
+        }
         return new JsonObject { ["stopped"] = true };
     }
 

@@ -52,7 +52,8 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<NodeRoute>> RoutesOfNodeAsync(string node, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT deployment_id, model_id, threads_per_allocation, target_allocations, priority, routing_state
+            SELECT deployment_id, model_id, threads_per_allocation, target_allocations, priority, routing_state,
+                   queue_capacity, cache_size_bytes
             FROM deployment_routes WHERE node = $1 ORDER BY deployment_id
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = node });
@@ -60,7 +61,8 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             routes.Add(new NodeRoute(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3),
-                reader.GetString(4) == "low" ? Priority.Low : Priority.Normal, ParseRoutingState(reader.GetString(5))));
+                reader.GetString(4) == "low" ? Priority.Low : Priority.Normal, ParseRoutingState(reader.GetString(5)),
+                reader.GetInt32(6), reader.GetInt64(7)));
         return routes;
     }
 
@@ -129,11 +131,12 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
             var parameters = assignment.TaskParameters;
             transaction.Execute("""
                 INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation,
-                    current_allocations, target_allocations, routing_state, reason)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    current_allocations, target_allocations, routing_state, reason, queue_capacity, cache_size_bytes)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 """,
                 [parameters.DeploymentId, node, parameters.ModelId, parameters.Priority == Priority.Low ? "low" : "normal",
-                 parameters.ThreadsPerAllocation, route.CurrentAllocations, route.TargetAllocations, RoutingStateName(route.RoutingState), route.Reason]);
+                 parameters.ThreadsPerAllocation, route.CurrentAllocations, route.TargetAllocations, RoutingStateName(route.RoutingState), route.Reason,
+                 parameters.QueueCapacity, CacheSizeBytes(parameters)]);
         }
         foreach (var node in nodes)
             transaction.Execute("""
@@ -142,6 +145,10 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
                     normal_threads = EXCLUDED.normal_threads, low_threads = EXCLUDED.low_threads, modified_on = now()
                 """, [node.Node, node.AllocatedProcessors, node.MemoryBytes, node.NormalThreads, node.LowThreads]);
     }
+
+    /// <summary>ES: the result cache is as big as cache_size, or as the model when cache_size is not set.</summary>
+    public static long CacheSizeBytes(TaskParameters parameters) =>
+        parameters.CacheSize is { } size ? Math.Max(0, ByteSize.Parse(size, "cache_size").Bytes) : parameters.ModelBytes;
 
     public static void ClaimDeploymentId(StateTransaction transaction, string deploymentId, string modelId) =>
         transaction.Execute("INSERT INTO ml_ids (id, kind, model_id) VALUES ($1, 'deployment', $2)", [deploymentId, modelId], expectedRows: 1);

@@ -15,8 +15,9 @@ public static class Rebalancer
     {
         var live = nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         var planned = deployments.Where(d => d.Value.Assignment.AssignmentState != AssignmentState.Stopping).ToArray();
+        var stopping = deployments.Where(d => d.Value.Assignment.AssignmentState == AssignmentState.Stopping).Select(d => d.Value).ToArray();
         var plan = AssignmentPlanner.ComputePlan(
-            nodes.Select(n => new PlannerNode(n.Name, n.MemoryBytes, n.AllocatedProcessors)).ToArray(),
+            nodes.Select(n => LeftByStopping(n, stopping)).ToArray(),
             planned.Select(d => ToPlanner(d.Key, d.Value.Assignment, d.Value.MemoryBytes, live)).ToArray());
 
         var result = deployments.ToDictionary(d => d.Key, d => d.Value.Assignment, StringComparer.Ordinal);
@@ -51,6 +52,21 @@ public static class Rebalancer
             if (allocations > 0)
                 table[node] = assignment.RoutingTable[node] with { CurrentAllocations = allocations, TargetAllocations = allocations };
         return AssignmentStatus.WithRoutingTable(assignment, table) with { Reason = null };
+    }
+
+    /// <summary>A stopping deployment still holds its cores and memory until it is removed: plan around it.</summary>
+    private static PlannerNode LeftByStopping(MlNode node, IReadOnlyList<(TrainedModelAssignment Assignment, long MemoryBytes)> stopping)
+    {
+        int cores = node.AllocatedProcessors;
+        var memory = node.MemoryBytes;
+        foreach (var (assignment, memoryBytes) in stopping)
+        {
+            if (!assignment.RoutingTable.TryGetValue(node.Name, out var route) || route.RoutingState is RoutingState.Failed or RoutingState.Stopped) continue;
+            if (assignment.TaskParameters.Priority == Priority.Normal)
+                cores -= Math.Max(route.CurrentAllocations, route.TargetAllocations) * assignment.TaskParameters.ThreadsPerAllocation;
+            memory -= memoryBytes;
+        }
+        return new PlannerNode(node.Name, Math.Max(0, memory), Math.Max(0, cores));
     }
 
     private static PlannerDeployment ToPlanner(string id, TrainedModelAssignment assignment, long memoryBytes, HashSet<string> live)

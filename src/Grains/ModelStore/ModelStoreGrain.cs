@@ -47,14 +47,32 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
             if (ofModel.Length == 0) stats.Add(ModelStats(config, pipelineCounts, null));
             foreach (var assignment in ofModel)
             {
-                // Inference counters arrive with the data plane; until then every started route reports zeros.
                 var nodeStats = assignment.RoutingTable.Where(r => r.Value.RoutingState == RoutingState.Started)
                     .ToDictionary(r => r.Key, _ => new NodeInferenceStats { StartTime = assignment.StartTime });
+                // This silo's counters; other nodes report theirs once calls reach them (a cluster of silos).
+                var local = await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(assignment.TaskParameters.DeploymentId).GetStats();
+                if (local is not null && nodeStats.ContainsKey(local.Node)) nodeStats[local.Node] = ToNodeStats(local);
                 stats.Add(ModelStats(config, pipelineCounts, DeploymentStatsJson.Render(assignment, nodeStats, nodes)));
             }
         }
         return new JsonObject { ["count"] = page.Count, ["trained_model_stats"] = stats };
     }
+
+    private static NodeInferenceStats ToNodeStats(Serving.NodeDeploymentStats s) => new()
+    {
+        InferenceCount = s.InferenceCount,
+        AverageInferenceTimeMs = s.AverageInferenceTimeMs,
+        AverageInferenceTimeMsExcludingCacheHits = s.AverageInferenceTimeMsExcludingCacheHits,
+        InferenceCacheHitCount = s.CacheHitCount,
+        ErrorCount = (int)s.ErrorCount,
+        RejectedExecutionCount = (int)s.RejectedExecutionCount,
+        TimeoutCount = (int)s.TimeoutCount,
+        NumberOfPendingRequests = s.PendingRequests,
+        PeakThroughputPerMinute = s.PeakThroughputPerMinute,
+        ThroughputLastMinute = s.ThroughputLastMinute,
+        LastAccess = s.LastAccess,
+        StartTime = s.StartTime,
+    };
 
     private static JsonObject ModelStats(TrainedModelConfig config, IReadOnlyDictionary<string, int> pipelineCounts, JsonObject? deploymentStats)
     {

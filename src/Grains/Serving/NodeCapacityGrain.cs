@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
-using TrainedModelsOrleans.Inference.Sessions;
 using TrainedModelsOrleans.Runtime;
 using TrainedModelsOrleans.Runtime.Hosting;
 
@@ -13,7 +12,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// with ONNX Runtime's reason) and closing what is no longer routed here.
 /// </summary>
 public sealed partial class NodeCapacityGrain(
-    DeploymentTables tables, SharedSessions sessions, SiloConfiguration silo, ILogger<NodeCapacityGrain> logger)
+    DeploymentTables tables, DeploymentServing serving, SiloConfiguration silo, ILogger<NodeCapacityGrain> logger)
     : Grain, INodeCapacityGrain
 {
     private string Node => GetPrimaryKeyString();
@@ -29,7 +28,7 @@ public sealed partial class NodeCapacityGrain(
     public async Task Leave()
     {
         await Coordinator.NodeLeft(Node);
-        foreach (var deployment in sessions.Keys) await GrainFactory.GetGrain<IInferenceWorkerGrain>(deployment).Close();
+        foreach (var deployment in serving.DeploymentIds) await GrainFactory.GetGrain<IInferenceWorkerGrain>(deployment).Close();
     }
 
     public async Task RoutesChanged()
@@ -57,8 +56,14 @@ public sealed partial class NodeCapacityGrain(
                 failure is null ? RoutingState.Started : RoutingState.Failed, failure);
         }
 
-        var routed = routes.Where(r => r.State is RoutingState.Starting or RoutingState.Started).Select(r => r.DeploymentId).ToHashSet();
-        foreach (var open in sessions.Keys.Where(k => !routed.Contains(k)))
+        // A started route whose allocations changed is resized in place.
+        foreach (var route in routes.Where(r => r.State == RoutingState.Started && r.Allocations > 0))
+            await GrainFactory.GetGrain<IInferenceWorkerGrain>(route.DeploymentId).Open(route);
+
+        // Stopping routes keep serving what is queued; the stop drains or fails them before the route goes.
+        var routed = routes.Where(r => r.State is RoutingState.Starting or RoutingState.Started or RoutingState.Stopping)
+            .Select(r => r.DeploymentId).ToHashSet();
+        foreach (var open in serving.DeploymentIds.Where(k => !routed.Contains(k)))
             await GrainFactory.GetGrain<IInferenceWorkerGrain>(open).Close();
     }
 

@@ -60,6 +60,13 @@ public static class OnnxElementTypes
         _ => "undefined",
     };
 
+    private static readonly Dictionary<string, OnnxElementType> ByName =
+        Enum.GetValues<OnnxElementType>().Where(t => NameOf(t) != "undefined").ToDictionary(NameOf, t => t, StringComparer.Ordinal);
+
+    /// <summary>The element type of an ONNX name ("float", "int64", …); throws ArgumentException for others.</summary>
+    public static OnnxElementType Parse(string name) =>
+        ByName.TryGetValue(name, out var type) ? type : throw new ArgumentException($"unknown ONNX element type [{name}]", nameof(name));
+
     /// <summary>Bytes per element for the types this binding can pass in and copy out; 0 for the rest.</summary>
     public static int SizeOf(OnnxElementType type) => type switch
     {

@@ -6,8 +6,8 @@ namespace TrainedModelsOrleans.Inference.Serving;
 /// <summary>
 /// Runs one deployment's requests on one node: a bounded queue (full = refused at once), at most
 /// <see cref="ExecutorOptions.Allocations"/> model runs at a time on one shared session, and dynamic
-/// batching of queued requests into one run. A request is run by the thread that submits it when an
-/// allocation is free (no hand-off); otherwise it queues, and whoever frees an allocation takes the
+/// batching of queued requests into one run. A request is run by the pool thread that submits it when
+/// an allocation is free (no hand-off); otherwise it queues, and whoever frees an allocation takes the
 /// queued requests as one batch, then hands the rest to the thread pool.
 /// </summary>
 public sealed class InferenceExecutor
@@ -67,7 +67,10 @@ public sealed class InferenceExecutor
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var item = new WorkItem(inputs, started, deadline, _cache is null ? null : key);
         _queue.Enqueue(item);
-        Pump();
+        // Run on this thread only when it is a plain pool thread: inside an actor's turn (a custom
+        // scheduler) a model run would hold the turn, so requests would wait in mailboxes, not here.
+        if (TaskScheduler.Current == TaskScheduler.Default) Pump();
+        else if (Volatile.Read(ref _freeSlots) > 0) ThreadPool.UnsafeQueueUserWorkItem(static self => self.Pump(), this, preferLocal: true);
         if (item.Completion.Task.IsCompleted || timeout == Timeout.InfiniteTimeSpan) return item.Completion.Task;
         return WaitAsync(item, timeout, cancellationToken);
     }

@@ -9,6 +9,9 @@ public sealed class InferenceExecutorTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
+    // Callers here block pool threads inside the fake model; enough threads must exist for the bounds to be reached.
+    static InferenceExecutorTests() => ThreadPool.SetMinThreads(Math.Max(16, Environment.ProcessorCount), Math.Max(16, Environment.ProcessorCount));
+
     private static Tensor Row(float value, int width = 4) => Tensor.Of("x", Enumerable.Repeat(value, width).ToArray(), 1, width);
 
     /// <summary>A model that doubles its input, counting runs, rows and concurrency; optionally slow or gated.</summary>

@@ -1,0 +1,14 @@
+namespace TrainedModelsOrleans.Grains.Serving;
+
+/// <summary>A named tensor as grains exchange it: ONNX element type name ("float", "int64", …), shape, row-major data.</summary>
+public sealed record InferenceTensor(string Name, string ElementType, long[] Shape, Array Data)
+{
+    public static InferenceTensor Of(string name, float[] data, params long[] shape) => new(name, "float", shape, data);
+    public static InferenceTensor Of(string name, long[] data, params long[] shape) => new(name, "int64", shape, data);
+}
+
+/// <summary>A node's counters for one deployment (ES's per-node deployment stats).</summary>
+public sealed record NodeDeploymentStats(
+    string Node, long InferenceCount, long CacheHitCount, double? AverageInferenceTimeMs, double? AverageInferenceTimeMsExcludingCacheHits,
+    long ErrorCount, long RejectedExecutionCount, long TimeoutCount, int PendingRequests, long PeakThroughputPerMinute,
+    long ThroughputLastMinute, long? LastAccess, long StartTime);

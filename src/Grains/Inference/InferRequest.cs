@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Errors;
+
+namespace TrainedModelsOrleans.Grains.Inference;
+
+/// <summary>
+/// POST _ml/trained_models/&lt;id&gt;/_infer (InferModelAction.Request): docs, an optional
+/// inference_config update and a timeout (default 10s; the query parameter wins).
+/// </summary>
+public sealed record InferRequest(JsonArray Docs, JsonObject? InferenceConfig, TimeValue Timeout)
+{
+    public const string ParserName = "infer_trained_model_request";
+    public static readonly TimeValue DefaultTimeout = TimeValue.FromSeconds(10);
+
+    public static InferRequest Parse(byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
+    {
+        if (body.Length == 0 || body.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
+            throw ElasticsearchException.BadRequest("requires body");
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 256 }) as JsonObject
+                   ?? throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] expected an object");
+        }
+        catch (JsonException e)
+        {
+            throw new ElasticsearchException(400, "x_content_parse_exception", $"Failed to parse request body: {e.Message}");
+        }
+
+        JsonArray? docs = null;
+        JsonObject? update = null;
+        var timeout = DefaultTimeout;
+        foreach (var (field, value) in root)
+        {
+            switch (field)
+            {
+                case "docs":
+                    docs = value as JsonArray ?? throw FieldType("docs", value);
+                    for (var i = 0; i < docs.Count; i++)
+                        if (docs[i] is not JsonObject) throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] failed to parse field [docs]: element [{i}] is not an object");
+                    break;
+                case "inference_config":
+                    update = value as JsonObject ?? throw FieldType("inference_config", value);
+                    break;
+                case "timeout":
+                    timeout = TimeValue.Parse(value?.ToString() ?? "", "timeout");
+                    break;
+                default:
+                    throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] unknown field [{field}]");
+            }
+        }
+        if (docs is null) throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] Required [docs]");
+        if (docs.Count == 0) throw ElasticsearchException.Validation(["at least one document is required"]);
+        if (deploymentPath && docs.Count > 1) throw ElasticsearchException.BadRequest("multiple documents are not supported");
+        if (query.TryGetValue("timeout", out var fromQuery) && !string.IsNullOrEmpty(fromQuery)) timeout = TimeValue.Parse(fromQuery, "timeout");
+        return new InferRequest(docs, update, timeout);
+    }
+
+    private static ElasticsearchException FieldType(string field, JsonNode? value) =>
+        new(400, "x_content_parse_exception",
+            $"[{ParserName}] {field} doesn't support values of type: {value?.GetValueKind().ToString().ToUpperInvariant() ?? "VALUE_NULL"}");
+}

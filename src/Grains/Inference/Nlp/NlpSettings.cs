@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Grains.Models.Parsing;
+using TrainedModelsOrleans.Inference.Text;
+
+namespace TrainedModelsOrleans.Grains.Inference.Nlp;
+
+/// <summary>
+/// The effective settings of an NLP task for one request: the stored inference config (defaults as
+/// <see cref="InferenceConfigParser"/> filled them) with the request's update applied.
+/// </summary>
+public sealed record NlpSettings
+{
+    public required string TaskType { get; init; }
+
+    public required ParsedTokenization Tokenization { get; init; }
+
+    public string ResultsField { get; init; } = InferenceConfigParser.DefaultResultsField;
+
+    /// <summary>text_classification's labels, or ner's IOB tags (empty: ES's default tags).</summary>
+    public IReadOnlyList<string> ClassificationLabels { get; init; } = [];
+
+    /// <summary>text_classification (0: none listed, negative: all) and fill_mask (default 5, -1: all).</summary>
+    public int NumTopClasses { get; init; }
+
+    public Truncation Truncate => NlpConfigUpdate.TruncationOf(Tokenization.Truncate);
+
+    /// <summary>The tasks this service runs; the others are refused by <see cref="NlpTask.For(TrainedModelConfig, VocabularyUpload, JsonObject?)"/>.</summary>
+    public static readonly IReadOnlyList<string> SupportedTasks =
+    [
+        InferenceTaskType.PassThrough, InferenceTaskType.TextEmbedding, InferenceTaskType.TextClassification,
+        InferenceTaskType.Ner, InferenceTaskType.FillMask,
+    ];
+
+    /// <summary>The WordPiece tokenizations; roberta, xlm_roberta, bert_ja and deberta_v2 need other tokenizers.</summary>
+    public static readonly IReadOnlyList<string> SupportedTokenizations = ["bert", "mpnet"];
+
+    /// <summary>The tasks whose ES config refuses windowing (a span).</summary>
+    internal static bool RefusesSpan(string taskType) => taskType is InferenceTaskType.PassThrough or InferenceTaskType.TextEmbedding
+        or InferenceTaskType.Ner or InferenceTaskType.FillMask or InferenceTaskType.ZeroShotClassification;
+
+    /// <summary>Reads the stored <c>inference_config</c>; settings it lacks take ES's defaults.</summary>
+    public static NlpSettings FromConfig(TrainedModelConfig config)
+    {
+        var taskType = config.TaskType;
+        if (!SupportedTasks.Contains(taskType))
+        {
+            throw EsErrors.BadRequest(
+                $"Trained model [{config.ModelId}] has task [{taskType}]; inference is supported for {EsErrors.JavaList(SupportedTasks)}");
+        }
+        var settings = config.InferenceConfig[taskType] as JsonObject ?? [];
+        return new NlpSettings
+        {
+            TaskType = taskType,
+            Tokenization = TokenizationOf(config.ModelId, settings["tokenization"] as JsonObject),
+            ResultsField = StringOf(settings["results_field"]) ?? InferenceConfigParser.DefaultResultsField,
+            ClassificationLabels = settings["classification_labels"] is JsonArray labels
+                ? labels.Select(l => StringOf(l) ?? "null").ToArray()
+                : [],
+            NumTopClasses = IntOf(settings["num_top_classes"])
+                ?? (taskType == InferenceTaskType.FillMask ? InferenceConfigParser.DefaultFillMaskTopClasses : 0),
+        };
+    }
+
+    private static ParsedTokenization TokenizationOf(string modelId, JsonObject? tokenization)
+    {
+        var (name, body) = tokenization?.FirstOrDefault() ?? default;
+        name ??= "bert";
+        if (!SupportedTokenizations.Contains(name))
+        {
+            throw EsErrors.BadRequest(
+                $"Trained model [{modelId}] uses tokenization [{name}]; supported tokenizations are {EsErrors.JavaList(SupportedTokenizations)}");
+        }
+        var settings = body as JsonObject ?? [];
+        return new ParsedTokenization(
+            name,
+            BoolOf(settings["do_lower_case"]) ?? false,
+            BoolOf(settings["with_special_tokens"]) ?? true,
+            IntOf(settings["max_sequence_length"]) ?? ParsedTokenization.DefaultMaxSequenceLength,
+            StringOf(settings["truncate"]) ?? "first",
+            IntOf(settings["span"]) ?? ParsedTokenization.UnsetSpan,
+            null);
+    }
+
+    internal static string? StringOf(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : node?.ToJsonString();
+
+    internal static int? IntOf(JsonNode? node)
+    {
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return null;
+        if (v.TryGetValue<int>(out var i)) return i;
+        if (v.TryGetValue<long>(out var l)) return (int)Math.Clamp(l, int.MinValue, int.MaxValue);
+        return v.TryGetValue<double>(out var d) ? (int)Math.Clamp(Math.Truncate(d), int.MinValue, int.MaxValue) : null;
+    }
+
+    private static bool? BoolOf(JsonNode? node) => node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False
+        ? v.GetValueKind() == JsonValueKind.True
+        : null;
+}

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Inference.OnnxRuntime;
+using TrainedModelsOrleans.Inference.Serving;
+using TrainedModelsOrleans.Inference.Sessions;
+
+namespace TrainedModelsOrleans.Grains.Serving;
+
+/// <summary>
+/// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
+/// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
+/// </summary>
+public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, ServingOptions options)
+{
+    private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _changes = new(1, 1);
+
+    public IReadOnlyCollection<string> DeploymentIds => _served.Keys.ToArray();
+
+    public bool TryGet(string deploymentId, out ServedDeployment served) => _served.TryGetValue(deploymentId, out served!);
+
+    /// <summary>Opens the model for the route if needed, and sizes its executor to the route's allocations.</summary>
+    public async Task<ServedDeployment> EnsureAsync(NodeRoute route, CancellationToken cancellationToken = default)
+    {
+        await _changes.WaitAsync(cancellationToken);
+        try
+        {
+            if (_served.TryGetValue(route.DeploymentId, out var existing) && !existing.Executor.IsStopped)
+            {
+                if (existing.Executor.Options.Allocations != route.Allocations) existing.Executor.Resize(route.Allocations);
+                return existing;
+            }
+            var session = await sessions.GetOrOpenAsync(route.DeploymentId, async ct =>
+            {
+                var parts = await models.ReadPartsAsync(route.ModelId, ct);
+                return parts.Values.SelectMany(p => p).ToArray();
+            }, new OnnxSessionOptions { IntraOpThreads = route.ThreadsPerAllocation, InterOpThreads = 1, AllowSpinning = false }, cancellationToken);
+
+            var onnx = session.Session;
+            var batchable = onnx.Inputs.All(HasBatchDimension) && onnx.Outputs.All(HasBatchDimension);
+            var executor = new InferenceExecutor(
+                inputs => onnx.Run(inputs.Select(t => t.ToInput()).ToArray()).Select(Tensor.FromOutput).ToArray(),
+                new ExecutorOptions
+                {
+                    Allocations = route.Allocations,
+                    QueueCapacity = route.QueueCapacity,
+                    MaxBatchSize = options.MaxBatchSize,
+                    MaxBatchWait = options.MaxBatchWait,
+                    CacheSizeBytes = route.CacheSizeBytes,
+                },
+                batchable);
+            var served = new ServedDeployment(route, session, executor);
+            _served[route.DeploymentId] = served;
+            return served;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>Stops serving the deployment here (draining or failing the queue) and closes its session.</summary>
+    public async Task StopAsync(string deploymentId, bool finishPendingWork, CancellationToken cancellationToken = default)
+    {
+        if (_served.TryGetValue(deploymentId, out var served))
+        {
+            await served.Executor.StopAsync(finishPendingWork, cancellationToken);
+            _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
+        }
+        await sessions.CloseAsync(deploymentId);
+    }
+
+    private static bool HasBatchDimension(OnnxTensorDescription tensor) => tensor.IsTensor && tensor.Shape.Length > 0 && tensor.Shape[0] < 0;
+}
+
+public sealed record ServedDeployment(NodeRoute Route, OpenSession Session, InferenceExecutor Executor);
