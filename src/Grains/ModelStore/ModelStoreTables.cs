@@ -49,6 +49,16 @@ public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
         return parts;
     }
 
+    /// <summary>The model's uploaded vocabulary, or null.</summary>
+    public async Task<Models.VocabularyUpload?> ReadVocabularyAsync(string modelId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT vocabulary::text FROM model_vocabulary WHERE model_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = modelId });
+        return await command.ExecuteScalarAsync(ct) is string json
+            ? System.Text.Json.JsonSerializer.Deserialize<Models.VocabularyUpload>(json)
+            : null;
+    }
+
     /// <summary>Every existing model's id and tags (for id expressions and tag filters).</summary>
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> ModelTagsAsync(CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Inference.Nlp;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
 using TrainedModelsOrleans.Inference.Serving;
@@ -11,7 +12,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
-public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, ServingOptions options)
+public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, Runtime.Persistence.GrainStorage storage, ServingOptions options)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -50,7 +51,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
                     CacheSizeBytes = route.CacheSizeBytes,
                 },
                 batchable);
-            var served = new ServedDeployment(route, session, executor);
+            var served = new ServedDeployment(route, session, executor, new Lazy<Task<NlpTaskOnNode>>(() => LoadNlpAsync(route, onnx)));
             _served[route.DeploymentId] = served;
             return served;
         }
@@ -71,7 +72,23 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         await sessions.CloseAsync(deploymentId);
     }
 
+    /// <summary>The model's NLP task (config + vocabulary + this session's inputs), built on first text request.</summary>
+    private async Task<NlpTaskOnNode> LoadNlpAsync(NodeRoute route, OnnxSession session)
+    {
+        var records = await models.RecordsAsync([route.ModelId], CancellationToken.None);
+        var config = records.TryGetValue(route.ModelId, out var json)
+            ? System.Text.Json.JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions)?.Config
+            : null;
+        if (config is null) throw Errors.ElasticsearchException.NotFound($"Could not find trained model [{route.ModelId}]");
+        var vocabulary = await models.ReadVocabularyAsync(route.ModelId, CancellationToken.None)
+                         ?? throw Errors.ElasticsearchException.Conflict(
+                             $"Trained model [{route.ModelId}] has no vocabulary; upload it with PUT _ml/trained_models/{route.ModelId}/vocabulary, or send tensor docs");
+        return new NlpTaskOnNode(NlpTask.For(config, vocabulary), NlpModelInputs.Describe(session.Inputs));
+    }
+
     private static bool HasBatchDimension(OnnxTensorDescription tensor) => tensor.IsTensor && tensor.Shape.Length > 0 && tensor.Shape[0] < 0;
 }
 
-public sealed record ServedDeployment(NodeRoute Route, OpenSession Session, InferenceExecutor Executor);
+public sealed record ServedDeployment(NodeRoute Route, OpenSession Session, InferenceExecutor Executor, Lazy<Task<NlpTaskOnNode>> Nlp);
+
+public sealed record NlpTaskOnNode(NlpTask Task, NlpModelInputs Inputs);

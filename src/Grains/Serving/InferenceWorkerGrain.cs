@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Inference.Nlp;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
 using TrainedModelsOrleans.Inference.Serving;
 using TrainedModelsOrleans.Runtime;
@@ -44,8 +45,35 @@ public sealed class InferenceWorkerGrain(DeploymentServing serving, SiloConfigur
         return results;
     }
 
-    public Task<JsonArray> InferDocuments(JsonArray docs, JsonObject? configUpdate, TimeSpan timeout) =>
-        throw ElasticsearchException.BadRequest("text inference is not available yet");
+    public async Task<JsonArray> InferDocuments(JsonArray docs, JsonObject? configUpdate, TimeSpan timeout)
+    {
+        var served = Served();
+        NlpTaskOnNode nlp;
+        try
+        {
+            nlp = await served.Nlp.Value;
+        }
+        catch (Exception) when (served.Nlp.Value.IsFaulted)
+        {
+            // Not cached: a vocabulary uploaded later makes the next request work.
+            var error = served.Nlp.Value.Exception!.InnerException!;
+            served = served with { Nlp = new Lazy<Task<NlpTaskOnNode>>(() => Task.FromException<NlpTaskOnNode>(error)) };
+            throw ServingErrors.Map(error, DeploymentId);
+        }
+        var task = nlp.Task.WithUpdate(configUpdate);
+        // One queue entry per doc, as ES sends them; docs of equal token length may still share a run.
+        var batches = docs.Select(doc => task.Prepare([task.ReadInput((JsonObject)doc!)])).ToArray();
+        var runs = batches.Select(batch => served.Executor.RunAsync(batch.BuildTensors(nlp.Inputs), timeout)).ToArray();
+        try
+        {
+            await Task.WhenAll(runs);
+        }
+        catch
+        {
+            throw ServingErrors.Map(runs.First(r => r.IsFaulted || r.IsCanceled).Exception?.InnerException ?? new TaskCanceledException(), DeploymentId);
+        }
+        return new JsonArray(batches.Select((batch, i) => (JsonNode?)batch.ToResults(runs[i].Result)[0]).ToArray());
+    }
 
     public Task<NodeDeploymentStats?> GetStats()
     {
