@@ -3,7 +3,7 @@ using Npgsql;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Runtime.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -34,6 +34,13 @@ try
     {
         Console.Error.WriteLine("runtime: local grain calls and persistent writes ...");
         await RuntimeBenchmark.RunAsync(dataSource, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
+    if (suite is "inference" or "all")
+    {
+        Console.Error.WriteLine("inference: raw ONNX Runtime vs grain path vs HTTP, three models, batching ...");
+        await InferenceBenchmark.RunAsync(
+            async name => embedded is not null ? await embedded.CreateDatabaseAsync(name, CancellationToken.None) : connection,
+            TimeSpan.FromSeconds(seconds), Console.Out);
     }
     if (suite is "controlplane" or "all")
     {

@@ -14,7 +14,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, DeploymentServing serving) : Grain, IInferenceGrain
 {
     public async Task<JsonObject> Infer(string id, byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
     {
@@ -30,12 +30,16 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees) :
         {
             var signature = target.Config.Onnx ?? throw ElasticsearchException.BadRequest($"model [{target.Config.ModelId}] has no recorded ONNX signature");
             var docs = request.Docs.Select((doc, i) => TensorDocuments.Parse((JsonObject)doc!, i, signature)).ToArray();
-            var outputs = await Worker(target).InferTensors(docs, timeout);
+            var outputs = Local(target) is { } served
+                ? await ServedRequests.InferTensorsAsync(served, docs, timeout)
+                : await Worker(target).InferTensors(docs, timeout);
             results = new JsonArray(outputs.Select(o => (JsonNode?)TensorDocuments.Render(o)).ToArray());
         }
         else
         {
-            results = await Worker(target).InferDocuments(request.Docs, request.InferenceConfig, timeout);
+            results = Local(target) is { } served
+                ? await ServedRequests.InferDocumentsAsync(served, request.Docs, request.InferenceConfig, timeout)
+                : await Worker(target).InferDocuments(request.Docs, request.InferenceConfig, timeout);
         }
         return new JsonObject { ["inference_results"] = results };
     }
@@ -44,8 +48,15 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees) :
     {
         var target = await ResolveAsync(id);
         if (target.Tree is not null) throw ElasticsearchException.BadRequest($"model [{id}] is a tree ensemble; it takes documents, not tensors");
-        return await Worker(target).InferTensors(docs, timeout ?? InferRequest.DefaultTimeout.ToTimeSpan());
+        var deadline = timeout ?? InferRequest.DefaultTimeout.ToTimeSpan();
+        return Local(target) is { } served
+            ? await ServedRequests.InferTensorsAsync(served, docs, deadline)
+            : await Worker(target).InferTensors(docs, deadline);
     }
+
+    /// <summary>This silo serves the deployment: use its queue directly, without the worker grain's hop.</summary>
+    private ServedDeployment? Local(Target target) =>
+        serving.TryGet(target.Deployment!.TaskParameters.DeploymentId, out var served) && !served.Executor.IsStopped ? served : null;
 
     private IInferenceWorkerGrain Worker(Target target) => GrainFactory.GetGrain<IInferenceWorkerGrain>(target.Deployment!.TaskParameters.DeploymentId);
 

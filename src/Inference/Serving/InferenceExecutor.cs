@@ -22,6 +22,8 @@ public sealed class InferenceExecutor
     private int _running;
     private volatile bool _stopped;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<WorkItem, byte> _runningItems = new(ReferenceEqualityComparer.Instance);
+    private readonly Timer _sweep;
 
     /// <param name="run">Runs the model on a set of input tensors (thread-safe: called from several allocations at once).</param>
     /// <param name="batchable">Inputs and outputs all have a batch (first) dimension, so requests may be stacked.</param>
@@ -33,7 +35,10 @@ public sealed class InferenceExecutor
         _batchable = batchable && options.MaxBatchSize > 1;
         _freeSlots = options.Allocations;
         _cache = options.CacheSizeBytes > 0 ? new ResultCache(options.CacheSizeBytes) : null;
+        _sweep = new Timer(static self => ((InferenceExecutor)self!).SweepDeadlines(), this, SweepPeriod, SweepPeriod);
     }
+
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
 
     public ExecutorStatistics Statistics { get; } = new();
     public ExecutorOptions Options => _options;
@@ -65,28 +70,31 @@ public sealed class InferenceExecutor
             return Task.FromException<Tensor[]>(new QueueFullException(_options.QueueCapacity));
         }
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var item = new WorkItem(inputs, started, deadline, _cache is null ? null : key);
+        var item = new WorkItem(inputs, started, deadline, timeout, _cache is null ? null : key);
         _queue.Enqueue(item);
+        // Full fence: the enqueue must be visible before we read the free slots, or a run finishing on
+        // another thread could see an empty queue while we see no free slot, and nobody runs the item.
+        Interlocked.MemoryBarrier();
         // Run on this thread only when it is a plain pool thread: inside an actor's turn (a custom
         // scheduler) a model run would hold the turn, so requests would wait in mailboxes, not here.
         if (TaskScheduler.Current == TaskScheduler.Default) Pump();
         else if (Volatile.Read(ref _freeSlots) > 0) ThreadPool.UnsafeQueueUserWorkItem(static self => self.Pump(), this, preferLocal: true);
-        if (item.Completion.Task.IsCompleted || timeout == Timeout.InfiniteTimeSpan) return item.Completion.Task;
-        return WaitAsync(item, timeout, cancellationToken);
+        if (cancellationToken.CanBeCanceled)
+            cancellationToken.Register(static state => ((WorkItem)state!).Completion.TrySetCanceled(), item);
+        return item.Completion.Task;
     }
 
-    private async Task<Tensor[]> WaitAsync(WorkItem item, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fails waiting callers whose deadline passed (a sweep, not a timer per request: that would cost
+    /// more than a tiny model's run). Queued ones are skipped when their turn comes (ES #80087).
+    /// </summary>
+    private void SweepDeadlines()
     {
-        try
-        {
-            return await item.Completion.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException) when (!item.Completion.Task.IsCompleted)
-        {
-            // Still queued or running: a queued one is skipped when its turn comes (ES #80087).
-            if (item.Completion.TrySetException(new InferenceTimeoutException(timeout))) Statistics.TimedOut();
-            throw new InferenceTimeoutException(timeout);
-        }
+        var now = Stopwatch.GetTimestamp();
+        foreach (var item in _queue)
+            if (now >= item.Deadline && item.Completion.TrySetException(new InferenceTimeoutException(item.Timeout))) Statistics.TimedOut();
+        foreach (var item in _runningItems.Keys)
+            if (now >= item.Deadline && item.Completion.TrySetException(new InferenceTimeoutException(item.Timeout))) Statistics.TimedOut();
     }
 
     /// <summary>Changes how many allocations this node runs (an update of number_of_allocations).</summary>
@@ -115,6 +123,7 @@ public sealed class InferenceExecutor
         Pump();
         CheckDrained();
         await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _sweep.DisposeAsync().ConfigureAwait(false);
     }
 
     private void Pump()
@@ -201,6 +210,7 @@ public sealed class InferenceExecutor
 
     private void RunOne(WorkItem item)
     {
+        _runningItems.TryAdd(item, 0);
         try
         {
             Complete(item, _run(item.Inputs));
@@ -210,6 +220,10 @@ public sealed class InferenceExecutor
             Statistics.Failed();
             item.Completion.TrySetException(error);
         }
+        finally
+        {
+            _runningItems.TryRemove(item, out _);
+        }
     }
 
     /// <summary>One run for the group; false (nothing completed) if it failed or its outputs cannot be split by rows.</summary>
@@ -218,6 +232,7 @@ public sealed class InferenceExecutor
         var inputs = Enumerable.Range(0, group[0].Inputs.Length).Select(i => Tensor.Concat(group.Select(g => g.Inputs[i]).ToArray())).ToArray();
         var rows = inputs[0].Rows;
         Tensor[] outputs;
+        foreach (var item in group) _runningItems.TryAdd(item, 0);
         try
         {
             outputs = _run(inputs);
@@ -225,6 +240,10 @@ public sealed class InferenceExecutor
         catch (Exception)
         {
             return false; // one bad request must not fail its neighbours: run them one by one
+        }
+        finally
+        {
+            foreach (var item in group) _runningItems.TryRemove(item, out _);
         }
         if (outputs.Any(o => o.Shape.Length == 0 || o.Rows != rows)) return false;
         long offset = 0;
@@ -249,12 +268,16 @@ public sealed class InferenceExecutor
         if (_stopped && _queue.IsEmpty && Volatile.Read(ref _running) == 0) _drained.TrySetResult();
     }
 
-    private sealed class WorkItem(Tensor[] inputs, long started, long deadline, ResultCache.Key? cacheKey)
+    private sealed class WorkItem(Tensor[] inputs, long started, long deadline, TimeSpan timeout, ResultCache.Key? cacheKey)
     {
         public Tensor[] Inputs { get; } = inputs;
         public long Started { get; } = started;
         public long Deadline { get; } = deadline;
+        public TimeSpan Timeout { get; } = timeout;
         public ResultCache.Key? CacheKey { get; } = cacheKey;
-        public TaskCompletionSource<Tensor[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Completed inline by the run's thread: awaiting grains re-queue onto their own scheduler anyway,
+        // and a forced pool hop per request would cost more than a tiny model's run.
+        public TaskCompletionSource<Tensor[]> Completion { get; } = new();
     }
 }

@@ -38,7 +38,9 @@ internal sealed class ActivationTaskScheduler : TaskScheduler, IThreadPoolWorkIt
         finally
         {
             s_running = previous;
-            Volatile.Write(ref _scheduled, 0);
+            // A full fence, not a release store: the queue check below must not move before this write,
+            // or a task queued meanwhile (which saw the flag still set) would be stranded.
+            Interlocked.Exchange(ref _scheduled, 0);
         }
         if (!_queue.IsEmpty && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);

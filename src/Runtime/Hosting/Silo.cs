@@ -66,15 +66,23 @@ public sealed class Silo : IClusterClient, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _state, 2) != 1) return;
-        await _membership.SetStatusAsync(Identity, SiloStatus.ShuttingDown, cancellationToken);
+        await _membership.SetStatusAsync(Identity, SiloStatus.ShuttingDown, CancellationToken.None);
         var all = _activations.Values.Concat(_workerPools.Values.SelectMany(p => p.Workers)).ToArray();
         foreach (var activation in all) activation.DeactivateOnIdle(DeactivationReason.ShuttingDown);
         await Task.WhenAll(all.Select(a => a.Deactivated)).WaitAsync(Options.DeactivationTimeout, cancellationToken)
             .ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await _stopping.CancelAsync();
         await Task.WhenAll(_loops);
-        await _runtime.Directory.UnregisterSiloAsync(cancellationToken);
-        await _membership.SetStatusAsync(Identity, SiloStatus.Dead, cancellationToken);
+        // Leaving must finish even when the host's shutdown budget is spent: these are two short statements.
+        try
+        {
+            await _runtime.Directory.UnregisterSiloAsync(CancellationToken.None);
+            await _membership.SetStatusAsync(Identity, SiloStatus.Dead, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _log.BackgroundFailed("leave", e);
+        }
         _log.SiloLeft(Identity.Name, Identity.Generation, all.Length);
     }
 

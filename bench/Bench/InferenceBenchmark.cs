@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using TrainedModelsOrleans.Grains.Serving;
+using TrainedModelsOrleans.Inference.OnnxRuntime;
+using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Silo;
+using TrainedModelsOrleans.TestModels;
+
+namespace TrainedModelsOrleans.Bench;
+
+/// <summary>
+/// The data plane against its ceiling, in one run, same model and thread settings (2 allocations × 1
+/// thread, one shared session): (a) raw ONNX Runtime in a loop, (b) the served path through a grain
+/// call (the co-hosted client), (c) HTTP with keep-alive from a client on loopback.
+/// </summary>
+public static class InferenceBenchmark
+{
+    private sealed record Model(string Name, byte[] Bytes, string Input, long[] Shape, int Elements);
+
+    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, TextWriter output)
+    {
+        var models = new[]
+        {
+            new Model("mlp (tiny)", TestOnnxModels.Mlp(), "input", [1, 64], 64),
+            new Model("medium (~1 ms)", TestOnnxModels.Medium(), "input", [1, 1024], 1024),
+            new Model("paddleocr-cls", PublishedModels.PublishedModels.PaddleOcrClassifier(), PublishedModels.PublishedModels.PaddleOcrClassifierInputName,
+                PublishedModels.PublishedModels.InputShape(1), (int)PublishedModels.PublishedModels.InputShape(1).Aggregate(1L, (a, d) => a * d)),
+        };
+        var table = new ResultTable($"Inference: raw ONNX Runtime vs served ({Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per row, 2 allocations × 1 thread, one shared session, no batching)")
+            .Columns("model", "path", "callers", "inferences/s", "p50 µs", "p99 µs", "ratio to raw");
+        // First, while the process heap is fresh (freed native memory stays in glibc's heap and hides growth).
+        var sessions = SessionChoice(models[1], duration);
+        var overhead = new ResultTable("Per-request overhead (1 caller, sequential): served p50 − raw p50")
+            .Columns("model", "raw p50 µs", "grain p50 µs", "HTTP p50 µs", "grain overhead µs", "HTTP overhead µs");
+
+        await using (var node = await StartNodeAsync(await newDatabase("inference_unbatched"), maxBatchSize: 1))
+        {
+            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
+            var root = await MeasureAsync(1, duration, async () => (await http.GetAsync("/")).Dispose());
+            overhead.Row("(HTTP GET / , no model: the loopback HTTP floor)", "-", "-", root.P50, "-", "-");
+            foreach (var model in models)
+            try
+            {
+                Console.Error.WriteLine($"  {model.Name} ...");
+                var id = "bench-" + model.Name.Split(' ')[0];
+                await DeployAsync(http, id, model.Bytes, allocations: 2);
+                var input = Input(model, seed: 1);
+
+                using var session = new OnnxSession(model.Bytes, new OnnxSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
+                var raw1 = await MeasureAsync(1, duration, () => { session.Run([OnnxInput.Create(model.Input, input, model.Shape)]); return Task.CompletedTask; });
+                var raw2 = await MeasureAsync(2, duration, () => { session.Run([OnnxInput.Create(model.Input, input, model.Shape)]); return Task.CompletedTask; });
+
+                var doc = new[] { new[] { InferenceTensor.Of(model.Input, input, model.Shape) } };
+                var grain1 = await MeasureAsync(1, duration, () => grains.InferTensors(id, doc));
+                var grainN = await MeasureAsync(8, duration, () => grains.InferTensors(id, doc));
+
+                var body = Encoding.UTF8.GetBytes(TensorBody(input, model.Shape));
+                Task Post() => PostAsync(http, id, body);
+                var http1 = await MeasureAsync(1, duration, Post);
+                var httpN = await MeasureAsync(8, duration, Post);
+
+                table.Row(model.Name, "(a) raw ORT", 2, raw2.Rate, raw2.P50, raw2.P99, "1.00");
+                table.Row(model.Name, "(b) grain call", 8, grainN.Rate, grainN.P50, grainN.P99, (grainN.Rate / raw2.Rate).ToString("0.00"));
+                table.Row(model.Name, "(c) HTTP keep-alive", 8, httpN.Rate, httpN.P50, httpN.P99, (httpN.Rate / raw2.Rate).ToString("0.00"));
+                overhead.Row(model.Name, raw1.P50, grain1.P50, http1.P50, grain1.P50 - raw1.P50, http1.P50 - raw1.P50);
+                await StopAsync(http, id);
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"  {model.Name} failed: {e}");
+                throw;
+            }
+        }
+
+        // Dynamic batching: the tiny model under 64 concurrent clients, with and without it.
+        var batching = new ResultTable("Dynamic batching, mlp, 64 concurrent clients on the grain path (2 allocations × 1 thread)")
+            .Columns("setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched");
+        double unbatched = 0;
+        foreach (var maxBatch in new[] { 1, 32 })
+        {
+            await using var node = await StartNodeAsync(await newDatabase($"inference_batch_{maxBatch}"), maxBatch);
+            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
+            await DeployAsync(http, "bench-batch", TestOnnxModels.Mlp(), allocations: 2);
+            var random = new Random(1);
+            var docs = Enumerable.Range(0, 64).Select(i => new[] { new[] { InferenceTensor.Of("input", Input(models[0], i), 1, 64) } }).ToArray();
+            var client = 0;
+            var run = await MeasureAsync(64, duration, () => grains.InferTensors("bench-batch", docs[Interlocked.Increment(ref client) & 63]));
+            if (maxBatch == 1) unbatched = run.Rate;
+            batching.Row(maxBatch == 1 ? "no batching" : $"batches of up to {maxBatch}", run.Rate, run.P50, run.P99, (run.Rate / unbatched).ToString("0.00") + "×");
+        }
+
+        table.Print(output);
+        overhead.Print(output);
+        batching.Print(output);
+        sessions.Print(output);
+        output.WriteLine();
+        output.WriteLine("Goals (issue 4): medium b/a ≥ 0.9 and c/a ≥ 0.75; tiny overhead p50 ≤ 20 µs (grain) and ≤ 150 µs (HTTP); batching ≥ 3× unbatched at 64 clients.");
+    }
+
+    /// <summary>ES promises one copy of the model per node: one shared session, against a session per allocation.</summary>
+    private static ResultTable SessionChoice(Model model, TimeSpan duration)
+    {
+        var table = new ResultTable($"Session choice for {model.Name} ({model.Bytes.Length / (1 << 20)} MiB of weights), 2 callers, raw ORT")
+            .Columns("sessions", "RSS added MiB", "inferences/s");
+        var input = Input(model, 2);
+        foreach (var perCaller in new[] { false, true })
+        {
+            GC.Collect();
+            var before = Process.GetCurrentProcess().WorkingSet64;
+            var sessions = Enumerable.Range(0, perCaller ? 2 : 1)
+                .Select(_ => new OnnxSession(model.Bytes, new OnnxSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 })).ToArray();
+            var added = (Process.GetCurrentProcess().WorkingSet64 - before) / (double)(1 << 20);
+            var caller = 0;
+            var rate = MeasureAsync(2, duration, () =>
+            {
+                var session = sessions[(Interlocked.Increment(ref caller) & 1) % sessions.Length];
+                session.Run([OnnxInput.Create(model.Input, input, model.Shape)]);
+                return Task.CompletedTask;
+            }).GetAwaiter().GetResult();
+            table.Row(perCaller ? "one per allocation (2)" : "one shared (ES's promise, our choice)", added, rate.Rate);
+            foreach (var s in sessions) s.Dispose();
+        }
+        return table;
+    }
+
+    private static float[] Input(Model model, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, model.Elements).Select(_ => (float)random.NextDouble()).ToArray();
+    }
+
+    private static async Task<SiloHost> StartNodeAsync(string connectionString, int maxBatchSize) => await SiloHost.StartAsync(
+    [
+        "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}",
+        $"--DataDirectory={Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"))}",
+        "--Node:Name=bench-node", $"--Serving:MaxBatchSize={maxBatchSize}",
+        "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+    ]);
+
+    private static async Task DeployAsync(HttpClient http, string id, byte[] model, int allocations)
+    {
+        await Ensure(await http.PutAsJsonAsync($"/_ml/trained_models/{id}", new JsonObject
+        {
+            ["model_type"] = "onnx",
+            ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
+            ["input"] = new JsonObject { ["field_names"] = new JsonArray("input") },
+        }));
+        await Ensure(await http.PutAsJsonAsync($"/_ml/trained_models/{id}/definition/0",
+            new { definition = Convert.ToBase64String(model), total_definition_length = model.Length, total_parts = 1 }));
+        // cache_size=0: the benchmark sends the same input again and again, which a cache would answer.
+        await Ensure(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_start?number_of_allocations={allocations}&cache_size=0&queue_capacity=100000", null));
+    }
+
+    private static async Task StopAsync(HttpClient http, string id) => await Ensure(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_stop", null));
+
+    private static string TensorBody(float[] data, long[] shape) =>
+        new JsonObject
+        {
+            ["docs"] = new JsonArray(new JsonObject
+            {
+                ["tensor"] = new JsonObject
+                {
+                    ["shape"] = new JsonArray(shape.Select(d => (JsonNode?)d).ToArray()),
+                    ["data"] = new JsonArray(data.Select(v => (JsonNode?)v).ToArray()),
+                },
+            }),
+        }.ToJsonString();
+
+    private static async Task PostAsync(HttpClient http, string id, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await http.PostAsync($"/_ml/trained_models/{id}/_infer", content);
+        await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}");
+    }
+
+    private static async Task Ensure(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private sealed record Measurement(double Rate, double P50, double P99);
+
+    /// <summary>Callers loop for the duration (after a short warm-up); every call is timed.</summary>
+    private static async Task<Measurement> MeasureAsync(int callers, TimeSpan duration, Func<Task> call)
+    {
+        var warmUp = Stopwatch.StartNew();
+        while (warmUp.ElapsedMilliseconds < 300) await call();
+        var samples = new LatencySamples(4_000_000);
+        var gate = new object();
+        var watch = Stopwatch.StartNew();
+        var counts = new long[callers];
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        {
+            var local = new List<long>(100_000);
+            while (watch.Elapsed < duration)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await call();
+                local.Add(Stopwatch.GetTimestamp() - start);
+            }
+            counts[c] = local.Count;
+            lock (gate) foreach (var t in local) samples.Add(t);
+        })));
+        return new Measurement(counts.Sum() / watch.Elapsed.TotalSeconds, samples.PercentileMicros(0.5), samples.PercentileMicros(0.99));
+    }
+}
