@@ -260,17 +260,7 @@ public sealed class ModelStoreTests(ServiceFixture service) : IClassFixture<Serv
         Assert.Equal("probs", first["onnx"]!["outputs"]![0]!["name"]!.GetValue<string>());
     }
 
-    private async Task<long> CountAsync(string sql, params object[] args)
-    {
-        await using var command = service.Database.DataSource.CreateCommand(sql);
-        foreach (var arg in args) command.Parameters.Add(new NpgsqlParameter { Value = arg });
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
+    private Task<long> CountAsync(string sql, params object[] args) => service.CountAsync(sql, args);
 
-    private async Task ExecuteAsync(string sql, params object[] args)
-    {
-        await using var command = service.Database.DataSource.CreateCommand(sql);
-        foreach (var arg in args) command.Parameters.Add(new NpgsqlParameter { Value = arg });
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql, params object[] args) => service.ExecuteAsync(sql, args);
 }

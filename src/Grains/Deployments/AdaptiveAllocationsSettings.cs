@@ -68,4 +68,12 @@ public sealed record AdaptiveAllocationsSettings
             .Parse(body, item);
         return new AdaptiveAllocationsSettings { Enabled = enabled, MinNumberOfAllocations = min, MaxNumberOfAllocations = max };
     }
+
+    /// <summary>The checks of number_of_allocations that start and update share, in ES's order.</summary>
+    public static IEnumerable<string> NumberOfAllocationsErrors(int? numberOfAllocations, AdaptiveAllocationsSettings? adaptive)
+    {
+        if (numberOfAllocations is not { } allocations) yield break;
+        if (allocations < 1) yield return "[number_of_allocations] must be a positive integer";
+        if (adaptive?.IsEnabled == true) yield return "[number_of_allocations] cannot be set if adaptive allocations is enabled";
+    }
 }

@@ -115,12 +115,7 @@ public sealed class StartDeploymentRequest
     {
         var errors = new List<string>();
         // ES's first rule (an invalid wait_for state) cannot fail: every AllocationState is valid.
-        if (NumberOfAllocations is { } allocations)
-        {
-            if (allocations < 1) errors.Add("[number_of_allocations] must be a positive integer");
-            if (AdaptiveAllocations?.IsEnabled == true)
-                errors.Add("[number_of_allocations] cannot be set if adaptive allocations is enabled");
-        }
+        errors.AddRange(AdaptiveAllocationsSettings.NumberOfAllocationsErrors(NumberOfAllocations, AdaptiveAllocations));
         if (ThreadsPerAllocation < 1) errors.Add("[threads_per_allocation] must be a positive integer");
         if (AdaptiveAllocations is not null) errors.AddRange(AdaptiveAllocations.ValidationErrors());
         if (ThreadsPerAllocation > MaxThreadsPerAllocation || !IsPowerOfTwo(ThreadsPerAllocation))

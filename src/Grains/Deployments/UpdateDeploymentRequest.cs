@@ -88,12 +88,7 @@ public sealed class UpdateDeploymentRequest
     public IReadOnlyList<string> ValidationErrors()
     {
         var errors = new List<string>();
-        if (NumberOfAllocations is { } allocations)
-        {
-            if (allocations < 1) errors.Add("[number_of_allocations] must be a positive integer");
-            if (AdaptiveAllocations?.IsEnabled == true)
-                errors.Add("[number_of_allocations] cannot be set if adaptive allocations is enabled");
-        }
+        errors.AddRange(AdaptiveAllocationsSettings.NumberOfAllocationsErrors(NumberOfAllocations, AdaptiveAllocations));
         if (AdaptiveAllocations is not null) errors.AddRange(AdaptiveAllocations.ValidationErrors());
         return errors;
     }
