@@ -260,7 +260,11 @@ public sealed class InferenceExecutor
     private void Complete(WorkItem item, Tensor[] outputs)
     {
         if (item.CacheKey is { } key) _cache?.Add(key, outputs);
-        if (item.Completion.TrySetResult(outputs)) Statistics.Completed(Stopwatch.GetTimestamp() - item.Started, cacheHit: false);
+        // Counted before the caller resumes (completion runs its continuation inline), so a caller that
+        // reads the counters after its answer sees itself. A timeout racing this moment is counted twice.
+        if (item.Completion.Task.IsCompleted) return;
+        Statistics.Completed(Stopwatch.GetTimestamp() - item.Started, cacheHit: false);
+        item.Completion.TrySetResult(outputs);
     }
 
     private void CheckDrained()
