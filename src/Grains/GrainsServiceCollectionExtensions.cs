@@ -4,6 +4,7 @@ using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Inference.Sessions;
+using TrainedModelsOrleans.Runtime.Hosting;
 
 namespace TrainedModelsOrleans.Grains;
 
@@ -23,7 +24,9 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<InferenceTargets>();
         services.TryAddSingleton<TreeModels>();
         services.TryAddSingleton(settings ?? new MlSettings());
-        services.AddHostedService<NodeAgentService>();
+        services.TryAddSingleton<NodeAgentService>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeAgentService>());
+        services.AddSingleton<ISiloShutdownParticipant>(sp => sp.GetRequiredService<NodeAgentService>());
         return services;
     }
 }

@@ -7,19 +7,23 @@ using TrainedModelsOrleans.Runtime.Hosting;
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>
-/// Makes this silo an ML node: once the silo has started, the node joins the plan (and re-opens what
-/// is routed to it, e.g. after a crash); before the silo stops, it leaves so its allocations move.
-/// Registered after the silo, so it starts after it and stops before it.
+/// Makes this silo an ML node: once every hosted service has started (the silo included), the node joins
+/// the plan and re-opens what is routed to it, e.g. after a crash; when the silo begins to stop, while it
+/// still serves calls, the node leaves so its allocations move.
 /// </summary>
 public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfiguration silo, MlSettings settings, ILogger<NodeAgentService> logger)
-    : IHostedService
+    : IHostedLifecycleService, ISiloShutdownParticipant
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _membershipWatch;
 
     private INodeCapacityGrain Node => grains.GetGrain<INodeCapacityGrain>(silo.Silo.SiloName);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -54,7 +58,14 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
         catch (OperationCanceledException) { }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Called by the silo as it begins to stop, while grain calls still work.</summary>
+    public async Task OnSiloStoppingAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
         if (_membershipWatch is not null) await _membershipWatch;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using TrainedModelsOrleans.Runtime.Catalog;
@@ -29,6 +30,7 @@ public sealed class Silo : IClusterClient, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = new();
     private readonly LocalRuntime _runtime;
+    private readonly IServiceProvider _services;
     private SiloIdentity? _identity;
     private int _state; // 0 created, 1 started, 2 stopped
 
@@ -43,6 +45,7 @@ public sealed class Silo : IClusterClient, IAsyncDisposable
         _manifest = new GrainManifest(grainAssemblies, options.ResponseTimeout);
         _membership = new SiloMembership(dataSource, siloOptions, _log);
         Options = options;
+        _services = services;
         _runtime = new LocalRuntime(this, new GrainActivator(services, storage));
     }
 
@@ -65,6 +68,12 @@ public sealed class Silo : IClusterClient, IAsyncDisposable
     /// <summary>Graceful leave: deactivates every activation, drops its directory entries, marks itself dead.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _state) != 1) return;
+        foreach (var participant in _services.GetServices<ISiloShutdownParticipant>())
+        {
+            try { await participant.OnSiloStoppingAsync(cancellationToken); }
+            catch (Exception e) { _log.BackgroundFailed("shutdown participant", e); }
+        }
         if (Interlocked.Exchange(ref _state, 2) != 1) return;
         await _membership.SetStatusAsync(Identity, SiloStatus.ShuttingDown, CancellationToken.None);
         var all = _activations.Values.Concat(_workerPools.Values.SelectMany(p => p.Workers)).ToArray();
