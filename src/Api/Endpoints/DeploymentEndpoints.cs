@@ -16,7 +16,7 @@ public static class DeploymentEndpoints
 
         models.MapPost("/{model_id}/deployment/_start", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
-            var query = Query(request);
+            var query = QueryParameters.All(request);
             // deployment_id is a query parameter (ES), defaulting to the model id; the grain validates it.
             var deploymentId = query.TryGetValue("deployment_id", out var given) && !string.IsNullOrEmpty(given) ? given : model_id;
             var body = await RequestBody.ReadBytesAsync(request, required: false);
@@ -28,18 +28,18 @@ public static class DeploymentEndpoints
         models.MapPost("/{deployment_id}/deployment/_update", async (string deployment_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IDeploymentGrain>(deployment_id).Update(Query(request), body));
+            return ElasticsearchJson.Ok(await grains.GetGrain<IDeploymentGrain>(deployment_id).Update(QueryParameters.All(request), body));
         });
 
         models.MapPost("/{deployment_id}/deployment/_stop", async (string deployment_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IDeploymentGrain>(deployment_id).Stop(Query(request), body));
+            return ElasticsearchJson.Ok(await grains.GetGrain<IDeploymentGrain>(deployment_id).Stop(QueryParameters.All(request), body));
         });
 
         models.MapPut("/{model_id}/model_aliases/{model_alias}", async (string model_id, string model_alias, HttpRequest request, IGrainFactory grains) =>
         {
-            var response = await grains.GetGrain<IModelAliasGrain>(model_alias).Put(model_id, Query(request));
+            var response = await grains.GetGrain<IModelAliasGrain>(model_alias).Put(model_id, QueryParameters.All(request));
             Warnings.Add(request.HttpContext.Response, response.Warnings);
             return ElasticsearchJson.Ok(response.Body);
         });
@@ -51,7 +51,4 @@ public static class DeploymentEndpoints
         });
         return app;
     }
-
-    internal static IReadOnlyDictionary<string, string?> Query(HttpRequest request) =>
-        request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
 }

@@ -34,7 +34,7 @@ public static class TrainedModelEndpoints
         models.MapPost("/{model_id}/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, Query(request), deploymentPath: false));
+            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, QueryParameters.All(request), deploymentPath: false));
         });
 
         models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
@@ -42,7 +42,7 @@ public static class TrainedModelEndpoints
             Warnings.Add(request.HttpContext.Response,
                 ["[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! Use [POST /_ml/trained_models/{model_id}/_infer] instead."]);
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, Query(request), deploymentPath: true));
+            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, QueryParameters.All(request), deploymentPath: true));
         });
 
         models.MapDelete("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
@@ -67,18 +67,15 @@ public static class TrainedModelEndpoints
         return app;
     }
 
-    private static IReadOnlyDictionary<string, string?> Query(HttpRequest request) =>
-        request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
-
     private static async Task<IResult> GetStats(string? idExpression, HttpRequest request, IGrainFactory grains)
     {
-        var query = request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
+        var query = QueryParameters.All(request);
         return ElasticsearchJson.Ok(await grains.GetGrain<IModelStoreGrain>("models").GetStats(idExpression, query));
     }
 
     private static async Task<IResult> GetModels(string? idExpression, HttpRequest request, IGrainFactory grains)
     {
-        var query = request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
+        var query = QueryParameters.All(request);
         // One stateless worker id: the pool spreads concurrent GETs over the node's workers.
         var body = await grains.GetGrain<IModelStoreGrain>("models").GetModels(idExpression, query);
         return ElasticsearchJson.Ok(body);

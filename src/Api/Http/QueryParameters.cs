@@ -20,15 +20,7 @@ public static class QueryParameters
         };
     }
 
-    public static int? Int(HttpRequest request, string name)
-    {
-        if (!request.Query.TryGetValue(name, out var values)) return null;
-        var value = values.ToString();
-        return int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed)
-            ? parsed
-            : throw ElasticsearchException.IllegalArgument($"Failed to parse int parameter [{name}] with value [{value}]");
-    }
-
-    public static string? String(HttpRequest request, string name) =>
-        request.Query.TryGetValue(name, out var values) ? values.ToString() : null;
+    /// <summary>Every query parameter, as the grains take them (a parameter without a value is present and empty).</summary>
+    public static IReadOnlyDictionary<string, string?> All(HttpRequest request) =>
+        request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
 }

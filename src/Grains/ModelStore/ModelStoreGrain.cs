@@ -1,15 +1,13 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Persistence;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>GET over many models: ES's id expression, tags and paging, rendered from committed records.</summary>
 [StatelessWorker]
-public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments, GrainStorage storage) : Grain, IModelStoreGrain
+public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments) : Grain, IModelStoreGrain
 {
     public async Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query)
     {
@@ -19,9 +17,7 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
         var configs = new JsonArray();
         foreach (var id in page.ModelIds)
         {
-            if (!records.TryGetValue(id, out var json)) continue; // deleted since the listing
-            var record = JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions);
-            if (record?.Config is null) continue;
+            if (!records.TryGetValue(id, out var record) || record.Config is null) continue; // deleted since the listing
             configs.Add(TrainedModelConfigJson.Render(record.Config, request, record.InlineDefinition));
         }
         return new JsonObject { ["count"] = page.Count, ["trained_model_configs"] = configs };
@@ -40,9 +36,7 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
         var stats = new JsonArray();
         foreach (var id in page.ModelIds)
         {
-            if (!records.TryGetValue(id, out var json)) continue;
-            var config = JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions)?.Config;
-            if (config is null) continue;
+            if (!records.TryGetValue(id, out var record) || record.Config is not { } config) continue;
             var ofModel = assignments.Where(a => a.TaskParameters.ModelId == id).ToArray();
             if (ofModel.Length == 0) stats.Add(ModelStats(config, pipelineCounts, null));
             foreach (var assignment in ofModel)

@@ -1,24 +1,15 @@
+using System.Text.Json;
 using Npgsql;
+using TrainedModelsOrleans.Runtime.Persistence;
 using TrainedModelsOrleans.Runtime.Transactions;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>The SQL of the model store (db/0002_model_store.sql), kept out of the grains.</summary>
-public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
+public sealed class ModelStoreTables(NpgsqlDataSource dataSource, GrainStorage storage)
 {
     public const string ModelGrainType = "trainedmodel";
     public const string ConfigState = "config";
-
-    /// <summary>Which of these ids are taken, and by what (model, deployment or alias).</summary>
-    public async Task<IReadOnlyDictionary<string, string>> KindsOfAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("SELECT id, kind FROM ml_ids WHERE id = ANY($1)");
-        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(ct)) kinds[reader.GetString(0)] = reader.GetString(1);
-        return kinds;
-    }
 
     public static StateTransaction ClaimModelId(StateTransaction transaction, string modelId) =>
         transaction.Execute("INSERT INTO ml_ids (id, kind, model_id) VALUES ($1, 'model', $1)", [modelId], expectedRows: 1);
@@ -85,8 +76,8 @@ public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
         return aliases;
     }
 
-    /// <summary>The committed records of these models, as JSON text.</summary>
-    public async Task<IReadOnlyDictionary<string, string>> RecordsAsync(IReadOnlyCollection<string> modelIds, CancellationToken ct)
+    /// <summary>The committed records of these models (those that were ever written).</summary>
+    public async Task<IReadOnlyDictionary<string, TrainedModelRecord>> RecordsAsync(IReadOnlyCollection<string> modelIds, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
             "SELECT grain_key, payload::text FROM grain_state WHERE grain_type = $1 AND state_name = $2 AND grain_key = ANY($3)");
@@ -94,8 +85,10 @@ public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter { Value = ConfigState });
         command.Parameters.Add(new NpgsqlParameter { Value = modelIds.ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var records = new Dictionary<string, string>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(ct)) records[reader.GetString(0)] = reader.GetString(1);
+        var records = new Dictionary<string, TrainedModelRecord>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+            if (JsonSerializer.Deserialize<TrainedModelRecord>(reader.GetString(1), storage.SerializerOptions) is { } record)
+                records[reader.GetString(0)] = record;
         return records;
     }
 }

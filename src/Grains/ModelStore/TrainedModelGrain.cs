@@ -28,7 +28,7 @@ public sealed class TrainedModelGrain(
         var created = TrainedModelCreation.Create(request, clock.GetUtcNow());
         var config = created.Config;
 
-        var kinds = await tables.KindsOfAsync([config.ModelId, .. config.Tags], CancellationToken.None);
+        var kinds = await deploymentTables.IdsAsync([config.ModelId, .. config.Tags], CancellationToken.None);
         var tags = (await tables.ModelTagsAsync(CancellationToken.None)).Values.SelectMany(t => t).ToHashSet(StringComparer.Ordinal);
         TrainedModelCreation.CheckIdentifiers(config, ExistingFrom(kinds) with { Tags = tags });
         if (model.State.Config is not null) throw TrainedModelCreation.AlreadyExists(ModelId);
@@ -150,7 +150,7 @@ public sealed class TrainedModelGrain(
         if (error.TableName == "model_definition_parts")
             return new ElasticsearchException(400, "resource_already_exists_exception", $"Trained machine learning model chunked doc [{ModelId}] already exists");
         if (error.TableName == "model_vocabulary") return VocabularyRules.AlreadyExists(ModelId);
-        var kinds = await tables.KindsOfAsync([ModelId], CancellationToken.None);
+        var kinds = await deploymentTables.IdsAsync([ModelId], CancellationToken.None);
         var config = model.State.Config ?? new TrainedModelConfig
         {
             ModelId = ModelId, ModelType = TrainedModelType.Onnx, Input = new TrainedModelInput { FieldNames = [] },
@@ -167,11 +167,11 @@ public sealed class TrainedModelGrain(
         return TrainedModelCreation.AlreadyExists(ModelId);
     }
 
-    private static ExistingModels ExistingFrom(IReadOnlyDictionary<string, string> kinds) => new()
+    private static ExistingModels ExistingFrom(IReadOnlyDictionary<string, (string Kind, string ModelId)> ids) => new()
     {
-        ModelIds = kinds.Where(k => k.Value == "model").Select(k => k.Key).ToHashSet(),
-        ModelAliases = kinds.Where(k => k.Value == "alias").Select(k => k.Key).ToHashSet(),
-        DeploymentIds = kinds.Where(k => k.Value == "deployment").Select(k => k.Key).ToHashSet(),
+        ModelIds = ids.Where(k => k.Value.Kind == "model").Select(k => k.Key).ToHashSet(),
+        ModelAliases = ids.Where(k => k.Value.Kind == "alias").Select(k => k.Key).ToHashSet(),
+        DeploymentIds = ids.Where(k => k.Value.Kind == "deployment").Select(k => k.Key).ToHashSet(),
     };
 
     /// <summary>The whole definition: the stored parts and the new one, in part order (parts arrive in any order).</summary>

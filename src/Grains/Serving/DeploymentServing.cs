@@ -12,7 +12,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
-public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, Runtime.Persistence.GrainStorage storage, ServingOptions options)
+public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, ServingOptions options)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -76,9 +76,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
     private async Task<NlpTaskOnNode> LoadNlpAsync(NodeRoute route, OnnxSession session)
     {
         var records = await models.RecordsAsync([route.ModelId], CancellationToken.None);
-        var config = records.TryGetValue(route.ModelId, out var json)
-            ? System.Text.Json.JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions)?.Config
-            : null;
+        var config = records.GetValueOrDefault(route.ModelId)?.Config;
         if (config is null) throw Errors.ElasticsearchException.NotFound($"Could not find trained model [{route.ModelId}]");
         var vocabulary = await models.ReadVocabularyAsync(route.ModelId, CancellationToken.None)
                          ?? throw Errors.ElasticsearchException.Conflict(

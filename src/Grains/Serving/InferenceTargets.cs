@@ -1,9 +1,7 @@
-using System.Text.Json;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Persistence;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
@@ -13,7 +11,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// a request resolves from memory. A request keeps the target it resolved, so an alias move never
 /// breaks a request in flight.
 /// </summary>
-public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables models, GrainStorage storage, ServingOptions options, TimeProvider clock)
+public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables models, ServingOptions options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot? _snapshot;
@@ -38,8 +36,8 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
             var aliases = await models.AliasesAsync(CancellationToken.None);
             var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
             var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
-            foreach (var (id, json) in await models.RecordsAsync(wanted.Where(id => !configs.ContainsKey(id)).ToArray(), CancellationToken.None))
-                if (JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions)?.Config is { } config) configs[id] = config;
+            foreach (var (id, record) in await models.RecordsAsync(wanted.Where(id => !configs.ContainsKey(id)).ToArray(), CancellationToken.None))
+                if (record.Config is { } config) configs[id] = config;
             _snapshot = snapshot = new Snapshot(assignments, aliases, configs, takenAt);
             return snapshot;
         }

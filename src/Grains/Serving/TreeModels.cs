@@ -1,16 +1,14 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Inference.Trees;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime.Persistence;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>Tree-ensemble models compiled once per silo and evaluated in process (no deployment), as ES does.</summary>
-public sealed class TreeModels(ModelStoreTables models, GrainStorage storage)
+public sealed class TreeModels(ModelStoreTables models)
 {
     private readonly ConcurrentDictionary<(string ModelId, long CreateTime), Lazy<Task<Evaluator>>> _compiled = new();
 
@@ -24,7 +22,7 @@ public sealed class TreeModels(ModelStoreTables models, GrainStorage storage)
     private async Task<Evaluator> CompileAsync(TrainedModelConfig config)
     {
         var records = await models.RecordsAsync([config.ModelId], CancellationToken.None);
-        var record = records.TryGetValue(config.ModelId, out var json) ? JsonSerializer.Deserialize<TrainedModelRecord>(json, storage.SerializerOptions) : null;
+        var record = records.GetValueOrDefault(config.ModelId);
         TreeEnsembleDefinition definition;
         if (record?.InlineDefinition is { } inline)
         {

@@ -28,17 +28,6 @@ public sealed class SharedSessions : IDisposable
         }
     }
 
-    public bool TryGet(string key, out OpenSession session)
-    {
-        if (_sessions.TryGetValue(key, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully)
-        {
-            session = entry.Value.Result;
-            return true;
-        }
-        session = null!;
-        return false;
-    }
-
     public IReadOnlyCollection<string> Keys => _sessions.Keys.ToArray();
 
     /// <summary>Closes the session; calls already running finish first (the session is ref-counted).</summary>
