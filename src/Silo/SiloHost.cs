@@ -4,6 +4,10 @@ using Npgsql;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Grains;
+using TrainedModelsOrleans.Grains.Cluster;
+using TrainedModelsOrleans.Grains.Wire;
+using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Client;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Runtime.Hosting;
@@ -18,11 +22,11 @@ namespace TrainedModelsOrleans.Silo;
 public sealed class SiloHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource? _dataSource;
     private readonly EmbeddedPostgres? _embedded;
     private int _disposed;
 
-    private SiloHost(WebApplication app, NpgsqlDataSource dataSource, EmbeddedPostgres? embedded, NodeSettings settings)
+    private SiloHost(WebApplication app, NpgsqlDataSource? dataSource, EmbeddedPostgres? embedded, NodeSettings settings)
     {
         _app = app;
         _dataSource = dataSource;
@@ -55,6 +59,10 @@ public sealed class SiloHost : IAsyncDisposable
         using var startupTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         startupTimeout.CancelAfter(TimeSpan.FromMinutes(2));
 
+        // Elasticsearch's http.max_content_length default: 100mb.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
+        if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
+
         EmbeddedPostgres? embedded = null;
         var connectionString = builder.Configuration.GetConnectionString("Postgres");
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -74,8 +82,6 @@ public sealed class SiloHost : IAsyncDisposable
             builder.Services.AddSilo(settings.Configure);
             builder.Services.AddTrainedModelGrains(builder.Configuration.GetSection("Ml").Get<MlSettings>(),
                 builder.Configuration.GetSection("Serving").Get<ServingOptions>());
-            // Elasticsearch's http.max_content_length default: 100mb.
-            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
             var identity = new ApiIdentity(settings.NodeName, settings.ClusterName,
                 await ClusterUuid.ReadAsync(dataSource, startupTimeout.Token));
 
@@ -93,7 +99,34 @@ public sealed class SiloHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The API alone, as a cluster client of the silos at Client:Gateways: no database, no grains here.</summary>
+    private static async Task<SiloHost> StartClientOnlyAsync(WebApplicationBuilder builder, NodeSettings settings, CancellationToken cancellationToken)
+    {
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(sp => TrainedModelsClient.Create(settings.Gateways, logger: sp.GetRequiredService<ILogger<ClusterClient>>()));
+        builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<ClusterClient>());
+        builder.Services.AddSingleton<IGrainFactory>(sp => sp.GetRequiredService<ClusterClient>());
+        var app = builder.Build();
+        try
+        {
+            var client = app.Services.GetRequiredService<ClusterClient>();
+            var uuid = await client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid().WaitAsync(cancellationToken);
+            app.UseElasticsearchApi();
+            app.MapElasticsearchApi(new ApiIdentity(settings.NodeName, settings.ClusterName, uuid));
+            await app.StartAsync(cancellationToken);
+            return new SiloHost(app, null, null, settings);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    /// <summary>The silo stopped because it fenced itself (declared dead, or cut off from the database).</summary>
+    public bool Fenced => _app.Services.GetService<Runtime.Hosting.Silo>()?.IsFenced ?? false;
 
     public async ValueTask DisposeAsync()
     {
@@ -105,7 +138,7 @@ public sealed class SiloHost : IAsyncDisposable
         }
         finally
         {
-            await _dataSource.DisposeAsync();
+            if (_dataSource is not null) await _dataSource.DisposeAsync();
             if (_embedded is not null) await _embedded.DisposeAsync();
         }
     }

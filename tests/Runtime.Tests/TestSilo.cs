@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using TrainedModelsOrleans.Runtime.Cluster;
 using TrainedModelsOrleans.Runtime.Configuration;
 using TrainedModelsOrleans.Runtime.Hosting;
 using TrainedModelsOrleans.Runtime.Persistence;
@@ -45,15 +46,16 @@ public sealed class TestSilo : IAsyncDisposable
     public IGrainFactory Grains => Silo;
 
     public static async Task<TestSilo> StartAsync(NpgsqlDataSource dataSource, Action<GrainRuntimeOptions>? configure = null,
-        string siloName = "test-silo")
+        string siloName = "test-silo", Action<SiloOptions>? configureSilo = null)
     {
         var options = new GrainRuntimeOptions();
         configure?.Invoke(options);
-        var services = new ServiceCollection().AddLogging().BuildServiceProvider();
+        var siloOptions = new SiloOptions { SiloName = siloName, Address = "127.0.0.1:0", AllocatedProcessors = 2, MemoryBytes = 1L << 30 };
+        configureSilo?.Invoke(siloOptions);
+        var services = new ServiceCollection().AddLogging().AddSingleton(new SiloName(siloName)).BuildServiceProvider();
         var storage = new GrainStorage(dataSource);
-        var silo = new Silo(dataSource, storage, services, options,
-            new SiloOptions { SiloName = siloName, Address = "127.0.0.1:1", AllocatedProcessors = 2, MemoryBytes = 1L << 30 },
-            [typeof(TestSilo).Assembly], NullLogger<Silo>.Instance);
+        var silo = new Silo(dataSource, storage, services, options, siloOptions,
+            [typeof(TestSilo).Assembly], NullLogger<Silo>.Instance, RuntimeExceptionCodecs.Serializer(null, [new GrainFaultCodec()]));
         await silo.StartAsync(CancellationToken.None);
         return new TestSilo(services, silo, new GrainStateStore(storage));
     }
@@ -64,3 +66,6 @@ public sealed class TestSilo : IAsyncDisposable
         await _services.DisposeAsync();
     }
 }
+
+/// <summary>The name of the silo a test grain runs on (each test silo has its own services).</summary>
+public sealed record SiloName(string Value);

@@ -4,6 +4,7 @@ using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Pipelines;
 using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Cluster;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
@@ -87,11 +88,23 @@ public sealed class DeploymentGrain(
         if (DeploymentRules.CheckStop(request, exists, referenced, aliases))
         {
             // Routers stop sending once it is stopping; each node then drains (finish_pending_work) or fails its queue.
-            if (await Coordinator.MarkStopping(DeploymentId, AssignmentStatus.StopReasonClientCall) is not null)
-                await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(DeploymentId).Stop(request.FinishPendingWork);
+            if (await Coordinator.MarkStopping(DeploymentId, AssignmentStatus.StopReasonClientCall) is { } stopping)
+                await Task.WhenAll(stopping.RoutingTable.Keys.Select(node => StopOnNodeAsync(node, request.FinishPendingWork)));
             await Coordinator.RemoveAssignment(DeploymentId, AssignmentStatus.StopReasonClientCall);
         }
         return new JsonObject { ["stopped"] = true };
+    }
+
+    /// <summary>A node that is gone has nothing left to drain; its queue failed with it.</summary>
+    private async Task StopOnNodeAsync(string node, bool finishPendingWork)
+    {
+        try
+        {
+            await GrainFactory.GetStatelessWorker<Serving.IInferenceWorkerGrain>(DeploymentId, node).Stop(finishPendingWork);
+        }
+        catch (SiloUnavailableException)
+        {
+        }
     }
 
     public async Task<TrainedModelAssignment?> GetAssignment()

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Cluster;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
@@ -43,13 +44,27 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
             {
                 var nodeStats = assignment.RoutingTable.Where(r => r.Value.RoutingState == RoutingState.Started)
                     .ToDictionary(r => r.Key, _ => new NodeInferenceStats { StartTime = assignment.StartTime });
-                // This silo's counters; other nodes report theirs once calls reach them (a cluster of silos).
-                var local = await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(assignment.TaskParameters.DeploymentId).GetStats();
-                if (local is not null && nodeStats.ContainsKey(local.Node)) nodeStats[local.Node] = ToNodeStats(local);
+                // Each node reports its own counters; a node that cannot answer shows zeros, as ES shows a node it lost.
+                var reported = await Task.WhenAll(nodeStats.Keys.Select(node => NodeStatsAsync(assignment.TaskParameters.DeploymentId, node)));
+                foreach (var node in reported)
+                    if (node is not null && nodeStats.ContainsKey(node.Node)) nodeStats[node.Node] = ToNodeStats(node);
                 stats.Add(ModelStats(config, pipelineCounts, DeploymentStatsJson.Render(assignment, nodeStats, nodes)));
             }
         }
         return new JsonObject { ["count"] = page.Count, ["trained_model_stats"] = stats };
+    }
+
+    private async Task<Serving.NodeDeploymentStats?> NodeStatsAsync(string deploymentId, string node)
+    {
+        try
+        {
+            return await GrainFactory.GetStatelessWorker<Serving.IInferenceWorkerGrain>(deploymentId, node).GetStats()
+                .WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is SiloUnavailableException or TimeoutException)
+        {
+            return null;
+        }
     }
 
     private static NodeInferenceStats ToNodeStats(Serving.NodeDeploymentStats s) => new()

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Runtime;
 using TrainedModelsOrleans.Runtime.Hosting;
+using TrainedModelsOrleans.Runtime.MembershipService;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
@@ -11,7 +12,8 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// the plan and re-opens what is routed to it, e.g. after a crash; when the silo begins to stop, while it
 /// still serves calls, the node leaves so its allocations move.
 /// </summary>
-public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfiguration silo, MlSettings settings, ILogger<NodeAgentService> logger)
+public sealed partial class NodeAgentService(
+    IGrainFactory grains, IClusterMembership membership, SiloConfiguration silo, MlSettings settings, ILogger<NodeAgentService> logger)
     : IHostedLifecycleService, ISiloShutdownParticipant
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -34,17 +36,26 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
             // The node still serves grain calls; the next plan change or restart retries the join.
             LogJoinFailed(logger, silo.Silo.SiloName, e);
         }
+        membership.Changed += OnMembershipChanged;
         _membershipWatch = WatchMembershipAsync();
     }
 
-    /// <summary>Nodes come and go (a silo joins, a heartbeat goes stale): the coordinator re-plans when the set changed.</summary>
+    /// <summary>
+    /// Nodes come and go (a silo joins, one is declared dead): the coordinator re-plans when the set changed.
+    /// A membership change asks at once; the timer catches whatever a lost call missed.
+    /// </summary>
     private async Task WatchMembershipAsync()
     {
-        using var timer = new PeriodicTimer(settings.NodeCheckInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            while (!_stopping.IsCancellationRequested)
             {
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+                {
+                    Volatile.Write(ref _changed, wait);
+                    try { await Task.Delay(settings.NodeCheckInterval, wait.Token); }
+                    catch (OperationCanceledException) when (!_stopping.IsCancellationRequested) { }
+                }
                 try
                 {
                     await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).RefreshNodes();
@@ -58,6 +69,14 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
         catch (OperationCanceledException) { }
     }
 
+    private CancellationTokenSource? _changed;
+
+    private void OnMembershipChanged(MembershipView view)
+    {
+        try { Volatile.Read(ref _changed)?.Cancel(); }
+        catch (ObjectDisposedException) { }
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -67,6 +86,7 @@ public sealed partial class NodeAgentService(IGrainFactory grains, SiloConfigura
     /// <summary>Called by the silo as it begins to stop, while grain calls still work.</summary>
     public async Task OnSiloStoppingAsync(CancellationToken cancellationToken)
     {
+        membership.Changed -= OnMembershipChanged;
         await _stopping.CancelAsync();
         if (_membershipWatch is not null) await _membershipWatch;
         try

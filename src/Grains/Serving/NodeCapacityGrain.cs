@@ -11,12 +11,12 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// the routes committed for it — opening models for starting routes (reporting started or failed
 /// with ONNX Runtime's reason) and closing what is no longer routed here.
 /// </summary>
+[PlaceOnSiloNamedByKey]
 public sealed partial class NodeCapacityGrain(
-    DeploymentTables tables, DeploymentServing serving, SiloConfiguration silo, ILogger<NodeCapacityGrain> logger)
+    DeploymentTables tables, DeploymentServing serving, ILogger<NodeCapacityGrain> logger)
     : Grain, INodeCapacityGrain
 {
     private string Node => GetPrimaryKeyString();
-    private bool IsLocal => string.Equals(Node, silo.Silo.SiloName, StringComparison.Ordinal);
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
 
     public async Task Join()
@@ -33,8 +33,6 @@ public sealed partial class NodeCapacityGrain(
 
     public async Task RoutesChanged()
     {
-        // Models open on the node's own silo only; another node's agent must run there (cluster placement).
-        if (!IsLocal) return;
         var routes = await tables.RoutesOfNodeAsync(Node, CancellationToken.None);
         foreach (var route in routes.Where(r => r.State == RoutingState.Starting && r.Allocations > 0))
         {

@@ -10,6 +10,12 @@ public interface IGrainWithStringKey : IGrain;
 public interface IGrainFactory
 {
     TGrainInterface GetGrain<TGrainInterface>(string primaryKey) where TGrainInterface : IGrainWithStringKey;
+
+    /// <summary>
+    /// A [StatelessWorker] grain's local worker on the named silo: the caller has routed the work there
+    /// (e.g. to the node holding the data). Fails fast when that silo is not alive.
+    /// </summary>
+    TGrainInterface GetStatelessWorker<TGrainInterface>(string primaryKey, string silo) where TGrainInterface : IGrainWithStringKey;
 }
 
 /// <summary>What a process outside (or inside) a silo uses to call grains.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TrainedModelsOrleans.Runtime.GrainDirectory;
 using TrainedModelsOrleans.Runtime.Proxies;
 
 namespace TrainedModelsOrleans.Runtime.Catalog;
@@ -117,9 +118,16 @@ internal sealed class ActivationData
                 failed = _pending.ToArray();
                 _pending.Clear();
             }
+            if (error is GrainActivatedElsewhereException elsewhere) Runtime.LocationLearned(Id, elsewhere.Silo, elsewhere.Generation);
             Runtime.ActivationRemoved(this);
             if (registered) await Runtime.Directory.UnregisterAsync(this, CancellationToken.None).ConfigureAwait(false);
             _deactivated.TrySetResult();
+            if (error is GrainActivatedElsewhereException)
+            {
+                // Another silo won the directory race: its activation is the one, so the calls go there.
+                foreach (var request in failed) Runtime.Redispatch(Id, GrainClass, request);
+                return;
+            }
             var reported = error is ActivationFailedException ? error : new ActivationFailedException(Id, error);
             foreach (var request in failed) request.TryFail(reported);
         }
@@ -224,6 +232,25 @@ internal sealed class ActivationData
     private void StartOnScheduler<T>(Func<T, Task> work, T state) =>
         Task.Factory.StartNew(() => work(state), CancellationToken.None, TaskCreationOptions.DenyChildAttach, Scheduler).Unwrap();
 
+    /// <summary>
+    /// Fencing: the silo may no longer serve, so every queued and running request fails at once and the
+    /// activation is invalid. Turns already running finish in the background; nobody waits for them.
+    /// </summary>
+    public void Abort(Exception error)
+    {
+        GrainRequest[] failed;
+        lock (_lock)
+        {
+            if (State == ActivationState.Invalid) return;
+            State = ActivationState.Invalid;
+            failed = [.. _pending, .. _inFlight, .. _forwardAfterDeactivation];
+            _pending.Clear();
+            _forwardAfterDeactivation.Clear();
+        }
+        foreach (var request in failed) request.TryFail(error);
+        _deactivated.TrySetResult();
+    }
+
     /// <summary>Callers of queued or running requests whose deadline passed get a TimeoutException; queued ones are dropped on start.</summary>
     public void ExpireRequests(long now)
     {
@@ -239,5 +266,10 @@ internal sealed class ActivationData
 }
 
 /// <summary>The grain could not be activated (directory, state load or OnActivateAsync failed).</summary>
-public sealed class ActivationFailedException(GrainId grain, Exception inner)
-    : Exception($"Activation of {grain} failed: {inner.Message}", inner);
+public sealed class ActivationFailedException : Exception
+{
+    public ActivationFailedException(GrainId grain, Exception inner) : base($"Activation of {grain} failed: {inner.Message}", inner) { }
+
+    /// <summary>As it arrives from another silo: the message only.</summary>
+    public ActivationFailedException(string message) : base(message) { }
+}

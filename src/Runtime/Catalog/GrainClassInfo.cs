@@ -14,6 +14,7 @@ internal sealed class GrainClassInfo
         TypeName = GrainTypeName(classType);
         IsReentrant = classType.GetCustomAttribute<ReentrantAttribute>() is not null;
         StatelessWorkerMax = classType.GetCustomAttribute<StatelessWorkerAttribute>()?.MaxLocalWorkers;
+        PlacedOnSiloNamedByKey = classType.GetCustomAttribute<PlaceOnSiloNamedByKeyAttribute>() is not null;
         Constructor = ChooseConstructor(classType);
         Statistics = new GrainTypeStatistics(TypeName);
 
@@ -26,14 +27,21 @@ internal sealed class GrainClassInfo
             methods[method] = GrainMethod.Create(this, method, timeout);
         }
         Methods = methods.ToFrozenDictionary();
+        MethodsByKey = methods.Values.ToFrozenDictionary(m => m.Key, StringComparer.Ordinal);
+        InterfaceNames = grainInterfaces.Select(i => i.FullName!).ToArray();
     }
 
     public Type ClassType { get; }
     public string TypeName { get; }
     public bool IsReentrant { get; }
     public int? StatelessWorkerMax { get; }
+    public bool PlacedOnSiloNamedByKey { get; }
+    public IReadOnlyList<string> InterfaceNames { get; }
     public ConstructorInfo Constructor { get; }
     public FrozenDictionary<MethodInfo, GrainMethod> Methods { get; }
+
+    /// <summary>The same methods by their wire names, for calls that arrive from other processes.</summary>
+    public FrozenDictionary<string, GrainMethod> MethodsByKey { get; }
     public GrainTypeStatistics Statistics { get; }
 
     /// <summary>Orleans' default: the class name, lower-cased, without a trailing "Grain"; [GrainType] overrides.</summary>

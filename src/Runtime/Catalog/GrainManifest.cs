@@ -8,6 +8,7 @@ internal sealed class GrainManifest
 {
     private readonly Dictionary<Type, GrainClassInfo> _byInterface = new();
     private readonly Dictionary<string, GrainClassInfo> _byTypeName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GrainClassInfo> _byInterfaceName = new(StringComparer.Ordinal);
 
     public GrainManifest(IEnumerable<Assembly> assemblies, TimeSpan defaultTimeout)
     {
@@ -40,6 +41,7 @@ internal sealed class GrainManifest
         }
         foreach (var (iface, classes) in inherited)
             if (!_byInterface.ContainsKey(iface) && classes.Count == 1) _byInterface[iface] = classes[0];
+        foreach (var (iface, info) in _byInterface) _byInterfaceName[iface.FullName!] = info;
     }
 
     public IReadOnlyCollection<GrainClassInfo> Classes => _byTypeName.Values;
@@ -50,6 +52,10 @@ internal sealed class GrainManifest
             : throw new InvalidOperationException($"No grain class implements {grainInterface}. Was its assembly added to the runtime?");
 
     public bool TryGetByTypeName(string typeName, out GrainClassInfo info) => _byTypeName.TryGetValue(typeName, out info!);
+
+    /// <summary>A call from another process names its target by grain type (silos) or interface full name (clients).</summary>
+    public bool TryResolve(string typeOrInterfaceName, out GrainClassInfo info) =>
+        _byTypeName.TryGetValue(typeOrInterfaceName, out info!) || _byInterfaceName.TryGetValue(typeOrInterfaceName, out info!);
 
     private static IEnumerable<Type> SafeTypes(Assembly assembly)
     {

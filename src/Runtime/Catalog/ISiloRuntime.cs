@@ -17,4 +17,7 @@ internal interface ISiloRuntime
     void Redispatch(GrainId target, GrainClassInfo grainClass, GrainRequest request);
 
     void ActivationRemoved(ActivationData activation);
+
+    /// <summary>The directory says the grain's activation lives on that silo generation.</summary>
+    void LocationLearned(GrainId grain, string silo, long generation);
 }

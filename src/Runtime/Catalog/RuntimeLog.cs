@@ -28,4 +28,13 @@ internal sealed partial class RuntimeLog(ILogger logger)
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Background task {Task} failed")]
     public partial void BackgroundFailed(string task, Exception error);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Silo {Silo} generation {Generation} declared dead by {Declarer}: its heartbeat is older than the death timeout")]
+    public partial void SiloDeclaredDead(string silo, long generation, string declarer);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Critical, Message = "Silo {Silo} generation {Generation} fenced itself: {Reason}")]
+    public partial void SiloFenced(string silo, long generation, string reason);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Membership changed: {Alive} alive silos ({Silos})")]
+    public partial void MembershipChanged(int alive, string silos);
 }

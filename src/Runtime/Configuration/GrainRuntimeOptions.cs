@@ -41,17 +41,22 @@ public sealed class SiloOptions
     /// <summary>Stable node name; the default is the machine name.</summary>
     public string SiloName { get; set; } = Environment.MachineName.ToLowerInvariant();
 
-    /// <summary>host:port where peers reach this silo (the HTTP endpoint until the silo transport exists).</summary>
+    /// <summary>host:port the silo transport listens on for peers and clients (port 0 = any free port).</summary>
     public string Address { get; set; } = "127.0.0.1:0";
 
+    /// <summary>host:port clients use; the default is the silo address (one listener serves both).</summary>
     public string? GatewayAddress { get; set; }
 
     public int AllocatedProcessors { get; set; } = Environment.ProcessorCount;
 
     public long MemoryBytes { get; set; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    /// <summary>How often the silo refreshes its heartbeat row.</summary>
-    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often the silo refreshes its heartbeat row, reads the membership and probes its peers.</summary>
+    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A silo whose heartbeat is older than this is declared dead by a peer; a silo that cannot
+    /// refresh its own heartbeat for this long fences itself, since a peer may already have declared it dead.</summary>
+    public TimeSpan DeathTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public void Validate()
     {
@@ -59,5 +64,7 @@ public sealed class SiloOptions
         if (AllocatedProcessors < 1) throw new ArgumentOutOfRangeException(nameof(AllocatedProcessors), AllocatedProcessors, "AllocatedProcessors must be at least 1.");
         if (MemoryBytes < 1) throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "MemoryBytes must be positive.");
         if (HeartbeatPeriod <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HeartbeatPeriod), HeartbeatPeriod, "HeartbeatPeriod must be positive.");
+        if (DeathTimeout < HeartbeatPeriod * 2)
+            throw new ArgumentOutOfRangeException(nameof(DeathTimeout), DeathTimeout, "DeathTimeout must be at least twice HeartbeatPeriod.");
     }
 }

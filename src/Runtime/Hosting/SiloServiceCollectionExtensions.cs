@@ -4,7 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TrainedModelsOrleans.Runtime.Cluster;
 using TrainedModelsOrleans.Runtime.Configuration;
+using TrainedModelsOrleans.Runtime.MembershipService;
+using TrainedModelsOrleans.Runtime.Serialization;
 using TrainedModelsOrleans.Runtime.Persistence;
 using TrainedModelsOrleans.Runtime.Storage;
 using TrainedModelsOrleans.Runtime.Transactions;
@@ -20,6 +23,12 @@ public sealed class SiloConfiguration
 
     /// <summary>How grain state is written as JSON; the default is System.Text.Json's general defaults.</summary>
     public JsonSerializerOptions? StateSerializerOptions { get; set; }
+
+    /// <summary>How grain arguments and results travel between silos and clients (host converters go here).</summary>
+    public JsonSerializerOptions? WireJsonOptions { get; set; }
+
+    /// <summary>The host's exception codecs, most specific first; the runtime adds its own after them.</summary>
+    public List<IExceptionCodec> ExceptionCodecs { get; } = new();
 
     /// <summary>The folder of NNNN_name.sql files applied at start-up; null = find the repository's db/.</summary>
     public string? SchemaDirectory { get; set; }
@@ -39,7 +48,9 @@ public static class SiloServiceCollectionExtensions
         services.AddSingleton(sp => new GrainStorage(sp.GetRequiredService<NpgsqlDataSource>(), configuration.StateSerializerOptions));
         services.AddSingleton(sp => new GrainStateStore(sp.GetRequiredService<GrainStorage>()));
         services.AddSingleton(sp => new Silo(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<GrainStorage>(), sp,
-            configuration.Runtime, configuration.Silo, configuration.GrainAssemblies, sp.GetRequiredService<ILogger<Silo>>()));
+            configuration.Runtime, configuration.Silo, configuration.GrainAssemblies, sp.GetRequiredService<ILogger<Silo>>(),
+            RuntimeExceptionCodecs.Serializer(configuration.WireJsonOptions, configuration.ExceptionCodecs)));
+        services.AddSingleton<IClusterMembership>(sp => sp.GetRequiredService<Silo>());
         services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<Silo>());
         services.AddSingleton<IGrainFactory>(sp => sp.GetRequiredService<Silo>());
         services.AddHostedService<SiloHostedService>();
@@ -48,13 +59,15 @@ public static class SiloServiceCollectionExtensions
 }
 
 /// <summary>Starts the silo with the host and stops it gracefully with the host.</summary>
-internal sealed class SiloHostedService(Silo silo, NpgsqlDataSource dataSource, SiloConfiguration configuration, ILogger<Silo> logger)
-    : IHostedService
+/// <summary>Also stops the host when the silo fences itself: a process that may not serve should not linger.</summary>
+internal sealed class SiloHostedService(Silo silo, NpgsqlDataSource dataSource, SiloConfiguration configuration, ILogger<Silo> logger,
+    IHostApplicationLifetime lifetime) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var schema = configuration.SchemaDirectory ?? SchemaMigrator.FindSchemaDirectory();
         await SchemaMigrator.ApplyAsync(dataSource, schema, logger, cancellationToken);
+        silo.Fenced += _ => lifetime.StopApplication();
         await silo.StartAsync(cancellationToken);
     }
 

@@ -37,7 +37,7 @@ internal sealed class SiloMembership(NpgsqlDataSource dataSource, SiloOptions op
         var wanted = (long)(DateTime.UtcNow - Epoch).TotalSeconds;
         await using var command = dataSource.CreateCommand("""
             INSERT INTO silos (silo_id, generation, address, gateway_address, status, allocated_processors, memory_bytes)
-            SELECT $1, GREATEST($2, COALESCE(MAX(generation) + 1, 0)), $3, $4, 'active', $5, $6
+            SELECT $1, GREATEST($2, COALESCE(MAX(generation) + 1, 0)), $3, $4, 'joining', $5, $6
             FROM silos WHERE silo_id = $1
             RETURNING generation
             """);
@@ -60,19 +60,57 @@ internal sealed class SiloMembership(NpgsqlDataSource dataSource, SiloOptions op
         return new SiloIdentity(options.SiloName, generation);
     }
 
-    public async Task HeartbeatAsync(SiloIdentity silo, CancellationToken cancellationToken)
+    /// <summary>The silo's listener is up: peers may call it at this address from now on.</summary>
+    public async Task<bool> SetActiveAsync(SiloIdentity silo, string address, string gatewayAddress, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "UPDATE silos SET heartbeat = now() WHERE silo_id = $1 AND generation = $2");
+        await using var command = dataSource.CreateCommand("""
+            UPDATE silos SET status = 'active', address = $3, gateway_address = $4, heartbeat = now()
+            WHERE silo_id = $1 AND generation = $2 AND status <> 'dead'
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = silo.Name });
         command.Parameters.Add(new NpgsqlParameter { Value = silo.Generation });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.Add(new NpgsqlParameter { Value = address });
+        command.Parameters.Add(new NpgsqlParameter { Value = gatewayAddress });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Refreshes this silo's heartbeat; false when a peer has declared it dead (the caller must fence itself).</summary>
+    public async Task<bool> HeartbeatAsync(SiloIdentity silo, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE silos SET heartbeat = now() WHERE silo_id = $1 AND generation = $2 AND status <> 'dead'");
+        command.Parameters.Add(new NpgsqlParameter { Value = silo.Name });
+        command.Parameters.Add(new NpgsqlParameter { Value = silo.Generation });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Declares dead every other silo whose heartbeat (by the database's clock) is older than the death timeout.
+    /// The update is conditional, so when several peers see the same silo go quiet exactly one declaration wins.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Silo, long Generation)>> DeclareStaleDeadAsync(
+        SiloIdentity self, TimeSpan deathTimeout, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE silos SET status = 'dead'
+            WHERE status <> 'dead' AND heartbeat < now() - $3 AND NOT (silo_id = $1 AND generation = $2)
+            RETURNING silo_id, generation
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = self.Name });
+        command.Parameters.Add(new NpgsqlParameter { Value = self.Generation });
+        command.Parameters.Add(new NpgsqlParameter { Value = deathTimeout });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var declared = new List<(string, long)>();
+        while (await reader.ReadAsync(cancellationToken)) declared.Add((reader.GetString(0), reader.GetInt64(1)));
+        foreach (var (name, generation) in declared) log.SiloDeclaredDead(name, generation, self.Name);
+        return declared;
     }
 
     public async Task SetStatusAsync(SiloIdentity silo, string status, CancellationToken cancellationToken)
     {
+        // Never revives a silo a peer declared dead.
         await using var command = dataSource.CreateCommand(
-            "UPDATE silos SET status = $3, heartbeat = now() WHERE silo_id = $1 AND generation = $2");
+            "UPDATE silos SET status = $3, heartbeat = now() WHERE silo_id = $1 AND generation = $2 AND status <> 'dead'");
         command.Parameters.Add(new NpgsqlParameter { Value = silo.Name });
         command.Parameters.Add(new NpgsqlParameter { Value = silo.Generation });
         command.Parameters.Add(new NpgsqlParameter { Value = status });

@@ -15,17 +15,31 @@ internal abstract class GrainMethod
     {
         GrainClass = grainClass;
         Name = method.Name;
+        Key = GrainMethodKey.Of(method);
+        ParameterTypes = method.GetParameters().Select(p => p.ParameterType).ToArray();
         Timeout = timeout;
         Statistics = new MethodStatistics(grainClass.TypeName, method.DeclaringType!.Name + "." + method.Name);
     }
 
     public GrainClassInfo GrainClass { get; }
     public string Name { get; }
+
+    /// <summary>The method's name on the wire (see <see cref="GrainMethodKey"/>).</summary>
+    public string Key { get; }
+
+    public IReadOnlyList<Type> ParameterTypes { get; }
+
+    /// <summary>What the request completes with (<see cref="VoidResult"/> for Task and ValueTask).</summary>
+    public abstract Type ResultType { get; }
+
     public TimeSpan Timeout { get; }
     public MethodStatistics Statistics { get; }
 
     /// <summary>Sends the call and returns what the interface method returns (a Task or ValueTask).</summary>
-    public abstract object Call(IGrainCallSink sink, GrainId target, object?[] arguments);
+    public abstract object Call(IGrainCallSink sink, GrainId target, object?[] arguments, string? onSilo);
+
+    /// <summary>A request that arrived from another process, bounded by the caller's remaining deadline.</summary>
+    public abstract GrainRequest CreateRequest(object?[] arguments, TimeSpan timeout, string? onSilo);
 
     public static GrainMethod Create(GrainClassInfo grainClass, MethodInfo method, TimeSpan timeout)
     {
@@ -94,11 +108,16 @@ internal sealed class GrainMethod<TResult>(
 {
     public Func<object, object?[], Task<TResult>> Invoker { get; } = invoker;
 
-    public override object Call(IGrainCallSink sink, GrainId target, object?[] arguments)
+    public override Type ResultType => typeof(TResult);
+
+    public override GrainRequest CreateRequest(object?[] arguments, TimeSpan timeout, string? onSilo) =>
+        new GrainRequest<TResult>(this, arguments, timeout < Timeout ? timeout : Timeout) { OnSilo = onSilo };
+
+    public override object Call(IGrainCallSink sink, GrainId target, object?[] arguments, string? onSilo)
     {
-        var request = new GrainRequest<TResult>(this, arguments);
+        var request = new GrainRequest<TResult>(this, arguments, Timeout) { OnSilo = onSilo };
         sink.Send(target, GrainClass, request);
-        var task = request.Completion;
+        var task = request.TypedCompletion;
         return kind switch
         {
             ReturnKind.Task or ReturnKind.TaskOfT => task,

@@ -1,9 +1,9 @@
 using Npgsql;
 
-namespace TrainedModelsOrleans.Silo;
+namespace TrainedModelsOrleans.Grains.Cluster;
 
 /// <summary>A stable cluster id: PostgreSQL's system identifier of the shared database cluster.</summary>
-internal static class ClusterUuid
+public static class ClusterUuid
 {
     public static async Task<string> ReadAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {

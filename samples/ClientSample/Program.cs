@@ -1,0 +1,76 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Serving;
+using TrainedModelsOrleans.Grains.Wire;
+
+// A .NET service using the cluster client SDK: upload an ONNX model (optional), start a deployment,
+// run inference through the tensor path, and stop the deployment — over the silos' gateways, no HTTP.
+//
+//   dotnet run --project samples/ClientSample -- --gateways 127.0.0.1:9300,127.0.0.1:9301 \
+//       --model sample-model --onnx model.onnx --input input --shape 1,64
+var options = SampleOptions.Parse(args);
+await using var client = await TrainedModelsClient.ConnectAsync(options.Gateways);
+Console.WriteLine($"connected through {client.CurrentGateway}");
+
+if (options.OnnxFile is { } file)
+{
+    var model = client.GetGrain<ITrainedModelGrain>(options.ModelId);
+    var config = new JsonObject
+    {
+        ["model_type"] = "onnx",
+        ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
+        ["input"] = new JsonObject { ["field_names"] = new JsonArray(options.Input) },
+    };
+    await model.Put(Encoding.UTF8.GetBytes(config.ToJsonString()), deferDefinitionDecompression: false, waitForCompletion: false);
+    var bytes = await File.ReadAllBytesAsync(file);
+    var part = new JsonObject
+    {
+        ["definition"] = Convert.ToBase64String(bytes),
+        ["total_definition_length"] = bytes.Length,
+        ["total_parts"] = 1,
+    };
+    await model.PutDefinitionPart("0", Encoding.UTF8.GetBytes(part.ToJsonString()));
+    Console.WriteLine($"uploaded {file} ({bytes.Length} bytes) as {options.ModelId}");
+}
+
+var deployment = client.GetGrain<IDeploymentGrain>(options.ModelId);
+var started = await deployment.Start(options.ModelId, new Dictionary<string, string?> { ["wait_for"] = "started" }, []);
+Console.WriteLine($"started: {started.Body["assignment"]?["assignment_state"]}");
+
+var inference = client.GetGrain<IInferenceGrain>("sdk");
+var count = options.Shape.Aggregate(1L, (a, b) => a * b);
+var data = Enumerable.Range(0, (int)count).Select(i => (float)Math.Sin(i)).ToArray();
+var outputs = await inference.InferTensors(options.ModelId, [[InferenceTensor.Of(options.Input, data, options.Shape)]]);
+foreach (var tensor in outputs[0])
+{
+    var values = tensor.Data.Cast<object>().Take(8).Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture));
+    Console.WriteLine($"{tensor.Name} [{string.Join(',', tensor.Shape)}]: {string.Join(", ", values)}{(tensor.Data.Length > 8 ? ", …" : "")}");
+}
+
+if (!options.KeepDeployment)
+{
+    await deployment.Stop(new Dictionary<string, string?>(), []);
+    Console.WriteLine("stopped");
+}
+
+internal sealed record SampleOptions(string[] Gateways, string ModelId, string? OnnxFile, string Input, long[] Shape, bool KeepDeployment)
+{
+    public static SampleOptions Parse(string[] args)
+    {
+        string Value(string name, string fallback)
+        {
+            var at = Array.IndexOf(args, name);
+            return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+        }
+        var onnx = Value("--onnx", "");
+        return new SampleOptions(
+            Value("--gateways", "127.0.0.1:9300").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Value("--model", "sample-model"),
+            onnx.Length == 0 ? null : onnx,
+            Value("--input", "input"),
+            Value("--shape", "1,64").Split(',').Select(long.Parse).ToArray(),
+            args.Contains("--keep"));
+    }
+}

@@ -1,0 +1,10 @@
+using Npgsql;
+using TrainedModelsOrleans.Runtime;
+
+namespace TrainedModelsOrleans.Grains.Cluster;
+
+[StatelessWorker(1)]
+public sealed class ClusterInfoGrain(NpgsqlDataSource dataSource) : Grain, IClusterInfoGrain
+{
+    public Task<string> GetClusterUuid() => ClusterUuid.ReadAsync(dataSource, CancellationToken.None);
+}
