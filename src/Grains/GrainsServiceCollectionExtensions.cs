@@ -22,6 +22,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(serving ?? new ServingOptions());
         services.TryAddSingleton<DeploymentServing>();
         services.TryAddSingleton<InferenceTargets>();
+        services.TryAddSingleton<InferenceRouter>();
         services.TryAddSingleton<TreeModels>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using TrainedModelsOrleans.Runtime.Cluster;
 using TrainedModelsOrleans.Grains.Errors;
 
 namespace TrainedModelsOrleans.Api.Http;
@@ -38,6 +39,12 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
+        }
+        catch (SiloUnavailableException error) when (!context.Response.HasStarted)
+        {
+            // The node that held the work died or is leaving: ES answers a lost node with node_not_connected_exception.
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", error.Message);
         }
         catch (TimeoutException error) when (!context.Response.HasStarted)
         {

@@ -9,12 +9,13 @@ namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>
 /// The inference front door on every silo: resolves the id from the silo's cached view (alias → model,
-/// deployment id → deployment, else the model's best deployment), then sends the docs to the worker of
-/// a node that serves it. Tree models are evaluated right here.
+/// deployment id → deployment, else the model's best deployment), then sends the docs to the node with the
+/// shortest queue (<see cref="InferenceRouter"/>): this silo's own queue directly, another node through its
+/// worker grain. Tree models are evaluated right here.
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, DeploymentServing serving) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router) : Grain, IInferenceGrain
 {
     public async Task<JsonObject> Infer(string id, byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
     {
@@ -30,16 +31,16 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, D
         {
             var signature = target.Config.Onnx ?? throw ElasticsearchException.BadRequest($"model [{target.Config.ModelId}] has no recorded ONNX signature");
             var docs = request.Docs.Select((doc, i) => TensorDocuments.Parse((JsonObject)doc!, i, signature)).ToArray();
-            var outputs = Local(target) is { } served
-                ? await ServedRequests.InferTensorsAsync(served, docs, timeout)
-                : await Worker(target).InferTensors(docs, timeout);
+            var outputs = await router.RunAsync(target.Deployment!,
+                served => ServedRequests.InferTensorsAsync(served, docs, timeout),
+                worker => worker.InferTensors(docs, timeout));
             results = new JsonArray(outputs.Select(o => (JsonNode?)TensorDocuments.Render(o)).ToArray());
         }
         else
         {
-            results = Local(target) is { } served
-                ? await ServedRequests.InferDocumentsAsync(served, request.Docs, request.InferenceConfig, timeout)
-                : await Worker(target).InferDocuments(request.Docs, request.InferenceConfig, timeout);
+            results = await router.RunAsync(target.Deployment!,
+                served => ServedRequests.InferDocumentsAsync(served, request.Docs, request.InferenceConfig, timeout),
+                worker => worker.InferDocuments(request.Docs, request.InferenceConfig, timeout));
         }
         return new JsonObject { ["inference_results"] = results };
     }
@@ -49,16 +50,10 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, D
         var target = await ResolveAsync(id);
         if (target.Tree is not null) throw ElasticsearchException.BadRequest($"model [{id}] is a tree ensemble; it takes documents, not tensors");
         var deadline = timeout ?? InferRequest.DefaultTimeout.ToTimeSpan();
-        return Local(target) is { } served
-            ? await ServedRequests.InferTensorsAsync(served, docs, deadline)
-            : await Worker(target).InferTensors(docs, deadline);
+        return await router.RunAsync(target.Deployment!,
+            served => ServedRequests.InferTensorsAsync(served, docs, deadline),
+            worker => worker.InferTensors(docs, deadline));
     }
-
-    /// <summary>This silo serves the deployment: use its queue directly, without the worker grain's hop.</summary>
-    private ServedDeployment? Local(Target target) =>
-        serving.TryGet(target.Deployment!.TaskParameters.DeploymentId, out var served) && !served.Executor.IsStopped ? served : null;
-
-    private IInferenceWorkerGrain Worker(Target target) => GrainFactory.GetGrain<IInferenceWorkerGrain>(target.Deployment!.TaskParameters.DeploymentId);
 
     /// <summary>ES's resolution (TransportInternalInferModelAction), from this silo's cached view; a miss re-reads once.</summary>
     private async Task<Target> ResolveAsync(string id)

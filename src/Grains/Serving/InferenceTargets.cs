@@ -2,6 +2,7 @@ using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Cluster;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
@@ -25,14 +26,32 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
     {
         var snapshot = _snapshot;
         if (IsUsable(snapshot, notBefore)) return snapshot!;
-        await _refresh.WaitAsync();
+        // Another request is refreshing: serve from the last view meanwhile rather than queue behind it.
+        var acquired = false;
+        if (snapshot is not null && notBefore is null && !_stale)
+        {
+            if (!_refresh.Wait(0)) return snapshot;
+            acquired = true;
+        }
+        if (!acquired) await _refresh.WaitAsync();
         try
         {
             snapshot = _snapshot;
             if (IsUsable(snapshot, notBefore)) return snapshot!;
             var takenAt = clock.GetUtcNow();
             _stale = false;
-            var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+            IReadOnlyList<TrainedModelAssignment> assignments;
+            try
+            {
+                assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+            }
+            catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException)
+            {
+                // The coordinator's silo just died and its grain has not moved yet: routes seen a moment ago
+                // are still the best guess, and the router skips nodes that cannot be reached.
+                _snapshot = snapshot with { TakenAt = takenAt };
+                return snapshot;
+            }
             var aliases = await models.AliasesAsync(CancellationToken.None);
             var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
             var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);

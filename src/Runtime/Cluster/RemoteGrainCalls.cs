@@ -39,6 +39,8 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
 
     public string Address { get; }
 
+    private const string StaleGeneration = "it is now another generation";
+
     public static RemoteGrainCalls Start(Silo silo, SiloIdentity identity, string address, ILogger logger) =>
         new(silo, identity, ParseEndPoint(address), logger);
 
@@ -135,7 +137,7 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
                 return;
             default:
                 await RetryAsync(owner, target, grainClass, request,
-                    response.Status == CallStatus.WrongSilo ? "it is now another generation" : "it is stopping");
+                    response.Status == CallStatus.WrongSilo ? StaleGeneration : "it is stopping");
                 return;
         }
     }
@@ -144,6 +146,14 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
     private async Task RetryAsync(SiloEntry owner, GrainId target, GrainClassInfo grainClass, GrainRequest request, string reason)
     {
         _silo.ForgetLocation(target, owner.SiloId, owner.Generation);
+        var pinned = request.OnSilo is not null || grainClass.PlacedOnSiloNamedByKey;
+        if (pinned && reason != StaleGeneration)
+        {
+            // Only that silo may run it, and it cannot be reached: the caller hears it at once (and may route elsewhere).
+            request.TryFail(new SiloUnavailableException(
+                $"Silo {owner.SiloId} (generation {owner.Generation}) at {owner.Address} cannot be reached ({reason}); {target}.{request.Method.Name} was not run."));
+            return;
+        }
         if (request.Forwards >= Silo.MaxForwards)
         {
             request.TryFail(new SiloUnavailableException(

@@ -1,0 +1,82 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Runtime;
+using TrainedModelsOrleans.Runtime.Cluster;
+using TrainedModelsOrleans.Runtime.Hosting;
+
+namespace TrainedModelsOrleans.Grains.Serving;
+
+/// <summary>
+/// Chooses the node a request of a deployment runs on: among the nodes whose route is routable, the one
+/// with the shortest queue. This silo knows its own queue exactly; for another node it counts the requests
+/// it has sent there and not yet had answered (what this front door adds to that node's queue), so load
+/// spreads without asking nodes for their queues on every request. Ties go to this silo (no network hop).
+/// A node that cannot be reached is skipped for a moment and the request goes to another one.
+/// </summary>
+public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing serving, IGrainFactory grains)
+{
+    private static readonly TimeSpan SkipUnreachable = TimeSpan.FromSeconds(2);
+    private readonly ConcurrentDictionary<(string Deployment, string Node), StrongCounter> _outstanding = new();
+    private readonly ConcurrentDictionary<string, long> _unreachableUntil = new(StringComparer.Ordinal);
+
+    public string LocalNode => silo.Silo.SiloName;
+
+    /// <summary>Runs the call on the chosen node: locally through <paramref name="local"/>, elsewhere through the node's worker.</summary>
+    public async Task<T> RunAsync<T>(TrainedModelAssignment deployment, Func<ServedDeployment, Task<T>> local,
+        Func<IInferenceWorkerGrain, Task<T>> remote)
+    {
+        var deploymentId = deployment.TaskParameters.DeploymentId;
+        var tried = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var node = Choose(deployment, tried);
+            if (node == LocalNode && serving.TryGet(deploymentId, out var served) && !served.Executor.IsStopped) return await local(served);
+            var counter = _outstanding.GetOrAdd((deploymentId, node), static _ => new StrongCounter());
+            Interlocked.Increment(ref counter.Value);
+            try
+            {
+                return await remote(grains.GetStatelessWorker<IInferenceWorkerGrain>(deploymentId, node));
+            }
+            catch (SiloUnavailableException) when (tried.Count + 1 < RoutableNodes(deployment).Count())
+            {
+                // The node died or is leaving: inference has no side effects, so another node may run it.
+                _unreachableUntil[node] = Stopwatch.GetTimestamp() + (long)(SkipUnreachable.TotalSeconds * Stopwatch.Frequency);
+                tried.Add(node);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref counter.Value);
+            }
+        }
+    }
+
+    private string Choose(TrainedModelAssignment deployment, HashSet<string> tried)
+    {
+        var deploymentId = deployment.TaskParameters.DeploymentId;
+        var now = Stopwatch.GetTimestamp();
+        string? best = null;
+        var bestLoad = long.MaxValue;
+        var bestIsLocal = false;
+        foreach (var node in RoutableNodes(deployment))
+        {
+            if (tried.Contains(node)) continue;
+            if (_unreachableUntil.TryGetValue(node, out var until) && until > now && best is not null) continue;
+            var isLocal = node == LocalNode;
+            long load = isLocal
+                ? serving.TryGet(deploymentId, out var served) ? served.Executor.Pending : long.MaxValue - 1
+                : _outstanding.TryGetValue((deploymentId, node), out var counter) ? Volatile.Read(ref counter.Value) : 0;
+            if (load < bestLoad || (load == bestLoad && isLocal && !bestIsLocal))
+                (best, bestLoad, bestIsLocal) = (node, load, isLocal);
+        }
+        return best ?? throw Errors.ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
+    }
+
+    private static IEnumerable<string> RoutableNodes(TrainedModelAssignment deployment) =>
+        deployment.RoutingTable.Where(r => AssignmentStatus.IsRoutable(r.Value)).Select(r => r.Key);
+
+    private sealed class StrongCounter
+    {
+        public long Value;
+    }
+}
