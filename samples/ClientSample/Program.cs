@@ -11,12 +11,22 @@ using TrainedModelsOrleans.Grains.Wire;
 //   dotnet run --project samples/ClientSample -- --gateways 127.0.0.1:9300,127.0.0.1:9301 \
 //       --model sample-model --onnx model.onnx --input input --shape 1,64
 var options = SampleOptions.Parse(args);
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    // Errors cross the wire as themselves: an ES rule's text, or the runtime's SiloUnavailableException.
+    Console.Error.WriteLine($"{e.ExceptionObject.GetType().Name}: {(e.ExceptionObject as Exception)?.Message}");
+    Environment.Exit(1);
+};
 await using var client = await TrainedModelsClient.ConnectAsync(options.Gateways);
 Console.WriteLine($"connected through {client.CurrentGateway}");
 
-if (options.OnnxFile is { } file)
+var model = client.GetGrain<ITrainedModelGrain>(options.ModelId);
+if (options.OnnxFile is not null && await model.GetConfig() is not null)
 {
-    var model = client.GetGrain<ITrainedModelGrain>(options.ModelId);
+    Console.WriteLine($"model {options.ModelId} already exists; not uploading {options.OnnxFile}");
+}
+else if (options.OnnxFile is { } file)
+{
     var config = new JsonObject
     {
         ["model_type"] = "onnx",
