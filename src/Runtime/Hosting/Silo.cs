@@ -149,12 +149,7 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     {
         if (Interlocked.CompareExchange(ref _state, StateFenced, StateStarted) != StateStarted) return;
         _log.SiloFenced(_identity?.Name ?? "?", _identity?.Generation ?? 0, reason);
-        var error = new SiloUnavailableException($"Silo {_identity} stopped serving: {reason}");
-        foreach (var activation in _activations.Values) activation.Abort(error);
-        foreach (var pool in _workerPools.Values)
-        foreach (var worker in pool.Workers) worker.Abort(error);
-        _activations.Clear();
-        _workerPools.Clear();
+        AbortActivations(new SiloUnavailableException($"Silo {_identity} stopped serving: {reason}"));
         _stopping.Cancel();
         _ = _remote?.DisposeAsync().AsTask();
         try { Fenced?.Invoke(reason); }
@@ -168,14 +163,18 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     public async Task KillAsync()
     {
         if (Interlocked.CompareExchange(ref _state, StateFenced, StateStarted) != StateStarted) return;
-        var error = new SiloUnavailableException($"Silo {_identity} was killed.");
+        AbortActivations(new SiloUnavailableException($"Silo {_identity} was killed."));
+        await _stopping.CancelAsync();
+        await StopFencedAsync();
+    }
+
+    private void AbortActivations(Exception error)
+    {
         foreach (var activation in _activations.Values) activation.Abort(error);
         foreach (var pool in _workerPools.Values)
         foreach (var worker in pool.Workers) worker.Abort(error);
         _activations.Clear();
         _workerPools.Clear();
-        await _stopping.CancelAsync();
-        await StopFencedAsync();
     }
 
     private async Task StopFencedAsync()
