@@ -31,3 +31,19 @@ public sealed class TallyGrain([PersistentState("tally")] IPersistentState<Tally
         return tally.State.Count;
     }
 }
+
+/// <summary>The name of the silo whose services these are (each in-process silo of the cluster bench has its own).</summary>
+public sealed record BenchSiloName(string Value);
+
+/// <summary>A ping that can also say where it runs, so the cluster bench can prove its calls are remote.</summary>
+public interface ISiloPingGrain : IGrainWithStringKey
+{
+    Task<int> Ping(int value);
+    Task<string> Silo();
+}
+
+public sealed class SiloPingGrain(BenchSiloName silo) : Grain, ISiloPingGrain
+{
+    public Task<int> Ping(int value) => Task.FromResult(value + 1);
+    public Task<string> Silo() => Task.FromResult(silo.Value);
+}

@@ -3,7 +3,7 @@ using Npgsql;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Runtime.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|cluster|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -38,9 +38,12 @@ try
     if (suite is "inference" or "all")
     {
         Console.Error.WriteLine("inference: raw ONNX Runtime vs grain path vs HTTP, three models, batching ...");
-        await InferenceBenchmark.RunAsync(
-            async name => embedded is not null ? await embedded.CreateDatabaseAsync(name, CancellationToken.None) : connection,
-            TimeSpan.FromSeconds(seconds), Console.Out);
+        await InferenceBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
+    if (suite is "cluster" or "all")
+    {
+        Console.Error.WriteLine("cluster: remote grain calls between two silos, client SDK hops, failover after kill -9 of a silo process ...");
+        await ClusterBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
     }
     if (suite is "controlplane" or "all")
     {
@@ -57,6 +60,9 @@ finally
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+async Task<string> NewDatabaseAsync(string name) =>
+    embedded is not null ? await embedded.CreateDatabaseAsync(name, CancellationToken.None) : connection;
 
 string? OptionValue(string name)
 {
