@@ -37,11 +37,8 @@ public static class ClusterBenchmark
         await FailoverAsync(newDatabase, output);
     }
 
-    private sealed record Run(double Rate, LatencySamples Samples)
-    {
-        public double P50 => Samples.PercentileMicros(0.5);
-        public double P99 => Samples.PercentileMicros(0.99);
-    }
+    private static Task<LoadLoop.Run> MeasureAsync(ISiloPingGrain[] grains, int callers, TimeSpan duration) =>
+        LoadLoop.RunAsync(grains.Select(g => (Func<Task>)(() => g.Ping(1))).ToArray(), callers, duration);
 
     private static async Task RemoteCallsAsync(string connectionString, TimeSpan duration, TextWriter output)
     {
@@ -77,7 +74,7 @@ public static class ClusterBenchmark
 
             var table = new ResultTable($"Grain calls between two silos over loopback TCP ({Environment.ProcessorCount} cores, both silos in one process, {duration.TotalSeconds:0.#} s per row, {Grains} grains on silo B)")
                 .Columns("path", "callers", "calls/s", "p50 µs", "p99 µs", "samples", "remote/local calls/s");
-            var runs = new List<(string Path, int Callers, Run Run)>();
+            var runs = new List<(string Path, int Callers, LoadLoop.Run Run)>();
             foreach (var callers in new[] { 1, 16, 64, 256 })
             {
                 Console.Error.WriteLine($"  {callers} callers: remote A → B, then local on B ...");
@@ -92,7 +89,7 @@ public static class ClusterBenchmark
             {
                 var local = runs.First(r => r.Path.StartsWith("local", StringComparison.Ordinal) && r.Callers == callers).Run;
                 var ratio = ReferenceEquals(run, local) ? "-" : (run.Rate / local.Rate).ToString("0.00", CultureInfo.InvariantCulture);
-                table.Row(path, callers, run.Rate, run.P50, run.P99, run.Samples.Count, ratio);
+                table.Row(path, callers, run.Rate, run.Samples.PercentileMicros(0.5), run.Samples.PercentileMicros(0.99), run.Samples.Count, ratio);
             }
             table.Print(output);
             output.WriteLine();
@@ -135,42 +132,6 @@ public static class ClusterBenchmark
             var where = await grain.Silo();
             if (where != silo) throw new InvalidOperationException($"{grain} {how} runs on {where}, not on {silo}.");
         }
-    }
-
-    /// <summary>
-    /// Callers loop over the grains until the time is up. One caller times every call; more time every 16th
-    /// (timing every call under contention perturbs the result).
-    /// </summary>
-    private static async Task<Run> MeasureAsync(ISiloPingGrain[] grains, int callers, TimeSpan duration)
-    {
-        var every = callers == 1 ? 1 : 16;
-        var samples = new LatencySamples(2_000_000);
-        var sampleLock = new object();
-        var counts = new long[callers];
-        var clock = Stopwatch.StartNew();
-        var tasks = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
-        {
-            var grain = grains[c % grains.Length];
-            long n = 0;
-            while (clock.Elapsed < duration)
-            {
-                if (n % every == 0)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    await grain.Ping(1);
-                    var elapsed = Stopwatch.GetTimestamp() - start;
-                    lock (sampleLock) samples.Add(elapsed);
-                }
-                else
-                {
-                    await grain.Ping(1);
-                }
-                n++;
-            }
-            counts[c] = n;
-        })).ToArray();
-        await Task.WhenAll(tasks);
-        return new Run(counts.Sum() / clock.Elapsed.TotalSeconds, samples);
     }
 
     private sealed record Outcome(TimeSpan At, bool Ok, string? Error);
@@ -228,8 +189,8 @@ public static class ClusterBenchmark
             // Started through node-0, so the deployment's coordinator lives there (placement is on the calling silo).
             using (var control = new HttpClient { BaseAddress = silos[0].BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
             {
-                await UploadAsync(control, model, TestOnnxModels.Mlp());
-                await EnsureAsync(await control.PostAsync($"/_ml/trained_models/{model}/deployment/_start?number_of_allocations=6&threads_per_allocation=1&wait_for=started", null));
+                await BenchHttp.UploadAsync(control, model, TestOnnxModels.Mlp());
+                await BenchHttp.EnsureAsync(await control.PostAsync($"/_ml/trained_models/{model}/deployment/_start?number_of_allocations=6&threads_per_allocation=1&wait_for=started", null));
             }
             using var http = new HttpClient { BaseAddress = survivors[0].BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
             Routes? routes = null;
@@ -319,7 +280,7 @@ public static class ClusterBenchmark
     private static async Task<Routes?> RoutesAsync(HttpClient http, string model)
     {
         using var response = await http.GetAsync($"/_ml/trained_models/{model}/_stats");
-        await EnsureAsync(response);
+        await BenchHttp.EnsureAsync(response);
         var stats = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         var deployment = stats["trained_model_stats"]!.AsArray().Select(s => s!["deployment_stats"]).OfType<JsonObject>()
             .FirstOrDefault(d => (string?)d["deployment_id"] == model);
@@ -371,28 +332,6 @@ public static class ClusterBenchmark
                                            string.Join('\n', silos.Select(s => s.OutputTail())));
             await Task.Delay(100);
         }
-    }
-
-    private static async Task UploadAsync(HttpClient http, string id, byte[] definition)
-    {
-        await EnsureAsync(await http.PutAsJsonAsync($"/_ml/trained_models/{id}", new JsonObject
-        {
-            ["model_type"] = "onnx",
-            ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
-            ["input"] = new JsonObject { ["field_names"] = new JsonArray("input") },
-        }));
-        await EnsureAsync(await http.PutAsJsonAsync($"/_ml/trained_models/{id}/definition/0", new
-        {
-            definition = Convert.ToBase64String(definition),
-            total_definition_length = definition.Length,
-            total_parts = 1,
-        }));
-    }
-
-    private static async Task EnsureAsync(HttpResponseMessage response)
-    {
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
     private static string FirstLine(string text)

@@ -24,7 +24,7 @@ public static class ControlPlaneBenchmark
         using var http = new HttpClient { BaseAddress = node.BaseAddress };
 
         var models = new[] { "bench-a", "bench-b" };
-        foreach (var model in models) await UploadAsync(http, model, TestOnnxModels.Mlp());
+        foreach (var model in models) await BenchHttp.UploadAsync(http, model, TestOnnxModels.Mlp());
 
         var start = new LatencySamples(rounds);
         var stop = new LatencySamples(rounds);
@@ -34,8 +34,8 @@ public static class ControlPlaneBenchmark
             stop.Add(await TimeAsync(() => http.PostAsync("/_ml/trained_models/bench-a/deployment/_stop", null)));
         }
 
-        await EnsureAsync(await http.PostAsync("/_ml/trained_models/bench-a/deployment/_start", null));
-        await EnsureAsync(await http.PostAsync("/_ml/trained_models/bench-b/deployment/_start", null));
+        await BenchHttp.EnsureAsync(await http.PostAsync("/_ml/trained_models/bench-a/deployment/_start", null));
+        await BenchHttp.EnsureAsync(await http.PostAsync("/_ml/trained_models/bench-b/deployment/_start", null));
         var update = new LatencySamples(rounds * 2);
         for (var i = 0; i < rounds; i++)
         {
@@ -43,7 +43,7 @@ public static class ControlPlaneBenchmark
             update.Add(await TimeAsync(() => http.PostAsJsonAsync("/_ml/trained_models/bench-a/deployment/_update", new { number_of_allocations = 1 })));
         }
 
-        await EnsureAsync(await http.PutAsync("/_ml/trained_models/bench-a/model_aliases/bench-alias", null));
+        await BenchHttp.EnsureAsync(await http.PutAsync("/_ml/trained_models/bench-a/model_aliases/bench-alias", null));
         var alias = new LatencySamples(rounds * 2);
         for (var i = 0; i < rounds * 2; i++)
         {
@@ -68,29 +68,7 @@ public static class ControlPlaneBenchmark
         var started = Stopwatch.GetTimestamp();
         using var response = await call();
         var elapsed = Stopwatch.GetTimestamp() - started;
-        await EnsureAsync(response);
+        await BenchHttp.EnsureAsync(response);
         return elapsed;
-    }
-
-    private static async Task EnsureAsync(HttpResponseMessage response)
-    {
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task UploadAsync(HttpClient http, string id, byte[] definition)
-    {
-        await EnsureAsync(await http.PutAsJsonAsync($"/_ml/trained_models/{id}", new JsonObject
-        {
-            ["model_type"] = "onnx",
-            ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
-            ["input"] = new JsonObject { ["field_names"] = new JsonArray("input") },
-        }));
-        await EnsureAsync(await http.PutAsJsonAsync($"/_ml/trained_models/{id}/definition/0", new
-        {
-            definition = Convert.ToBase64String(definition),
-            total_definition_length = definition.Length,
-            total_parts = 1,
-        }));
     }
 }

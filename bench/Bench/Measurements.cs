@@ -61,3 +61,74 @@ public sealed class ResultTable(string title)
         _ => cell.ToString() ?? "",
     };
 }
+
+/// <summary>
+/// Callers loop over their targets until the time is up. With one caller every call is timed; with more,
+/// every 16th (timing every call under contention perturbs the result).
+/// </summary>
+public static class LoadLoop
+{
+    public sealed record Run(double Rate, LatencySamples Samples)
+    {
+        public double P50 => Samples.PercentileMicros(0.5);
+        public double P99 => Samples.PercentileMicros(0.99);
+    }
+
+    public static async Task<Run> RunAsync(Func<Task>[] targets, int callers, TimeSpan duration, int maxSamples = 2_000_000)
+    {
+        var every = callers == 1 ? 1 : 16;
+        var samples = new LatencySamples(maxSamples);
+        var sampleLock = new object();
+        var counts = new long[callers];
+        var clock = Stopwatch.StartNew();
+        var tasks = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        {
+            var target = targets[c % targets.Length];
+            long n = 0;
+            while (clock.Elapsed < duration && (callers > 1 || n < maxSamples))
+            {
+                if (n % every == 0)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    await target();
+                    var elapsed = Stopwatch.GetTimestamp() - start;
+                    lock (sampleLock) samples.Add(elapsed);
+                }
+                else
+                {
+                    await target();
+                }
+                n++;
+            }
+            counts[c] = n;
+        })).ToArray();
+        await Task.WhenAll(tasks);
+        return new Run(counts.Sum() / clock.Elapsed.TotalSeconds, samples);
+    }
+}
+
+/// <summary>The HTTP steps the benchmarks share: upload an ONNX model as ES's trained model API takes it.</summary>
+public static class BenchHttp
+{
+    public static async Task EnsureAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    public static async Task UploadAsync(HttpClient http, string id, byte[] definition)
+    {
+        await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}", new System.Text.Json.Nodes.JsonObject
+        {
+            ["model_type"] = "onnx",
+            ["inference_config"] = new System.Text.Json.Nodes.JsonObject { ["pass_through"] = new System.Text.Json.Nodes.JsonObject() },
+            ["input"] = new System.Text.Json.Nodes.JsonObject { ["field_names"] = new System.Text.Json.Nodes.JsonArray("input") },
+        }));
+        await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}/definition/0", new
+        {
+            definition = Convert.ToBase64String(definition),
+            total_definition_length = definition.Length,
+            total_parts = 1,
+        }));
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TrainedModelsOrleans.Bench;
@@ -27,6 +28,9 @@ if (connection is null)
         NullLogger.Instance, CancellationToken.None);
     connection = embedded.ConnectionString;
 }
+// Ctrl-C or SIGTERM skips finally blocks: stop the private PostgreSQL before the process goes.
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StopEmbedded());
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StopEmbedded());
 try
 {
     await using var dataSource = NpgsqlDataSource.Create(connection);
@@ -54,11 +58,15 @@ try
 }
 finally
 {
-    if (embedded is not null)
-    {
-        await embedded.DisposeAsync();
-        try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    StopEmbedded();
+}
+
+void StopEmbedded()
+{
+    var server = Interlocked.Exchange(ref embedded, null);
+    if (server is null) return;
+    server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+    try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
 }
 
 async Task<string> NewDatabaseAsync(string name) =>

@@ -56,56 +56,15 @@ public static class RuntimeBenchmark
         output.WriteLine("Goal (issue 2): >= 300,000 local calls/s and p50 < 10 µs for a non-persistent call.");
     }
 
-    private static Task<(double Rate, LatencySamples Samples)> LatencyAsync(IPingGrain grain, TimeSpan duration) =>
+    private static Task<LoadLoop.Run> LatencyAsync(IPingGrain grain, TimeSpan duration) =>
         LatencyAsync(() => grain.Ping(1), duration, 2_000_000);
 
-    private static async Task<(double Rate, LatencySamples Samples)> LatencyAsync(Func<Task> call, TimeSpan duration, int maxSamples)
-    {
-        var samples = new LatencySamples(maxSamples);
-        var watch = Stopwatch.StartNew();
-        long calls = 0;
-        while (watch.Elapsed < duration && calls < maxSamples)
-        {
-            var start = Stopwatch.GetTimestamp();
-            await call();
-            samples.Add(Stopwatch.GetTimestamp() - start);
-            calls++;
-        }
-        return (calls / watch.Elapsed.TotalSeconds, samples);
-    }
+    private static Task<LoadLoop.Run> LatencyAsync(Func<Task> call, TimeSpan duration, int maxSamples) =>
+        LoadLoop.RunAsync([call], 1, duration, maxSamples);
 
-    private static Task<(double Rate, LatencySamples Samples)> ThroughputAsync(IPingGrain[] grains, int callers, TimeSpan duration) =>
+    private static Task<LoadLoop.Run> ThroughputAsync(IPingGrain[] grains, int callers, TimeSpan duration) =>
         ThroughputAsync(grains.Select(g => (Func<Task>)(() => g.Ping(1))).ToArray(), callers, duration);
 
-    /// <summary>Callers loop until the time is up; every 16th call is timed (timing every call perturbs the result).</summary>
-    private static async Task<(double Rate, LatencySamples Samples)> ThroughputAsync(Func<Task>[] targets, int callers, TimeSpan duration)
-    {
-        var samples = new LatencySamples(1_000_000);
-        var sampleLock = new object();
-        var stop = Stopwatch.StartNew();
-        var counts = new long[callers];
-        var tasks = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
-        {
-            var target = targets[c % targets.Length];
-            long n = 0;
-            while (stop.Elapsed < duration)
-            {
-                if ((n & 15) == 0)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    await target();
-                    var elapsed = Stopwatch.GetTimestamp() - start;
-                    lock (sampleLock) samples.Add(elapsed);
-                }
-                else
-                {
-                    await target();
-                }
-                n++;
-            }
-            counts[c] = n;
-        })).ToArray();
-        await Task.WhenAll(tasks);
-        return (counts.Sum() / stop.Elapsed.TotalSeconds, samples);
-    }
+    private static Task<LoadLoop.Run> ThroughputAsync(Func<Task>[] targets, int callers, TimeSpan duration) =>
+        LoadLoop.RunAsync(targets, callers, duration, 1_000_000);
 }
