@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 
-namespace TrainedModelsOrleans.Api.Tests;
+namespace TrainedModelsOrleans.TestSupport;
 
 /// <summary>Bodies for the model-store APIs.</summary>
-internal static class ModelUploads
+public static class ModelUploads
 {
     public static JsonObject OnnxConfig(string field = "input", string task = "pass_through") => new()
     {

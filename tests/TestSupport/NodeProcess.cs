@@ -1,58 +1,81 @@
 using System.Diagnostics;
+using System.Globalization;
 
-namespace TrainedModelsOrleans.Api.Tests;
+namespace TrainedModelsOrleans.TestSupport;
 
 /// <summary>
 /// A node run as its own process (the real Silo executable), so a test can kill it with SIGKILL and
-/// start it again, as an operator's machine would.
+/// start it again, as an operator's machine would. The last lines it wrote (stdout and stderr) are kept
+/// for failure messages.
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    public const string SiloAssembly = "TrainedModelsOrleans.Silo.dll";
 
-    private NodeProcess(Process process, Uri baseAddress)
+    private const int KeptLines = 200;
+    private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Process _process;
+    private readonly Uri? _baseAddress;
+    private readonly Queue<string> _lines = new();
+    private readonly string _name;
+
+    private NodeProcess(Process process, Uri? baseAddress, string name)
     {
         _process = process;
-        BaseAddress = baseAddress;
+        _baseAddress = baseAddress;
+        _name = name;
     }
 
-    public Uri BaseAddress { get; }
+    /// <summary>Where the node's HTTP API answers.</summary>
+    public Uri BaseAddress => _baseAddress ?? throw new InvalidOperationException($"{_name} has no HTTP address.");
+
     public int ProcessId => _process.Id;
 
-    public static async Task<NodeProcess> StartAsync(int port, params string[] args)
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code once the process has exited, else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>Starts the silo executable with its HTTP API on 127.0.0.1:<paramref name="port"/> and waits until <c>GET /</c> answers.</summary>
+    public static Task<NodeProcess> StartAsync(int port, params string[] args) => StartAsync(port, args, DefaultStartTimeout);
+
+    public static async Task<NodeProcess> StartAsync(int port, IEnumerable<string> args, TimeSpan startTimeout)
     {
-        var silo = Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll");
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var node = Launch(SiloAssembly, [$"--Urls={baseAddress}", .. args], baseAddress);
+        try
+        {
+            await node.WaitUntilAnsweringAsync(startTimeout);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts an executable of the test output folder (a sample console, say) and returns at once.</summary>
+    public static NodeProcess Launch(string assemblyFileName, IEnumerable<string> args) => Launch(assemblyFileName, args, null);
+
+    private static NodeProcess Launch(string assemblyFileName, IEnumerable<string> args, Uri? baseAddress)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        start.ArgumentList.Add(silo);
-        start.ArgumentList.Add($"--Urls=http://127.0.0.1:{port}");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assemblyFileName));
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {assemblyFileName}");
+        var node = new NodeProcess(process, baseAddress, $"{Path.GetFileNameWithoutExtension(assemblyFileName)} (pid {process.Id})");
+        process.OutputDataReceived += (_, e) => node.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"the silo process exited with {process.ExitCode}");
-            try
-            {
-                if ((await http.GetAsync("/")).IsSuccessStatusCode) return new NodeProcess(process, baseAddress);
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(100);
-        }
-        process.Kill(entireProcessTree: true);
-        throw new TimeoutException("the silo process did not answer within 60 s");
+        return node;
     }
 
     public static int FreePort()
@@ -62,6 +85,37 @@ public sealed class NodeProcess : IAsyncDisposable
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
+    }
+
+    /// <summary>Everything kept of stdout and stderr (the last lines), oldest first.</summary>
+    public IReadOnlyList<string> Output
+    {
+        get
+        {
+            lock (_lines) return _lines.ToArray();
+        }
+    }
+
+    /// <summary>The last <paramref name="lines"/> lines the process wrote (each cut at 600 characters: single-line logs carry stack traces), for an assertion message.</summary>
+    public string OutputTail(int lines = 40)
+    {
+        var kept = Output;
+        var shown = kept.Skip(Math.Max(0, kept.Count - lines)).Select(l => l.Length <= 600 ? l : l[..600] + " …");
+        return $"--- last output of {_name}{(HasExited ? $", exit code {_process.ExitCode}" : "")} ---\n{string.Join('\n', shown)}";
+    }
+
+    /// <summary>Waits for the process to end on its own; throws with its last output when it is still running after <paramref name="bound"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan bound)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(bound);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_name} was still running after {bound.TotalSeconds:0.#} s\n{OutputTail()}");
+        }
+        return _process.ExitCode;
     }
 
     /// <summary>kill -9: no shutdown code runs.</summary>
@@ -76,7 +130,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public async Task StopAsync()
     {
         if (_process.HasExited) return;
-        Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
     }
 
@@ -88,5 +142,34 @@ public sealed class NodeProcess : IAsyncDisposable
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
         _process.Dispose();
+    }
+
+    private async Task WaitUntilAnsweringAsync(TimeSpan bound)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + bound;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"{_name} exited with {_process.ExitCode} before answering\n{OutputTail()}");
+            try
+            {
+                using var response = await http.GetAsync("/");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{_name} did not answer on {BaseAddress} within {bound.TotalSeconds:0} s\n{OutputTail()}");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        lock (_lines)
+        {
+            if (_lines.Count == KeptLines) _lines.Dequeue();
+            _lines.Enqueue(line);
+        }
     }
 }
