@@ -164,6 +164,9 @@ public sealed partial class AssignmentCoordinatorGrain(
         if (Signature(nodes) == _plannedNodes) return;
         var departed = (await tables.CapacityNodesAsync(CancellationToken.None)).Where(n => nodes.All(live => live.Name != n)).ToArray();
         await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNodes: departed);
+        // Only this path removes departed nodes' capacity rows, so only it may say the node set is handled:
+        // a start or stop that commits between a node's death and this refresh must not hide the departure.
+        _plannedNodes = Signature(nodes);
     }
 
     public Task<TrainedModelAssignment?> GetAssignment(string deploymentId) => Task.FromResult(Find(deploymentId)?.State.Assignment);
@@ -228,7 +231,6 @@ public sealed partial class AssignmentCoordinatorGrain(
             throw;
         }
         if (removed is not null) _deployments.Remove(removed);
-        _plannedNodes = Signature(nodes);
         inferenceTargets.Invalidate();
 
         var touchedNodes = changed.SelectMany(id =>

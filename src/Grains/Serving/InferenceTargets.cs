@@ -1,3 +1,5 @@
+using Npgsql;
+using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
@@ -17,6 +19,8 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot? _snapshot;
     private volatile bool _stale = true;
+    // When the snapshot is due for a refresh, on the coarse monotonic clock (read on every request: it is the cheap one).
+    private long _refreshAtMillis;
 
     /// <summary>Makes the next request read fresh state (called after changes committed on this silo).</summary>
     public void Invalidate() => _stale = true;
@@ -39,26 +43,28 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
             snapshot = _snapshot;
             if (IsUsable(snapshot, notBefore)) return snapshot!;
             var takenAt = clock.GetUtcNow();
+            var refreshFrom = Environment.TickCount64;
             _stale = false;
-            IReadOnlyList<TrainedModelAssignment> assignments;
+            Snapshot fresh;
             try
             {
-                assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+                var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+                var aliases = await models.AliasesAsync(CancellationToken.None);
+                var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
+                var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
+                foreach (var (id, record) in await models.RecordsAsync(wanted.Where(id => !configs.ContainsKey(id)).ToArray(), CancellationToken.None))
+                    if (record.Config is { } config) configs[id] = config;
+                fresh = new Snapshot(assignments, aliases, configs, takenAt);
             }
-            catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException)
+            catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException or NpgsqlException)
             {
-                // The coordinator's silo just died and its grain has not moved yet: routes seen a moment ago
-                // are still the best guess, and the router skips nodes that cannot be reached.
-                _snapshot = snapshot with { TakenAt = takenAt };
+                // The coordinator's silo just died, or PostgreSQL is restarting: the routes seen a moment ago are
+                // still the best guess (the router skips nodes it cannot reach); try again after the refresh interval.
+                Publish(snapshot with { TakenAt = takenAt }, refreshFrom);
                 return snapshot;
             }
-            var aliases = await models.AliasesAsync(CancellationToken.None);
-            var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
-            var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
-            foreach (var (id, record) in await models.RecordsAsync(wanted.Where(id => !configs.ContainsKey(id)).ToArray(), CancellationToken.None))
-                if (record.Config is { } config) configs[id] = config;
-            _snapshot = snapshot = new Snapshot(assignments, aliases, configs, takenAt);
-            return snapshot;
+            Publish(fresh, refreshFrom);
+            return fresh;
         }
         finally
         {
@@ -66,8 +72,24 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
         }
     }
 
+    private void Publish(Snapshot snapshot, long refreshFrom)
+    {
+        Volatile.Write(ref _refreshAtMillis, refreshFrom + (long)options.TargetRefreshInterval.TotalMilliseconds);
+        _snapshot = snapshot;
+    }
+
+    /// <summary>The snapshot if a request may use it as it is (no refresh due), else null.</summary>
+    public Snapshot? Fresh
+    {
+        get
+        {
+            var snapshot = _snapshot;
+            return IsUsable(snapshot, null) ? snapshot : null;
+        }
+    }
+
     private bool IsUsable(Snapshot? snapshot, DateTimeOffset? notBefore) =>
-        snapshot is not null && !_stale && clock.GetUtcNow() - snapshot.TakenAt < options.TargetRefreshInterval
+        snapshot is not null && !_stale && Environment.TickCount64 < Volatile.Read(ref _refreshAtMillis)
         && (notBefore is null || snapshot.TakenAt >= notBefore);
 
     /// <summary>A model config not in the snapshot (a tree model, a model without deployments), read when asked.</summary>
@@ -80,5 +102,95 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
         IReadOnlyList<TrainedModelAssignment> Assignments,
         IReadOnlyDictionary<string, string> Aliases,
         IReadOnlyDictionary<string, TrainedModelConfig> Configs,
-        DateTimeOffset TakenAt);
+        DateTimeOffset TakenAt)
+    {
+        // Ids seen while this snapshot is current; it is replaced at least every refresh interval under load.
+        private const int MaxResolutions = 10_000;
+        private readonly ConcurrentDictionary<string, Resolution> _resolutions = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// ES's resolution (TransportInternalInferModelAction) of an id in this snapshot, worked out once
+        /// per id: an alias gives its model; a deployment id gives that deployment, else the model's
+        /// deployments in their most preferred state (started, starting, stopping, the rest).
+        /// </summary>
+        public Resolution Resolve(string id)
+        {
+            if (_resolutions.TryGetValue(id, out var resolution)) return resolution;
+            resolution = Compute(id);
+            if (_resolutions.Count < MaxResolutions) _resolutions.TryAdd(id, resolution);
+            return resolution;
+        }
+
+        private Resolution Compute(string id)
+        {
+            var modelId = Aliases.TryGetValue(id, out var aliased) ? aliased : id;
+            var chosen = new List<TrainedModelAssignment>();
+            foreach (var assignment in Assignments)
+                if (assignment.TaskParameters.DeploymentId == modelId)
+                {
+                    chosen.Add(assignment);
+                    break;
+                }
+            if (chosen.Count == 0)
+            {
+                var best = int.MaxValue;
+                foreach (var assignment in Assignments)
+                {
+                    if (assignment.TaskParameters.ModelId != modelId) continue;
+                    var preference = StatePreference(assignment.AssignmentState);
+                    if (preference < best) (best, chosen) = (preference, []);
+                    if (preference == best) chosen.Add(assignment);
+                }
+            }
+            return new Resolution(modelId, chosen.Select(d => new Candidate(d, Configs.GetValueOrDefault(d.TaskParameters.ModelId))).ToArray());
+        }
+
+        private static int StatePreference(AssignmentState state) => state switch
+        {
+            AssignmentState.Started => 0,
+            AssignmentState.Starting => 1,
+            AssignmentState.Stopping => 2,
+            _ => 3,
+        };
+    }
+
+    /// <summary>What an id resolved to: its model (after the alias) and the equally preferred deployments, of which a request takes one at random.</summary>
+    public sealed class Resolution(string modelId, Candidate[] candidates)
+    {
+        public string ModelId { get; } = modelId;
+
+        public Candidate? Pick() => candidates.Length switch
+        {
+            0 => null,
+            1 => candidates[0],
+            var n => candidates[Random.Shared.Next(n)],
+        };
+    }
+
+    /// <summary>A deployment an id may reach, with its model's config if the snapshot has it.</summary>
+    public sealed class Candidate(TrainedModelAssignment deployment, TrainedModelConfig? config)
+    {
+        public TrainedModelAssignment Deployment { get; } = deployment;
+        public TrainedModelConfig? Config { get; } = config;
+
+        /// <summary>Requests may go to it now: neither stopping nor failed, routable on some node, its config known.</summary>
+        public bool Ready { get; } = config is not null
+                                     && deployment.AssignmentState is not (AssignmentState.Stopping or AssignmentState.Failed)
+                                     && deployment.RoutingTable.Values.Any(AssignmentStatus.IsRoutable);
+
+        /// <summary>The node that takes all its requests when only one is routable (no choice to make), else null.</summary>
+        public string? OnlyRoutableNode { get; } = OnlyRoutable(deployment);
+
+        private static string? OnlyRoutable(TrainedModelAssignment deployment)
+        {
+            string? only = null;
+            foreach (var (node, route) in deployment.RoutingTable)
+            {
+                if (!AssignmentStatus.IsRoutable(route)) continue;
+                if (only is not null) return null;
+                only = node;
+            }
+            return only;
+        }
+    }
 }

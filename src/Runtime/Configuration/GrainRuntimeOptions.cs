@@ -55,7 +55,7 @@ public sealed class SiloOptions
     public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>A silo whose heartbeat is older than this is declared dead by a peer; a silo that cannot
-    /// refresh its own heartbeat for this long fences itself, since a peer may already have declared it dead.</summary>
+    /// refresh its own heartbeat for nearly this long (two heartbeat periods less) fences itself first.</summary>
     public TimeSpan DeathTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public void Validate()

@@ -364,14 +364,21 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
         await RefreshViewAsync(timeout.Token);
     }
 
-    /// <summary>A silo that could not write its heartbeat for the death timeout may already be declared dead: it stops.</summary>
+    /// <summary>
+    /// A silo that could not write its heartbeat for nearly the death timeout is about to be declared dead: it
+    /// stops first, two heartbeat periods early (at least half the timeout), so it never serves alongside the
+    /// silo that takes its grains over.
+    /// </summary>
     private Task CheckCutOff()
     {
         var silent = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeartbeat));
-        if (silent > _siloOptions.DeathTimeout)
+        if (silent > SelfFenceAfter)
             Fence($"it could not write its heartbeat for {silent.TotalSeconds:0.0} s (death timeout {_siloOptions.DeathTimeout.TotalSeconds:0.#} s)");
         return Task.CompletedTask;
     }
+
+    private TimeSpan SelfFenceAfter => TimeSpan.FromTicks(Math.Max(
+        (_siloOptions.DeathTimeout - 2 * _siloOptions.HeartbeatPeriod).Ticks, _siloOptions.DeathTimeout.Ticks / 2));
 
     /// <summary>The dead silos' directory entries would be taken over one by one on next call; dropping them now is cheaper.</summary>
     private async Task UnregisterDeadAsync(IReadOnlyList<(string Silo, long Generation)> dead, CancellationToken cancellationToken)
