@@ -19,6 +19,7 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
     private static readonly TimeSpan SkipUnreachable = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<(string Deployment, string Node), StrongCounter> _outstanding = new();
     private readonly ConcurrentDictionary<string, long> _unreachableUntil = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Deployment, string Node), IInferenceWorkerGrain> _workers = new();
 
     public string LocalNode => silo.Silo.SiloName;
 
@@ -36,7 +37,8 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
             Interlocked.Increment(ref counter.Value);
             try
             {
-                return await remote(grains.GetStatelessWorker<IInferenceWorkerGrain>(deploymentId, node));
+                var worker = _workers.GetOrAdd((deploymentId, node), static (key, g) => g.GetStatelessWorker<IInferenceWorkerGrain>(key.Deployment, key.Node), grains);
+                return await remote(worker);
             }
             catch (SiloUnavailableException) when (tried.Count + 1 < RoutableNodes(deployment).Count())
             {
@@ -51,7 +53,12 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
         }
     }
 
-    private string Choose(TrainedModelAssignment deployment, HashSet<string> tried)
+    private string Choose(TrainedModelAssignment deployment, HashSet<string> tried) =>
+        Choose(deployment, tried, skipUnreachable: true) ?? Choose(deployment, tried, skipUnreachable: false)
+        ?? throw Errors.ElasticsearchException.Conflict($"Trained model deployment [{deployment.TaskParameters.DeploymentId}] is not allocated to any nodes");
+
+    /// <summary>The least loaded routable node; nodes that failed a moment ago only when no other is left.</summary>
+    private string? Choose(TrainedModelAssignment deployment, HashSet<string> tried, bool skipUnreachable)
     {
         var deploymentId = deployment.TaskParameters.DeploymentId;
         var now = Stopwatch.GetTimestamp();
@@ -61,7 +68,7 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
         foreach (var node in RoutableNodes(deployment))
         {
             if (tried.Contains(node)) continue;
-            if (_unreachableUntil.TryGetValue(node, out var until) && until > now && best is not null) continue;
+            if (skipUnreachable && _unreachableUntil.TryGetValue(node, out var until) && until > now) continue;
             var isLocal = node == LocalNode;
             long load = isLocal
                 ? serving.TryGet(deploymentId, out var served) ? served.Executor.Pending : long.MaxValue - 1
@@ -69,7 +76,7 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
             if (load < bestLoad || (load == bestLoad && isLocal && !bestIsLocal))
                 (best, bestLoad, bestIsLocal) = (node, load, isLocal);
         }
-        return best ?? throw Errors.ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
+        return best;
     }
 
     private static IEnumerable<string> RoutableNodes(TrainedModelAssignment deployment) =>

@@ -50,12 +50,9 @@ public sealed partial class NodeAgentService(
         {
             while (!_stopping.IsCancellationRequested)
             {
-                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
-                {
-                    Volatile.Write(ref _changed, wait);
-                    try { await Task.Delay(settings.NodeCheckInterval, wait.Token); }
-                    catch (OperationCanceledException) when (!_stopping.IsCancellationRequested) { }
-                }
+                // A change signalled while the last refresh ran is still pending here: none is lost.
+                try { await _changed.WaitAsync(settings.NodeCheckInterval, _stopping.Token); }
+                catch (OperationCanceledException) { return; }
                 try
                 {
                     await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).RefreshNodes();
@@ -69,12 +66,12 @@ public sealed partial class NodeAgentService(
         catch (OperationCanceledException) { }
     }
 
-    private CancellationTokenSource? _changed;
+    private readonly SemaphoreSlim _changed = new(0, 1);
 
     private void OnMembershipChanged(MembershipView view)
     {
-        try { Volatile.Read(ref _changed)?.Cancel(); }
-        catch (ObjectDisposedException) { }
+        try { _changed.Release(); }
+        catch (SemaphoreFullException) { /* a refresh is already due */ }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

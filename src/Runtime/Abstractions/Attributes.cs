@@ -37,8 +37,8 @@ public sealed class ResponseTimeoutAttribute(string timeout) : Attribute
 }
 
 /// <summary>
-/// The grain's key is the name of a silo, and its one activation lives on that silo (like a per-node
-/// agent). It is never put in the grain directory; a call while that silo is not alive fails fast.
+/// The grain's key is the name of a silo, and its one activation lives on that silo (a per-silo
+/// singleton). It is never put in the grain directory; a call while that silo is not alive fails fast.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = true)]
 public sealed class PlaceOnSiloNamedByKeyAttribute : Attribute;

@@ -13,7 +13,7 @@ public interface IGrainFactory
 
     /// <summary>
     /// A [StatelessWorker] grain's local worker on the named silo: the caller has routed the work there
-    /// (e.g. to the node holding the data). Fails fast when that silo is not alive.
+    /// (e.g. to the silo with the shortest queue). Fails fast when that silo is not alive.
     /// </summary>
     TGrainInterface GetStatelessWorker<TGrainInterface>(string primaryKey, string silo) where TGrainInterface : IGrainWithStringKey;
 }

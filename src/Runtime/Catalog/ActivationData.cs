@@ -41,11 +41,11 @@ internal sealed class ActivationData
     public Grain? Instance { get; private set; }
     public Task Deactivated => _deactivated.Task;
 
-    /// <summary>Requests queued or running; stateless worker pools pick the least loaded worker by it.</summary>
-    public int Load
-    {
-        get { lock (_lock) return _pending.Count + _running; }
-    }
+    /// <summary>
+    /// Requests queued or running; stateless worker pools pick the least loaded worker by it. Read without
+    /// the lock (it is a hint, read on every call to a pool): both counts change only under the lock.
+    /// </summary>
+    public int Load => Volatile.Read(ref _running) + _pending.Count;
 
     public bool IsIdle(long now, long idleTicks)
     {
@@ -111,6 +111,12 @@ internal sealed class ActivationData
         }
         catch (Exception error)
         {
+            // Leave the directory first: once this activation is invalid, the next call makes a new one, which must find the entry free.
+            if (registered)
+            {
+                try { await Runtime.Directory.UnregisterAsync(this, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) { Runtime.Log.DeactivationFailed(Id, e); }
+            }
             GrainRequest[] failed;
             lock (_lock)
             {
@@ -120,7 +126,6 @@ internal sealed class ActivationData
             }
             if (error is GrainActivatedElsewhereException elsewhere) Runtime.LocationLearned(Id, elsewhere.Silo, elsewhere.Generation);
             Runtime.ActivationRemoved(this);
-            if (registered) await Runtime.Directory.UnregisterAsync(this, CancellationToken.None).ConfigureAwait(false);
             _deactivated.TrySetResult();
             if (error is GrainActivatedElsewhereException)
             {

@@ -28,7 +28,6 @@ internal sealed class GrainClassInfo
         }
         Methods = methods.ToFrozenDictionary();
         MethodsByKey = methods.Values.ToFrozenDictionary(m => m.Key, StringComparer.Ordinal);
-        InterfaceNames = grainInterfaces.Select(i => i.FullName!).ToArray();
     }
 
     public Type ClassType { get; }
@@ -36,7 +35,6 @@ internal sealed class GrainClassInfo
     public bool IsReentrant { get; }
     public int? StatelessWorkerMax { get; }
     public bool PlacedOnSiloNamedByKey { get; }
-    public IReadOnlyList<string> InterfaceNames { get; }
     public ConstructorInfo Constructor { get; }
     public FrozenDictionary<MethodInfo, GrainMethod> Methods { get; }
 

@@ -37,4 +37,7 @@ internal sealed partial class RuntimeLog(ILogger logger)
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Membership changed: {Alive} alive silos ({Silos})")]
     public partial void MembershipChanged(int alive, string silos);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Silo {Silo}: an earlier generation may still be serving; waiting {Seconds:0.0} s for it to fence itself")]
+    public partial void WaitingForPredecessor(string silo, double seconds);
 }

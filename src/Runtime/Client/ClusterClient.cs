@@ -71,14 +71,19 @@ public sealed class ClusterClient : IClusterClient, IAsyncDisposable
             var index = (Volatile.Read(ref _current) + i) % _gateways.Length;
             try
             {
-                // A call to nothing: the gateway answers with an error, which proves it is there.
-                await _connections.CallAsync(_gateways[index], new CallHeader("", "", "", 0, TimeSpan.FromSeconds(5)), Array.Empty<byte>(), cancellationToken);
+                // A call to nothing: a serving gateway answers with an error, which proves it is there.
+                var answer = await _connections.CallAsync(_gateways[index], new CallHeader("", "", "", 0, TimeSpan.FromSeconds(5)), Array.Empty<byte>(), cancellationToken);
+                if (answer.Status is CallStatus.Unavailable or CallStatus.WrongSilo)
+                {
+                    errors.Add($"{_gateways[index]} is not serving");
+                    continue;
+                }
                 Volatile.Write(ref _current, index);
                 return;
             }
-            catch (PeerUnavailableException e)
+            catch (Exception e) when (e is PeerUnavailableException or TimeoutException)
             {
-                errors.Add(e.Message);
+                errors.Add($"{_gateways[index]}: {e.Message}");
             }
         }
         throw new SiloUnavailableException($"No gateway answered: {string.Join("; ", errors)}");
@@ -113,7 +118,8 @@ public sealed class ClusterClient : IClusterClient, IAsyncDisposable
             {
                 MarkDown(index);
                 throw new SiloUnavailableException(
-                    $"Gateway {gateway} failed while {method.InterfaceName}.{method.Key} was in flight; the call may or may not have run.", e);
+                    $"Gateway {gateway} failed while {method.InterfaceName}.{method.Key} was in flight; the call may or may not have run.", e)
+                { MayHaveRun = true };
             }
             catch (TimeoutException)
             {
@@ -175,9 +181,12 @@ internal sealed class ClientInterface
             throw new ArgumentException($"{grainInterface} is not a grain interface.");
         var methods = grainInterface.GetMethods()
             .Concat(grainInterface.GetInterfaces().Where(i => typeof(IGrain).IsAssignableFrom(i)).SelectMany(i => i.GetMethods()));
+        Name = grainInterface.Name;
         Methods = methods.Distinct().ToDictionary(m => m, m => ClientMethod.Create(grainInterface.FullName!, m,
             m.GetCustomAttribute<ResponseTimeoutAttribute>()?.Timeout ?? defaultTimeout));
     }
+
+    public string Name { get; }
 
     public Dictionary<MethodInfo, ClientMethod> Methods { get; }
 }
@@ -243,5 +252,5 @@ public class ClientGrainProxy : DispatchProxy
         return method.Call(_client, _key, args ?? [], _onSilo);
     }
 
-    public override string ToString() => $"{_interface}/{_key}";
+    public override string ToString() => $"{_interface.Name}/{_key}";
 }

@@ -44,14 +44,18 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
     public static RemoteGrainCalls Start(Silo silo, SiloIdentity identity, string address, ILogger logger) =>
         new(silo, identity, ParseEndPoint(address), logger);
 
+    /// <summary>"host:port", the host an IP address or a name (resolved once, IPv4 preferred).</summary>
     public static IPEndPoint ParseEndPoint(string address)
     {
         var colon = address.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
             throw new ArgumentException($"'{address}' is not a host:port address.", nameof(address));
         var host = address[..colon];
-        var ip = host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
-        return new IPEndPoint(ip, port);
+        if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
+        var addresses = Dns.GetHostAddresses(host);
+        var chosen = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+                     ?? throw new ArgumentException($"'{host}' does not resolve to an address.", nameof(address));
+        return new IPEndPoint(chosen, port);
     }
 
     public void Forget(string address) => _peers.Forget(address);
@@ -68,11 +72,12 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
     {
         try
         {
-            await _silo.RefreshViewAsync(CancellationToken.None);
+            using var bound = new CancellationTokenSource(request.Remaining);
+            await _silo.RefreshViewAsync(bound.Token);
         }
         catch (Exception e)
         {
-            request.TryFail(new SiloUnavailableException($"The membership could not be read to reach {target} on silo {silo}.", e));
+            request.TryFail(new SiloUnavailableException($"The membership could not be read to reach {target} on silo {silo}; the call was not run.", e));
             return;
         }
         if (_silo.Current.IsAlive(silo, generation) && _silo.Current.TryGetAlive(silo, out var owner))
@@ -111,7 +116,8 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
         {
             _silo.ForgetLocation(target, owner.SiloId, owner.Generation);
             request.TryFail(new SiloUnavailableException(
-                $"Silo {owner.SiloId} (generation {owner.Generation}) failed while {target}.{request.Method.Name} was in flight; the call may or may not have run.", e));
+                $"Silo {owner.SiloId} (generation {owner.Generation}) failed while {target}.{request.Method.Name} was in flight; the call may or may not have run.", e)
+            { MayHaveRun = true });
             return;
         }
         catch (TimeoutException)
@@ -168,12 +174,30 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
             return;
         }
         await Task.Delay(delay);
-        try { await _silo.RefreshViewAsync(CancellationToken.None); }
-        catch { /* routing uses the last view */ }
+        try
+        {
+            using var bound = new CancellationTokenSource(request.Remaining);
+            await _silo.RefreshViewAsync(bound.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or Npgsql.NpgsqlException)
+        {
+            // The database is slow or away: route with the last view.
+        }
         _silo.Redispatch(target, grainClass, request);
     }
 
     public void Handle(InboundCall call)
+    {
+        // Big arguments are decoded off the connection's read loop, so one large call does not stall the others on it.
+        if (call.Arguments.Length > LargeArguments)
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.self.HandleCore(state.call), (self: this, call), preferLocal: false);
+        else
+            HandleCore(call);
+    }
+
+    private const int LargeArguments = 64 * 1024;
+
+    private void HandleCore(InboundCall call)
     {
         var header = call.Header;
         if (header.TargetGeneration != 0 && header.TargetGeneration != _identity.Generation)
@@ -225,7 +249,9 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
             {
                 var error = task.Exception?.InnerExceptions.Count == 1 ? task.Exception.InnerException! : (Exception?)task.Exception
                     ?? new OperationCanceledException();
-                self.ReplyError(call, error);
+                // Stopping here before the call ran (e.g. it was queued on a grain that deactivated): the caller sends it elsewhere.
+                if (error is SiloUnavailableException { MayHaveRun: false } && !self._silo.IsServing) call.Reply(CallStatus.Unavailable, default);
+                else self.ReplyError(call, error);
             }
         }, (this, call, request, cancellation), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _silo.Send(new GrainId(grainClass.TypeName, header.Key), grainClass, request);

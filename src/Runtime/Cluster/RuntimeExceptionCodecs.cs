@@ -13,7 +13,8 @@ public static class RuntimeExceptionCodecs
         new Codec<InconsistentStateException>("runtime.inconsistent_state",
             e => new JsonObject { ["stored"] = e.StoredEtag, ["current"] = e.CurrentEtag },
             (message, data) => new InconsistentStateException(message, (string?)data["stored"], (string?)data["current"])),
-        new Codec<SiloUnavailableException>("runtime.silo_unavailable", _ => [], (message, _) => new SiloUnavailableException(message)),
+        new Codec<SiloUnavailableException>("runtime.silo_unavailable", e => new JsonObject { ["may_have_run"] = e.MayHaveRun },
+            (message, data) => new SiloUnavailableException(message) { MayHaveRun = (bool?)data["may_have_run"] ?? true }),
         new Codec<TransactionAbortedException>("runtime.transaction_aborted", _ => [], (message, _) => new TransactionAbortedException(message)),
         new Codec<ActivationFailedException>("runtime.activation_failed", _ => [], (message, _) => new ActivationFailedException(message)),
     ];

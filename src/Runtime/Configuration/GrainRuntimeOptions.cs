@@ -51,12 +51,18 @@ public sealed class SiloOptions
 
     public long MemoryBytes { get; set; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    /// <summary>How often the silo refreshes its heartbeat row, reads the membership and probes its peers.</summary>
+    /// <summary>How often the silo refreshes its heartbeat row, declares silent peers dead and re-reads the membership.</summary>
     public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>A silo whose heartbeat is older than this is declared dead by a peer; a silo that cannot
     /// refresh its own heartbeat for nearly this long (two heartbeat periods less) fences itself first.</summary>
     public TimeSpan DeathTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a silo may go without writing its heartbeat before it fences itself: two heartbeat periods
+    /// short of the death timeout (at least half of it), so it has stopped before any peer may declare it dead.
+    /// </summary>
+    public TimeSpan SelfFenceAfter => TimeSpan.FromTicks(Math.Max((DeathTimeout - 2 * HeartbeatPeriod).Ticks, DeathTimeout.Ticks / 2));
 
     public void Validate()
     {
@@ -64,7 +70,7 @@ public sealed class SiloOptions
         if (AllocatedProcessors < 1) throw new ArgumentOutOfRangeException(nameof(AllocatedProcessors), AllocatedProcessors, "AllocatedProcessors must be at least 1.");
         if (MemoryBytes < 1) throw new ArgumentOutOfRangeException(nameof(MemoryBytes), MemoryBytes, "MemoryBytes must be positive.");
         if (HeartbeatPeriod <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HeartbeatPeriod), HeartbeatPeriod, "HeartbeatPeriod must be positive.");
-        if (DeathTimeout < HeartbeatPeriod * 2)
-            throw new ArgumentOutOfRangeException(nameof(DeathTimeout), DeathTimeout, "DeathTimeout must be at least twice HeartbeatPeriod.");
+        if (DeathTimeout < HeartbeatPeriod * 3)
+            throw new ArgumentOutOfRangeException(nameof(DeathTimeout), DeathTimeout, "DeathTimeout must be at least three times HeartbeatPeriod.");
     }
 }

@@ -41,6 +41,11 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     private RemoteGrainCalls? _remote;
     private MembershipView _view = MembershipView.Empty;
     private long _lastHeartbeat = Stopwatch.GetTimestamp();
+    private readonly object _refreshLock = new();
+    private Task? _refreshing;
+    private long _beats;
+    private const int PruneEveryBeats = 600;
+    private static readonly TimeSpan DefunctRetention = TimeSpan.FromDays(7);
     private int _state; // 0 created, 1 started, 2 stopped, 3 fenced
 
     public Silo(NpgsqlDataSource dataSource, GrainStorage storage, IServiceProvider services, GrainRuntimeOptions options,
@@ -98,7 +103,7 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
         _loops.Add(RunLoopAsync("deadlines", TimeSpan.FromMilliseconds(100), ExpireRequests));
         _loops.Add(RunLoopAsync("collection", Options.CollectionQuantum, CollectIdle));
         _loops.Add(RunLoopAsync("heartbeat", _siloOptions.HeartbeatPeriod, Heartbeat));
-        _loops.Add(RunLoopAsync("fencing", _siloOptions.HeartbeatPeriod, CheckCutOff));
+        _loops.Add(RunLoopAsync("fencing", TimeSpan.FromMilliseconds(100), CheckCutOff));
     }
 
     /// <summary>Graceful leave: deactivates every activation, drops its directory entries, marks itself dead.</summary>
@@ -242,9 +247,15 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
             request.TryFail(state switch
             {
                 StateCreated => new InvalidOperationException("The silo has not started."),
-                StateFenced => new SiloUnavailableException($"Silo {_identity} has fenced itself and serves no calls."),
-                _ => new SiloUnavailableException($"Silo {_identity} is stopped."),
+                StateFenced => new SiloUnavailableException($"Silo {_identity} has fenced itself and serves no calls; {target}.{request.Method.Name} was not run."),
+                _ => new SiloUnavailableException($"Silo {_identity} is stopped; {target}.{request.Method.Name} was not run."),
             });
+            return;
+        }
+        if (request.OnSilo is not null && grainClass.StatelessWorkerMax is null)
+        {
+            // Only stateless workers may be pinned: anything else would bypass the directory and run twice.
+            request.TryFail(new InvalidOperationException($"{target} is not a stateless worker; it cannot be pinned to silo {request.OnSilo}."));
             return;
         }
         var pinnedSilo = request.OnSilo ?? (grainClass.PlacedOnSiloNamedByKey ? target.Key : null);
@@ -261,11 +272,17 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
             pool.Choose().Enqueue(request);
             return;
         }
-        if (!_activations.TryGetValue(target, out var activation))
+        if (_activations.TryGetValue(target, out var activation) && activation.State == ActivationState.Invalid)
+        {
+            // Gone (deactivated or failed) but not yet out of the catalog: the call goes to a new activation.
+            _activations.TryRemove(new KeyValuePair<GrainId, ActivationData>(target, activation));
+            activation = null;
+        }
+        if (activation is null)
         {
             if (_locations.TryGetValue(target, out var location))
             {
-                if (Current.IsAlive(location.Silo, location.Generation) && Current.TryGetAlive(location.Silo, out var owner))
+                if (Current.TryGetAlive(location.Silo, out var owner) && owner.Generation == location.Generation)
                 {
                     _remote!.Send(owner, target, grainClass, request);
                     return;
@@ -292,18 +309,27 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     internal void ForgetLocation(GrainId grain, string silo, long generation) =>
         _locations.TryRemove(new KeyValuePair<GrainId, (string, long)>(grain, (silo, generation)));
 
-    internal async Task RefreshViewAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-reads the membership. One read at a time (concurrent callers share it), so a slower, older read
+    /// never overwrites a newer view; callers on a request path bound their wait by the request's deadline.
+    /// </summary>
+    internal Task RefreshViewAsync(CancellationToken cancellationToken)
     {
-        var entries = await _membership.ReadAllAsync(cancellationToken);
-        var previous = Current;
-        var candidate = new MembershipView(entries, previous.Version);
-        if (candidate.Signature() == previous.Signature())
+        lock (_refreshLock)
         {
-            Volatile.Write(ref _view, new MembershipView(entries, previous.Version));
-            return;
+            if (_refreshing is null || _refreshing.IsCompleted) _refreshing = RefreshViewCoreAsync();
+            return _refreshing.WaitAsync(cancellationToken);
         }
-        var next = new MembershipView(entries, previous.Version + 1);
+    }
+
+    private async Task RefreshViewCoreAsync()
+    {
+        using var timeout = new CancellationTokenSource(_siloOptions.DeathTimeout / 2);
+        var entries = await _membership.ReadAllAsync(timeout.Token);
+        var previous = Current;
+        var next = new MembershipView(entries);
         Volatile.Write(ref _view, next);
+        if (next.Signature() == previous.Signature()) return;
         foreach (var (grain, location) in _locations)
             if (!next.IsAlive(location.Silo, location.Generation)) ForgetLocation(grain, location.Silo, location.Generation);
         foreach (var gone in previous.Alive.Where(e => !next.IsAlive(e.SiloId, e.Generation))) _remote?.Forget(gone.Address);
@@ -353,12 +379,15 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         timeout.CancelAfter(_siloOptions.DeathTimeout / 2);
+        // Taken before the update: the database stamps its now() no earlier, so the local clock never runs ahead of it.
+        var sent = Stopwatch.GetTimestamp();
         if (!await _membership.HeartbeatAsync(Identity, timeout.Token))
         {
             Fence("a peer declared it dead (its heartbeat was older than the death timeout)");
             return;
         }
-        Volatile.Write(ref _lastHeartbeat, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _lastHeartbeat, sent);
+        if (++_beats % PruneEveryBeats == 0) await _membership.PruneDefunctAsync(DefunctRetention, timeout.Token);
         var declared = await _membership.DeclareStaleDeadAsync(Identity, _siloOptions.DeathTimeout, timeout.Token);
         if (declared.Count > 0) await UnregisterDeadAsync(declared, timeout.Token);
         await RefreshViewAsync(timeout.Token);
@@ -372,13 +401,11 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     private Task CheckCutOff()
     {
         var silent = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeartbeat));
-        if (silent > SelfFenceAfter)
+        if (silent > _siloOptions.SelfFenceAfter)
             Fence($"it could not write its heartbeat for {silent.TotalSeconds:0.0} s (death timeout {_siloOptions.DeathTimeout.TotalSeconds:0.#} s)");
         return Task.CompletedTask;
     }
 
-    private TimeSpan SelfFenceAfter => TimeSpan.FromTicks(Math.Max(
-        (_siloOptions.DeathTimeout - 2 * _siloOptions.HeartbeatPeriod).Ticks, _siloOptions.DeathTimeout.Ticks / 2));
 
     /// <summary>The dead silos' directory entries would be taken over one by one on next call; dropping them now is cheaper.</summary>
     private async Task UnregisterDeadAsync(IReadOnlyList<(string Silo, long Generation)> dead, CancellationToken cancellationToken)

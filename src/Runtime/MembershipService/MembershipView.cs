@@ -2,31 +2,28 @@ namespace TrainedModelsOrleans.Runtime.MembershipService;
 
 /// <summary>
 /// One reading of the membership table, as every silo reads it: the same rows give the same view.
-/// A silo name maps to at most one live generation (a restart declares its earlier lives dead).
+/// A silo name maps to at most one live generation (a restart declares its earlier lives dead). A silo
+/// still joining is not alive here: it serves no calls until its transport is up and it turned active.
 /// </summary>
 public sealed class MembershipView
 {
     private readonly Dictionary<string, SiloEntry> _aliveByName;
 
-    public MembershipView(IReadOnlyList<SiloEntry> entries, long version)
+    public MembershipView(IReadOnlyList<SiloEntry> entries)
     {
         Entries = entries;
-        Version = version;
         _aliveByName = new Dictionary<string, SiloEntry>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
-            if (!SiloStatus.IsAlive(entry.Status)) continue;
+            if (entry.Status is not (SiloStatus.Active or SiloStatus.ShuttingDown)) continue;
             if (!_aliveByName.TryGetValue(entry.SiloId, out var known) || known.Generation < entry.Generation)
                 _aliveByName[entry.SiloId] = entry;
         }
     }
 
-    public static MembershipView Empty { get; } = new([], 0);
+    public static MembershipView Empty { get; } = new([]);
 
     public IReadOnlyList<SiloEntry> Entries { get; }
-
-    /// <summary>Grows by one each time the set of live silos (name, generation, status, address) changes.</summary>
-    public long Version { get; }
 
     public IEnumerable<SiloEntry> Alive => _aliveByName.Values;
 

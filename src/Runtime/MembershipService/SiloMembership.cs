@@ -49,12 +49,28 @@ internal sealed class SiloMembership(NpgsqlDataSource dataSource, SiloOptions op
         command.Parameters.Add(new NpgsqlParameter { Value = options.MemoryBytes });
         var generation = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
 
-        // Earlier lives of this node are over: it can only run once.
-        await using var previous = dataSource.CreateCommand(
-            "UPDATE silos SET status = 'dead' WHERE silo_id = $1 AND generation < $2 AND status <> 'dead'");
+        // Earlier lives of this node are over: it can only run once. One that may still be serving (its heartbeat
+        // is fresher than the self-fence limit) is given the time to find out and fence itself before this one serves.
+        await using var previous = dataSource.CreateCommand("""
+            UPDATE silos SET status = 'dead' WHERE silo_id = $1 AND generation < $2 AND status <> 'dead'
+            RETURNING EXTRACT(EPOCH FROM now() - heartbeat)::float8
+            """);
         previous.Parameters.Add(new NpgsqlParameter { Value = options.SiloName });
         previous.Parameters.Add(new NpgsqlParameter { Value = generation });
-        await previous.ExecuteNonQueryAsync(cancellationToken);
+        var wait = TimeSpan.Zero;
+        await using (var reader = await previous.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var left = options.SelfFenceAfter - TimeSpan.FromSeconds(reader.GetDouble(0));
+                if (left > TimeSpan.Zero) wait = TimeSpan.FromTicks(Math.Max(wait.Ticks, Math.Max(left.Ticks, (2 * options.HeartbeatPeriod).Ticks)));
+            }
+        }
+        if (wait > TimeSpan.Zero)
+        {
+            log.WaitingForPredecessor(options.SiloName, wait.TotalSeconds);
+            await Task.Delay(wait + TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
 
         log.SiloJoined(options.SiloName, generation, options.Address, options.AllocatedProcessors, options.MemoryBytes);
         return new SiloIdentity(options.SiloName, generation);
@@ -104,6 +120,14 @@ internal sealed class SiloMembership(NpgsqlDataSource dataSource, SiloOptions op
         while (await reader.ReadAsync(cancellationToken)) declared.Add((reader.GetString(0), reader.GetInt64(1)));
         foreach (var (name, generation) in declared) log.SiloDeclaredDead(name, generation, self.Name);
         return declared;
+    }
+
+    /// <summary>Rows of silos dead for longer than the retention go (Orleans' defunct-silo cleanup).</summary>
+    public async Task PruneDefunctAsync(TimeSpan retention, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("DELETE FROM silos WHERE status = 'dead' AND heartbeat < now() - $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = retention });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task SetStatusAsync(SiloIdentity silo, string status, CancellationToken cancellationToken)

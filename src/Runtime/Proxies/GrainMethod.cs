@@ -111,7 +111,8 @@ internal sealed class GrainMethod<TResult>(
     public override Type ResultType => typeof(TResult);
 
     public override GrainRequest CreateRequest(object?[] arguments, TimeSpan timeout, string? onSilo) =>
-        new GrainRequest<TResult>(this, arguments, timeout < Timeout ? timeout : Timeout) { OnSilo = onSilo };
+        // A negative timeout is the wire's "no deadline": the method's own bound applies.
+        new GrainRequest<TResult>(this, arguments, timeout >= TimeSpan.Zero && timeout < Timeout ? timeout : Timeout) { OnSilo = onSilo };
 
     public override object Call(IGrainCallSink sink, GrainId target, object?[] arguments, string? onSilo)
     {

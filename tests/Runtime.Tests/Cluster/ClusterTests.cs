@@ -88,6 +88,14 @@ public sealed class ClusterTests(RuntimeDatabase database) : IClassFixture<Runti
             var missing = await Assert.ThrowsAsync<SiloUnavailableException>(
                 () => silos[0].Grains.GetStatelessWorker<ILocalWorkerGrain>("w", "no-such-silo").Silo());
             Assert.Contains("no-such-silo", missing.Message);
+
+            // Only stateless workers may be pinned: a pinned call to any other grain would bypass its placement.
+            await using var client = new TrainedModelsOrleans.Runtime.Client.ClusterClient(
+                new TrainedModelsOrleans.Runtime.Client.ClusterClientOptions { Gateways = { silos[0].Silo.Address } },
+                RuntimeExceptionCodecs.Serializer(null, [new GrainFaultCodec()]));
+            Assert.Equal("pinned-1", await client.GetStatelessWorker<ILocalWorkerGrain>("w", "pinned-1").Silo());
+            await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetStatelessWorker<INodeAgentGrain>("pinned-0", "pinned-1").Silo());
+            Assert.Equal("pinned-0", await client.GetGrain<INodeAgentGrain>("pinned-0").Silo());
         }
         finally { await DisposeAll(silos); }
     }

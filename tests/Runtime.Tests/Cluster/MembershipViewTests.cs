@@ -13,26 +13,27 @@ public sealed class MembershipViewTests
     [Fact]
     public void A_silo_name_maps_to_its_newest_live_generation_only()
     {
-        var view = new MembershipView([Entry("a", 1, SiloStatus.Dead), Entry("a", 2, SiloStatus.Active), Entry("b", 5, SiloStatus.ShuttingDown), Entry("c", 1, SiloStatus.Dead)], 1);
+        var view = new MembershipView([Entry("a", 1, SiloStatus.Dead), Entry("a", 2, SiloStatus.Active), Entry("b", 5, SiloStatus.ShuttingDown), Entry("c", 1, SiloStatus.Dead), Entry("d", 1, SiloStatus.Joining)]);
 
         Assert.True(view.TryGetAlive("a", out var a));
         Assert.Equal(2, a.Generation);
         Assert.False(view.IsAlive("a", 1));
         Assert.True(view.IsAlive("b", 5));
         Assert.False(view.TryGetAlive("c", out _));
+        Assert.False(view.TryGetAlive("d", out _)); // joining: not routable yet
         Assert.Equal(["a", "b"], view.Alive.Select(e => e.SiloId).Order());
     }
 
     [Fact]
     public void Heartbeats_do_not_change_the_signature_but_status_generation_and_address_do()
     {
-        var before = new MembershipView([Entry("a", 1, SiloStatus.Active, secondsAgo: 3)], 1).Signature();
+        var before = new MembershipView([Entry("a", 1, SiloStatus.Active, secondsAgo: 3)]).Signature();
 
-        Assert.Equal(before, new MembershipView([Entry("a", 1, SiloStatus.Active, secondsAgo: 0)], 1).Signature());
-        Assert.NotEqual(before, new MembershipView([Entry("a", 1, SiloStatus.ShuttingDown)], 1).Signature());
-        Assert.NotEqual(before, new MembershipView([Entry("a", 2, SiloStatus.Active)], 1).Signature());
-        Assert.NotEqual(before, new MembershipView([Entry("a", 1, SiloStatus.Active, address: "127.0.0.1:2")], 1).Signature());
-        Assert.Equal("", new MembershipView([Entry("a", 1, SiloStatus.Dead)], 1).Signature());
+        Assert.Equal(before, new MembershipView([Entry("a", 1, SiloStatus.Active, secondsAgo: 0)]).Signature());
+        Assert.NotEqual(before, new MembershipView([Entry("a", 1, SiloStatus.ShuttingDown)]).Signature());
+        Assert.NotEqual(before, new MembershipView([Entry("a", 2, SiloStatus.Active)]).Signature());
+        Assert.NotEqual(before, new MembershipView([Entry("a", 1, SiloStatus.Active, address: "127.0.0.1:2")]).Signature());
+        Assert.Equal("", new MembershipView([Entry("a", 1, SiloStatus.Dead)]).Signature());
     }
 
     private interface IOverloads : IGrainWithStringKey
