@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,6 +78,7 @@ public static class InferenceBenchmark
         // Dynamic batching: the tiny model under 64 concurrent clients, with and without it.
         var batching = new ResultTable("Dynamic batching, mlp, 64 concurrent clients on the grain path (2 allocations × 1 thread)")
             .Columns("setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched");
+        // The same node settings, deployment and callers for both rows; only Serving:MaxBatchSize differs.
         double unbatched = 0;
         foreach (var maxBatch in new[] { 1, 32 })
         {
@@ -86,10 +86,13 @@ public static class InferenceBenchmark
             using var http = new HttpClient { BaseAddress = node.BaseAddress };
             var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
             await DeployAsync(http, "bench-batch", TestOnnxModels.Mlp(), allocations: 2);
-            var random = new Random(1);
-            var docs = Enumerable.Range(0, 64).Select(i => new[] { new[] { InferenceTensor.Of("input", Input(models[0], i), 1, 64) } }).ToArray();
-            var client = 0;
-            var run = await MeasureAsync(64, duration, () => grains.InferTensors("bench-batch", docs[Interlocked.Increment(ref client) & 63]));
+            // Each client sends its own input, as distinct users would.
+            var clients = Enumerable.Range(0, 64).Select(i =>
+            {
+                var doc = new[] { new[] { InferenceTensor.Of("input", Input(models[0], i), 1, 64) } };
+                return (Func<Task>)(() => grains.InferTensors("bench-batch", doc));
+            }).ToArray();
+            var run = await MeasureAsync(clients, duration);
             if (maxBatch == 1) unbatched = run.Rate;
             batching.Row(maxBatch == 1 ? "no batching" : $"batches of up to {maxBatch}", run.Rate, run.P50, run.P99, (run.Rate / unbatched).ToString("0.00") + "×");
         }
@@ -144,19 +147,12 @@ public static class InferenceBenchmark
 
     private static async Task DeployAsync(HttpClient http, string id, byte[] model, int allocations)
     {
-        await Ensure(await http.PutAsJsonAsync($"/_ml/trained_models/{id}", new JsonObject
-        {
-            ["model_type"] = "onnx",
-            ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
-            ["input"] = new JsonObject { ["field_names"] = new JsonArray("input") },
-        }));
-        await Ensure(await http.PutAsJsonAsync($"/_ml/trained_models/{id}/definition/0",
-            new { definition = Convert.ToBase64String(model), total_definition_length = model.Length, total_parts = 1 }));
+        await BenchHttp.UploadAsync(http, id, model);
         // cache_size=0: the benchmark sends the same input again and again, which a cache would answer.
-        await Ensure(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_start?number_of_allocations={allocations}&cache_size=0&queue_capacity=100000", null));
+        await BenchHttp.EnsureAsync(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_start?number_of_allocations={allocations}&cache_size=0&queue_capacity=100000", null));
     }
 
-    private static async Task StopAsync(HttpClient http, string id) => await Ensure(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_stop", null));
+    private static async Task StopAsync(HttpClient http, string id) => await BenchHttp.EnsureAsync(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_stop", null));
 
     private static string TensorBody(float[] data, long[] shape) =>
         new JsonObject
@@ -180,34 +176,12 @@ public static class InferenceBenchmark
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}");
     }
 
-    private static async Task Ensure(HttpResponseMessage response)
-    {
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
+    /// <summary>The shared load loop after a warm-up at the same concurrency (so the measured part runs tiered-up code on a warm pool).</summary>
+    private static Task<LoadLoop.Run> MeasureAsync(int callers, TimeSpan duration, Func<Task> call) => MeasureAsync(Enumerable.Repeat(call, callers).ToArray(), duration);
 
-    private sealed record Measurement(double Rate, double P50, double P99);
-
-    /// <summary>Callers loop for the duration (after a short warm-up); every call is timed.</summary>
-    private static async Task<Measurement> MeasureAsync(int callers, TimeSpan duration, Func<Task> call)
+    private static async Task<LoadLoop.Run> MeasureAsync(Func<Task>[] callers, TimeSpan duration)
     {
-        var warmUp = Stopwatch.StartNew();
-        while (warmUp.ElapsedMilliseconds < 300) await call();
-        var samples = new LatencySamples(4_000_000);
-        var gate = new object();
-        var watch = Stopwatch.StartNew();
-        var counts = new long[callers];
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
-        {
-            var local = new List<long>(100_000);
-            while (watch.Elapsed < duration)
-            {
-                var start = Stopwatch.GetTimestamp();
-                await call();
-                local.Add(Stopwatch.GetTimestamp() - start);
-            }
-            counts[c] = local.Count;
-            lock (gate) foreach (var t in local) samples.Add(t);
-        })));
-        return new Measurement(counts.Sum() / watch.Elapsed.TotalSeconds, samples.PercentileMicros(0.5), samples.PercentileMicros(0.99));
+        await LoadLoop.RunAsync(callers, callers.Length, TimeSpan.FromMilliseconds(500));
+        return await LoadLoop.RunAsync(callers, callers.Length, duration);
     }
 }

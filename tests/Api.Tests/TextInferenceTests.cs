@@ -13,18 +13,41 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         new(new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world" }
             .Concat(Enumerable.Range(7, 993).Select(i => $"w{i}")).Select(t => (JsonNode?)t).ToArray());
 
-    private async Task<string> UploadTextModelAsync(string task, JsonObject? taskConfig = null, bool vocabulary = true)
+    private Task<string> UploadTextModelAsync(string task, JsonObject? taskConfig = null, bool vocabulary = true) =>
+        UploadAsync(task, taskConfig, TestOnnxModels.Text(attentionMask: true), vocabulary ? Vocabulary() : null);
+
+    private async Task<string> UploadAsync(string task, JsonObject? taskConfig, byte[] model, JsonArray? vocabulary)
     {
         var id = Deployments.NewId(task.Replace('_', '-'));
         var config = ModelUploads.OnnxConfig(task: task);
         config["inference_config"] = new JsonObject { [task] = taskConfig ?? new JsonObject() };
         (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertOk();
-        var part = ModelUploads.Parts(TestOnnxModels.Text(attentionMask: true), 1)[0];
+        var part = ModelUploads.Parts(model, 1)[0];
         (await service.PutAsync($"/_ml/trained_models/{id}/definition/0", part)).AssertOk();
-        if (vocabulary) (await service.PutAsync($"/_ml/trained_models/{id}/vocabulary", new JsonObject { ["vocabulary"] = Vocabulary() })).AssertOk();
+        if (vocabulary is not null) (await service.PutAsync($"/_ml/trained_models/{id}/vocabulary", new JsonObject { ["vocabulary"] = vocabulary })).AssertOk();
         (await service.StartAsync(id)).AssertOk();
         return id;
     }
+
+    /// <summary>
+    /// A per-token model, as NER and fill-mask models are: "input_ids" int64[batch, sequence] → Gather from
+    /// a [vocabulary, width] table → "logits" float[batch, sequence, width]. Each token's row of scores is
+    /// the table's row for its id, so a test decides what the model says about every word.
+    /// </summary>
+    private static byte[] TokenScorer(float[,] table)
+    {
+        var (rows, width) = (table.GetLength(0), table.GetLength(1));
+        return new OnnxModelBuilder("token_scorer")
+            .AddInput("input_ids", OnnxDataType.Int64, "batch", "sequence")
+            .AddOutput("logits", OnnxDataType.Float, "batch", "sequence", width)
+            .AddInitializer("table", table.Cast<float>().ToArray(), rows, width)
+            .AddNode("Gather", ["table", "input_ids"], ["logits"], OnnxAttribute.Int("axis", 0))
+            .Build();
+    }
+
+    private static double SoftmaxOf(float[] logits, int index) => Math.Exp(logits[index]) / logits.Sum(l => Math.Exp(l));
+
+    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
 
     private Task<Response> InferAsync(string id, params string[] texts) =>
         service.PostAsync($"/_ml/trained_models/{id}/_infer", new JsonObject
@@ -80,5 +103,69 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         var bare = await UploadTextModelAsync("pass_through", vocabulary: false);
         (await InferAsync(bare, "hello")).AssertError(409, "status_exception", "has no vocabulary");
         (await service.StopAsync(bare)).AssertOk();
+    }
+
+    [Fact]
+    public async Task Ner_returns_entities_with_classes_probabilities_and_positions_and_the_annotated_text()
+    {
+        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Elastic", "is", "in", "New", "York", "."];
+        string[] labels = ["O", "B_ORG", "I_ORG", "B_LOC", "I_LOC"];
+        // Each word's best tag: Elastic → B_ORG, New → B_LOC, York → I_LOC, the rest O (a margin of 3, 2 or 4).
+        var table = new float[vocabulary.Length, labels.Length];
+        for (var word = 0; word < vocabulary.Length; word++) table[word, 0] = 1f;
+        (table[5, 1], table[8, 3], table[9, 4]) = (4f, 3f, 5f);
+        var model = await UploadAsync("ner", new JsonObject { ["classification_labels"] = Strings(labels) }, TokenScorer(table), Strings(vocabulary));
+
+        var results = (await InferAsync(model, "Elastic is in New York.", "is in")).AssertOk().Body["inference_results"]!.AsArray();
+
+        Assert.Equal(2, results.Count);
+        var result = results[0]!.AsObject();
+        Assert.Equal(["predicted_value", "entities"], result.Select(p => p.Key));
+        Assert.Equal("[Elastic](ORG&Elastic) is in [New York](LOC&New+York).", result["predicted_value"]!.GetValue<string>());
+        var entities = result["entities"]!.AsArray();
+        Assert.Equal(2, entities.Count);
+        Assert.Equal(["entity", "class_name", "class_probability", "start_pos", "end_pos"], entities[0]!.AsObject().Select(p => p.Key));
+        double Probability(int word, int label) => SoftmaxOf(Enumerable.Range(0, labels.Length).Select(l => table[word, l]).ToArray(), label);
+        AssertEntity(entities[0]!, "Elastic", "ORG", Probability(5, 1), 0, 7);
+        AssertEntity(entities[1]!, "New York", "LOC", (Probability(8, 3) + Probability(9, 4)) / 2, 14, 22);
+        Assert.Equal("""{"predicted_value":"is in","entities":[]}""", results[1]!.ToJsonString());
+        (await service.StopAsync(model)).AssertOk();
+    }
+
+    private static void AssertEntity(JsonNode entity, string text, string className, double probability, int start, int end)
+    {
+        Assert.Equal(text, entity["entity"]!.GetValue<string>());
+        Assert.Equal(className, entity["class_name"]!.GetValue<string>());
+        Assert.Equal(probability, entity["class_probability"]!.GetValue<double>(), 5);
+        Assert.Equal(start, entity["start_pos"]!.GetValue<int>());
+        Assert.Equal(end, entity["end_pos"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Fill_mask_returns_the_best_token_top_classes_probability_and_the_filled_sequence()
+    {
+        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "capital", "of", "france", "is", "paris", "london", "lyon", "."];
+        // Only the mask's row matters: paris, then london, then lyon; every other token equally unlikely.
+        var table = new float[vocabulary.Length, vocabulary.Length];
+        (table[4, 10], table[4, 11], table[4, 12]) = (6f, 4f, 2f);
+        var model = await UploadAsync("fill_mask", new JsonObject { ["num_top_classes"] = 3 }, TokenScorer(table), Strings(vocabulary));
+
+        var response = (await InferAsync(model, "the capital of france is [MASK].")).AssertOk();
+
+        var result = response.Body["inference_results"]![0]!.AsObject();
+        Assert.Equal(["predicted_value", "top_classes", "prediction_probability", "predicted_value_sequence"], result.Select(p => p.Key));
+        Assert.Equal("paris", result["predicted_value"]!.GetValue<string>());
+        Assert.Equal("the capital of france is paris.", result["predicted_value_sequence"]!.GetValue<string>());
+        var maskRow = Enumerable.Range(0, vocabulary.Length).Select(t => table[4, t]).ToArray();
+        Assert.Equal(SoftmaxOf(maskRow, 10), result["prediction_probability"]!.GetValue<double>(), 5);
+        var top = result["top_classes"]!.AsArray();
+        Assert.Equal(["paris", "london", "lyon"], top.Select(t => t!["class_name"]!.GetValue<string>()));
+        Assert.Equal(["class_name", "class_probability", "class_score"], top[0]!.AsObject().Select(p => p.Key));
+        for (var i = 0; i < 3; i++) Assert.Equal(SoftmaxOf(maskRow, 10 + i), top[i]!["class_probability"]!.GetValue<double>(), 5);
+
+        // One [MASK] per doc, as ES requires.
+        (await InferAsync(model, "the capital of france")).AssertError(400, "validation_exception", "no [MASK] token could be found in the input");
+        (await InferAsync(model, "[MASK] of [MASK]")).AssertError(400, "status_exception", "only one [MASK] token should exist in the input");
+        (await service.StopAsync(model)).AssertOk();
     }
 }

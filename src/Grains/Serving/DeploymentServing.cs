@@ -41,7 +41,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
             var onnx = session.Session;
             var batchable = onnx.Inputs.All(HasBatchDimension) && onnx.Outputs.All(HasBatchDimension);
             var executor = new InferenceExecutor(
-                inputs => onnx.Run(inputs.Select(t => t.ToInput()).ToArray()).Select(Tensor.FromOutput).ToArray(),
+                inputs => Run(onnx, inputs),
                 new ExecutorOptions
                 {
                     Allocations = route.Allocations,
@@ -84,9 +84,22 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         return new NlpTaskOnNode(NlpTask.For(config, vocabulary), NlpModelInputs.Describe(session.Inputs));
     }
 
+    private static Tensor[] Run(OnnxSession session, IReadOnlyList<Tensor> inputs)
+    {
+        var feeds = new OnnxInput[inputs.Count];
+        for (var i = 0; i < feeds.Length; i++) feeds[i] = inputs[i].ToInput();
+        var outputs = session.Run(feeds);
+        var results = new Tensor[outputs.Length];
+        for (var i = 0; i < results.Length; i++) results[i] = Tensor.FromOutput(outputs[i]);
+        return results;
+    }
+
     private static bool HasBatchDimension(OnnxTensorDescription tensor) => tensor.IsTensor && tensor.Shape.Length > 0 && tensor.Shape[0] < 0;
 }
 
-public sealed record ServedDeployment(NodeRoute Route, OpenSession Session, InferenceExecutor Executor, Lazy<Task<NlpTaskOnNode>> Nlp);
+public sealed record ServedDeployment(NodeRoute Route, OpenSession Session, InferenceExecutor Executor, Lazy<Task<NlpTaskOnNode>> Nlp)
+{
+    public ResultShape<InferenceTensor[][]> OneTensorDoc { get; } = ServedRequests.OneTensorDocShape(Route.DeploymentId);
+}
 
 public sealed record NlpTaskOnNode(NlpTask Task, NlpModelInputs Inputs);

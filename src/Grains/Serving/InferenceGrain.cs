@@ -15,7 +15,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DeploymentServing serving) : Grain, IInferenceGrain
 {
     public async Task<JsonObject> Infer(string id, byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
     {
@@ -45,15 +45,34 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         return new JsonObject { ["inference_results"] = results };
     }
 
-    public async Task<InferenceTensor[][]> InferTensors(string id, InferenceTensor[][] docs, TimeSpan? timeout = null)
+    public Task<InferenceTensor[][]> InferTensors(string id, InferenceTensor[][] docs, TimeSpan? timeout = null)
+    {
+        var deadline = timeout ?? DefaultTimeout;
+        return ServedHere(id) is { } served
+            ? ServedRequests.InferTensorsAsync(served, docs, deadline)
+            : InferTensorsRoutedAsync(id, docs, deadline);
+    }
+
+    private async Task<InferenceTensor[][]> InferTensorsRoutedAsync(string id, InferenceTensor[][] docs, TimeSpan deadline)
     {
         var target = await ResolveAsync(id);
         if (target.Tree is not null) throw ElasticsearchException.BadRequest($"model [{id}] is a tree ensemble; it takes documents, not tensors");
-        var deadline = timeout ?? InferRequest.DefaultTimeout.ToTimeSpan();
         return await router.RunAsync(target.Deployment!,
             served => ServedRequests.InferTensorsAsync(served, docs, deadline),
             worker => worker.InferTensors(docs, deadline));
     }
+
+    private static readonly TimeSpan DefaultTimeout = InferRequest.DefaultTimeout.ToTimeSpan();
+
+    /// <summary>
+    /// The common case, without an await before the queue: from a fresh view, the id reaches a ready
+    /// deployment whose only routable node is this silo (the router would choose it), and it is served here.
+    /// </summary>
+    private ServedDeployment? ServedHere(string id) =>
+        targets.Fresh?.Resolve(id).Pick() is { Ready: true } candidate && candidate.OnlyRoutableNode == router.LocalNode
+        && serving.TryGet(candidate.Deployment.TaskParameters.DeploymentId, out var served) && !served.Executor.IsStopped
+            ? served
+            : null;
 
     /// <summary>ES's resolution (TransportInternalInferModelAction), from this silo's cached view; a miss re-reads once.</summary>
     private async Task<Target> ResolveAsync(string id)
@@ -70,35 +89,25 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
 
     private async Task<Target> ResolveAsync(string id, InferenceTargets.Snapshot snapshot)
     {
-        var modelId = snapshot.Aliases.TryGetValue(id, out var aliased) ? aliased : id;
-        var deployment = snapshot.Assignments.FirstOrDefault(a => a.TaskParameters.DeploymentId == modelId)
-                         ?? snapshot.Assignments.Where(a => a.TaskParameters.ModelId == modelId)
-                             .OrderBy(a => StatePreference(a.AssignmentState)).ThenBy(_ => Random.Shared.Next()).FirstOrDefault();
-        if (deployment is null)
+        var resolution = snapshot.Resolve(id);
+        if (resolution.Pick() is not { } candidate)
         {
-            var config = await targets.ConfigAsync(modelId) ?? throw ElasticsearchException.NotFound($"Could not find trained model [{id}]");
+            var config = await targets.ConfigAsync(resolution.ModelId) ?? throw ElasticsearchException.NotFound($"Could not find trained model [{id}]");
             if (config.ModelType == TrainedModelType.Onnx)
                 throw ElasticsearchException.Conflict($"Model [{id}] must be deployed to use. Please deploy with the start trained model deployment API.");
             return new Target(config, null, await trees.GetAsync(config));
         }
+        var deployment = candidate.Deployment;
         var deploymentId = deployment.TaskParameters.DeploymentId;
         if (deployment.AssignmentState is AssignmentState.Stopping or AssignmentState.Failed)
             throw ElasticsearchException.Conflict($"Trained model [{deploymentId}] is [{EsNames.Of(deployment.AssignmentState)}]");
         if (!deployment.RoutingTable.Values.Any(AssignmentStatus.IsRoutable))
             throw ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
-        var modelConfig = snapshot.Configs.GetValueOrDefault(deployment.TaskParameters.ModelId)
+        var modelConfig = candidate.Config
                           ?? await targets.ConfigAsync(deployment.TaskParameters.ModelId)
                           ?? throw ElasticsearchException.NotFound($"Could not find trained model [{deployment.TaskParameters.ModelId}]");
         return new Target(modelConfig, deployment, null);
     }
-
-    private static int StatePreference(AssignmentState state) => state switch
-    {
-        AssignmentState.Started => 0,
-        AssignmentState.Starting => 1,
-        AssignmentState.Stopping => 2,
-        _ => 3,
-    };
 
     private sealed record Target(TrainedModelConfig Config, TrainedModelAssignment? Deployment, TreeModels.Evaluator? Tree);
 }

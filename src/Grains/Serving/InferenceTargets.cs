@@ -78,13 +78,16 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
         _snapshot = snapshot;
     }
 
-    /// <summary>The snapshot if a request may use it as it is (no refresh due), else null.</summary>
+    /// <summary>
+    /// The snapshot if a request may use it without waiting: no refresh is due, or another request is
+    /// refreshing it (the last view serves meanwhile, as in <see cref="CurrentAsync"/>); else null.
+    /// </summary>
     public Snapshot? Fresh
     {
         get
         {
             var snapshot = _snapshot;
-            return IsUsable(snapshot, null) ? snapshot : null;
+            return IsUsable(snapshot, null) || (snapshot is not null && !_stale && _refresh.CurrentCount == 0) ? snapshot : null;
         }
     }
 

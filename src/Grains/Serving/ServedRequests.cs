@@ -8,27 +8,49 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// <summary>Runs a request's docs through a deployment served on this node; each doc is one queue entry, as ES sends them.</summary>
 public static class ServedRequests
 {
-    public static async Task<InferenceTensor[][]> InferTensorsAsync(ServedDeployment served, InferenceTensor[][] docs, TimeSpan timeout)
+    public static Task<InferenceTensor[][]> InferTensorsAsync(ServedDeployment served, InferenceTensor[][] docs, TimeSpan timeout)
+    {
+        if (docs.Length != 1) return InferManyTensorsAsync(served, docs, timeout);
+        // The common case has no continuation of its own: the executor answers in the contract's shape on
+        // the thread that ran the model, and the calling grain resumes once, on its own scheduler.
+        Tensor[] inputs;
+        try
+        {
+            inputs = ToTensors(docs[0]);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<InferenceTensor[][]>(ServingErrors.Map(e, served.Route.DeploymentId));
+        }
+        return served.Executor.RunAsync(inputs, timeout, served.OneTensorDoc);
+    }
+
+    private static async Task<InferenceTensor[][]> InferManyTensorsAsync(ServedDeployment served, InferenceTensor[][] docs, TimeSpan timeout)
     {
         var deploymentId = served.Route.DeploymentId;
-        if (docs.Length == 1)
-        {
-            // The common case without Task.WhenAll's allocations.
-            try
-            {
-                return [ToContract(await served.Executor.RunAsync(ToTensors(docs[0]), timeout))];
-            }
-            catch (Exception e)
-            {
-                throw ServingErrors.Map(e, deploymentId);
-            }
-        }
         var runs = new Task<Tensor[]>[docs.Length];
-        for (var i = 0; i < docs.Length; i++) runs[i] = served.Executor.RunAsync(ToTensors(docs[i]), timeout);
+        try
+        {
+            for (var i = 0; i < docs.Length; i++) runs[i] = served.Executor.RunAsync(ToTensors(docs[i]), timeout);
+        }
+        catch (Exception e)
+        {
+            throw ServingErrors.Map(e, deploymentId);
+        }
         await WhenAllAsync(runs, deploymentId);
         var results = new InferenceTensor[docs.Length][];
         for (var i = 0; i < docs.Length; i++) results[i] = ToContract(runs[i].Result);
         return results;
+    }
+
+    /// <summary>The answer to a one-doc tensor request, and Elasticsearch's errors for the deployment.</summary>
+    public static ResultShape<InferenceTensor[][]> OneTensorDocShape(string deploymentId) => new OneTensorDoc(deploymentId);
+
+    private sealed class OneTensorDoc(string deploymentId) : ResultShape<InferenceTensor[][]>
+    {
+        public override InferenceTensor[][] Result(Tensor[] outputs) => [ToContract(outputs)];
+
+        public override Exception Error(Exception error) => ServingErrors.Map(error, deploymentId);
     }
 
     public static async Task<JsonArray> InferDocumentsAsync(ServedDeployment served, JsonArray docs, JsonObject? configUpdate, TimeSpan timeout)

@@ -17,14 +17,28 @@ public sealed class ExecutorStatistics
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
-    internal void Completed(long elapsedTicks, bool cacheHit)
+    /// <summary>Requests answered by a run (one batch at a time: a few atomic adds and one clock read per batch).</summary>
+    internal void Completed(int count, long elapsedTicks)
+    {
+        if (count == 0) return;
+        Interlocked.Add(ref _inferenceCount, count);
+        Interlocked.Add(ref _elapsedTicks, elapsedTicks);
+        Interlocked.Add(ref _elapsedTicksExcludingCacheHits, elapsedTicks);
+        Touch(count);
+    }
+
+    internal void CacheHit(long elapsedTicks)
     {
         Interlocked.Increment(ref _inferenceCount);
         Interlocked.Add(ref _elapsedTicks, elapsedTicks);
-        if (cacheHit) Interlocked.Increment(ref _cacheHits);
-        else Interlocked.Add(ref _elapsedTicksExcludingCacheHits, elapsedTicks);
+        Interlocked.Increment(ref _cacheHits);
+        Touch(1);
+    }
+
+    private void Touch(int count)
+    {
         Volatile.Write(ref _lastAccessMillis, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        _throughput.Add();
+        _throughput.Add(count);
     }
 
     internal void Failed() => Interlocked.Increment(ref _errors);
@@ -55,7 +69,7 @@ public sealed class ExecutorStatistics
         private long _peak;
         private long _lastRolledSecond;
 
-        public void Add()
+        public void Add(int count)
         {
             var now = Environment.TickCount64 / 1000;
             var slot = (int)(now % 60);
@@ -71,7 +85,7 @@ public sealed class ExecutorStatistics
                     }
                 }
             }
-            Interlocked.Increment(ref _seconds[slot]);
+            Interlocked.Add(ref _seconds[slot], count);
         }
 
         public (long LastMinute, long Peak) Read()

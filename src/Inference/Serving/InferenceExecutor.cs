@@ -6,23 +6,25 @@ namespace TrainedModelsOrleans.Inference.Serving;
 /// <summary>
 /// Runs one deployment's requests on one node: a bounded queue (full = refused at once), at most
 /// <see cref="ExecutorOptions.Allocations"/> model runs at a time on one shared session, and dynamic
-/// batching of queued requests into one run. A request is run by the pool thread that submits it when
-/// an allocation is free (no hand-off); otherwise it queues, and whoever frees an allocation takes the
-/// queued requests as one batch, then hands the rest to the thread pool.
+/// batching of queued requests into one run. A request submitted from a plain pool thread is run by that
+/// thread when an allocation is free (no hand-off); from inside an actor's turn it is queued and a run is
+/// scheduled on the pool, which takes everything queued by then as one batch.
 /// </summary>
 public sealed class InferenceExecutor
 {
     private readonly Func<IReadOnlyList<Tensor>, Tensor[]> _run;
     private readonly bool _batchable;
-    private readonly ConcurrentQueue<WorkItem> _queue = new();
+    private readonly ConcurrentQueue<IWorkItem> _queue = new();
     private readonly ResultCache? _cache;
     private ExecutorOptions _options;
     private int _queued;
     private int _freeSlots;
-    private int _running;
+    private int _runningRequests;
+    private int _activeRuns;
+    private int _scheduledRuns;
     private volatile bool _stopped;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<WorkItem, byte> _runningItems = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<List<IWorkItem>, byte> _runningBatches = new(ReferenceEqualityComparer.Instance);
     private readonly Timer _sweep;
 
     /// <param name="run">Runs the model on a set of input tensors (thread-safe: called from several allocations at once).</param>
@@ -44,33 +46,41 @@ public sealed class InferenceExecutor
     public ExecutorOptions Options => _options;
 
     /// <summary>Queued plus running requests (ES's number_of_pending_requests).</summary>
-    public int Pending => Volatile.Read(ref _queued) + Volatile.Read(ref _running);
+    public int Pending => Volatile.Read(ref _queued) + Volatile.Read(ref _runningRequests);
 
     public bool IsStopped => _stopped;
 
     /// <summary>Runs the model on these inputs (one or more rows). Throws QueueFullException, InferenceTimeoutException, ExecutorStoppedException, or the model's error.</summary>
-    public Task<Tensor[]> RunAsync(Tensor[] inputs, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task<Tensor[]> RunAsync(Tensor[] inputs, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunAsync(inputs, timeout, ResultShape.AsIs, cancellationToken);
+
+    /// <summary>
+    /// Runs the model on these inputs; the caller's task gets the outputs, and any failure, in the given shape,
+    /// made on the run's thread (so a caller needs no continuation of its own to convert them).
+    /// </summary>
+    public Task<TResult> RunAsync<TResult>(Tensor[] inputs, TimeSpan timeout, ResultShape<TResult> shape, CancellationToken cancellationToken = default)
     {
-        if (_stopped) return Task.FromException<Tensor[]>(new ExecutorStoppedException("the deployment is stopping on this node"));
+        if (_stopped) return Task.FromException<TResult>(shape.Error(new ExecutorStoppedException("the deployment is stopping on this node")));
         var started = Stopwatch.GetTimestamp();
-        ResultCache.Key key = default;
+        ResultCache.Key? key = null;
         if (_cache is not null)
         {
-            key = ResultCache.KeyOf(inputs);
-            if (_cache.TryGet(key, out var cached))
+            var k = ResultCache.KeyOf(inputs);
+            if (_cache.TryGet(k, out var cached))
             {
-                Statistics.Completed(Stopwatch.GetTimestamp() - started, cacheHit: true);
-                return Task.FromResult(cached);
+                Statistics.CacheHit(Stopwatch.GetTimestamp() - started);
+                return Task.FromResult(shape.Result(cached));
             }
+            key = k;
         }
         if (Interlocked.Increment(ref _queued) > _options.QueueCapacity)
         {
             Interlocked.Decrement(ref _queued);
             Statistics.Rejected();
-            return Task.FromException<Tensor[]>(new QueueFullException(_options.QueueCapacity));
+            return Task.FromException<TResult>(shape.Error(new QueueFullException(_options.QueueCapacity)));
         }
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var item = new WorkItem(inputs, started, deadline, timeout, _cache is null ? null : key);
+        var item = new WorkItem<TResult>(inputs, started, deadline, timeout, key, shape);
         _queue.Enqueue(item);
         // Full fence: the enqueue must be visible before we read the free slots, or a run finishing on
         // another thread could see an empty queue while we see no free slot, and nobody runs the item.
@@ -78,10 +88,10 @@ public sealed class InferenceExecutor
         // Run on this thread only when it is a plain pool thread: inside an actor's turn (a custom
         // scheduler) a model run would hold the turn, so requests would wait in mailboxes, not here.
         if (TaskScheduler.Current == TaskScheduler.Default) Pump();
-        else if (Volatile.Read(ref _freeSlots) > 0) ThreadPool.UnsafeQueueUserWorkItem(static self => self.Pump(), this, preferLocal: true);
+        else ScheduleRun();
         if (cancellationToken.CanBeCanceled)
-            cancellationToken.Register(static state => ((WorkItem)state!).Completion.TrySetCanceled(), item);
-        return item.Completion.Task;
+            cancellationToken.Register(static state => ((IWorkItem)state!).TryCancel(), item);
+        return item.Task;
     }
 
     /// <summary>
@@ -91,10 +101,14 @@ public sealed class InferenceExecutor
     private void SweepDeadlines()
     {
         var now = Stopwatch.GetTimestamp();
-        foreach (var item in _queue)
-            if (now >= item.Deadline && item.Completion.TrySetException(new InferenceTimeoutException(item.Timeout))) Statistics.TimedOut();
-        foreach (var item in _runningItems.Keys)
-            if (now >= item.Deadline && item.Completion.TrySetException(new InferenceTimeoutException(item.Timeout))) Statistics.TimedOut();
+        foreach (var item in _queue) TimeOutIfDue(item, now);
+        foreach (var batch in _runningBatches.Keys)
+            foreach (var item in batch) TimeOutIfDue(item, now);
+    }
+
+    private void TimeOutIfDue(IWorkItem item, long now)
+    {
+        if (now >= item.Deadline && item.TryFail(new InferenceTimeoutException(item.Timeout))) Statistics.TimedOut();
     }
 
     /// <summary>Changes how many allocations this node runs (an update of number_of_allocations).</summary>
@@ -117,7 +131,7 @@ public sealed class InferenceExecutor
             while (_queue.TryDequeue(out var item))
             {
                 Interlocked.Decrement(ref _queued);
-                item.Completion.TrySetException(new ExecutorStoppedException(
+                item.TryFail(new ExecutorStoppedException(
                     "the deployment was stopped on this node before the request ran; stop with finish_pending_work=true to drain queues"));
             }
         Pump();
@@ -126,25 +140,54 @@ public sealed class InferenceExecutor
         await _sweep.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Queues a run on the pool unless enough are already queued (one per free allocation: each takes
+    /// everything queued when it starts). When batching, the run goes behind the work already waiting on
+    /// the pool, so requests that arrive meanwhile join its batch; without batching it goes first.
+    /// </summary>
+    private void ScheduleRun()
+    {
+        if (Volatile.Read(ref _scheduledRuns) >= Volatile.Read(ref _freeSlots)) return;
+        Interlocked.Increment(ref _scheduledRuns);
+        ThreadPool.UnsafeQueueUserWorkItem(static self =>
+        {
+            // Before looking at the queue (see RunAsync's fence): a request that saw this run still
+            // scheduled is then seen by it.
+            Interlocked.Decrement(ref self._scheduledRuns);
+            self.Pump();
+        }, this, preferLocal: !_batchable);
+    }
+
+    /// <summary>Runs one batch if something is queued and an allocation is free; queues the next run if more wait.</summary>
     private void Pump()
     {
-        while (!_queue.IsEmpty && TryAcquireSlot())
+        if (!_queue.IsEmpty && TryAcquireSlot())
         {
-            var batch = TakeBatch();
-            var count = batch.Count; // RunBatch consumes the list
-            if (count > 0)
+            Interlocked.Increment(ref _activeRuns);
+            try
             {
-                Interlocked.Add(ref _running, count);
-                RunBatch(batch);
-                Interlocked.Add(ref _running, -count);
+                if (TakeBatch() is { } batch)
+                {
+                    // Each request leaves the running count just before its caller gets the answer (see RunOne).
+                    Interlocked.Add(ref _runningRequests, batch.Count);
+                    _runningBatches.TryAdd(batch, 0);
+                    try
+                    {
+                        RunBatch(batch);
+                    }
+                    finally
+                    {
+                        _runningBatches.TryRemove(batch, out _);
+                    }
+                }
             }
-            Interlocked.Increment(ref _freeSlots);
-            if (!_queue.IsEmpty)
+            finally
             {
-                // Let the submitting thread return; the pool drains the rest.
-                ThreadPool.UnsafeQueueUserWorkItem(static self => self.Pump(), this, preferLocal: false);
-                break;
+                Interlocked.Decrement(ref _activeRuns);
+                Interlocked.Increment(ref _freeSlots);
             }
+            // Let a submitting thread return, and the pool run what completed; the next run takes the rest.
+            if (!_queue.IsEmpty) ScheduleRun();
         }
         if (_stopped) CheckDrained();
     }
@@ -159,129 +202,198 @@ public sealed class InferenceExecutor
         }
     }
 
-    private List<WorkItem> TakeBatch()
+    /// <summary>Up to a batch of queued requests that are still wanted; null if none are.</summary>
+    private List<IWorkItem>? TakeBatch()
     {
         var max = _batchable ? _options.MaxBatchSize : 1;
-        var batch = new List<WorkItem>(Math.Min(max, 8));
-        var waitUntil = _options.MaxBatchWait > TimeSpan.Zero
-            ? Stopwatch.GetTimestamp() + (long)(_options.MaxBatchWait.TotalSeconds * Stopwatch.Frequency)
-            : 0;
+        List<IWorkItem>? batch = null;
+        var now = Stopwatch.GetTimestamp();
+        var waitUntil = _options.MaxBatchWait > TimeSpan.Zero ? now + (long)(_options.MaxBatchWait.TotalSeconds * Stopwatch.Frequency) : 0;
+        var taken = 0;
         var spinner = new SpinWait();
-        while (batch.Count < max)
+        while ((batch?.Count ?? 0) < max)
         {
             if (_queue.TryDequeue(out var item))
             {
-                Interlocked.Decrement(ref _queued);
-                if (Skip(item)) continue;
-                batch.Add(item);
+                taken++;
+                if (Skip(item, now)) continue;
+                (batch ??= new List<IWorkItem>(Math.Min(max, Volatile.Read(ref _queued) + 1))).Add(item);
                 continue;
             }
-            if (batch.Count == 0 || Stopwatch.GetTimestamp() >= waitUntil) break;
+            if (batch is null || waitUntil == 0 || (now = Stopwatch.GetTimestamp()) >= waitUntil) break;
             spinner.SpinOnce(sleep1Threshold: -1);
         }
+        Interlocked.Add(ref _queued, -taken);
         return batch;
     }
 
     /// <summary>Requests whose caller already gave up, or whose deadline passed, are not run.</summary>
-    private bool Skip(WorkItem item)
+    private bool Skip(IWorkItem item, long now)
     {
-        if (item.Completion.Task.IsCompleted) return true;
-        if (Stopwatch.GetTimestamp() < item.Deadline) return false;
+        if (item.IsCompleted) return true;
+        if (now < item.Deadline) return false;
         var waited = TimeSpan.FromSeconds((double)(item.Deadline - item.Started) / Stopwatch.Frequency);
-        if (item.Completion.TrySetException(new InferenceTimeoutException(waited))) Statistics.TimedOut();
+        if (item.TryFail(new InferenceTimeoutException(waited))) Statistics.TimedOut();
         return true;
     }
 
-    private void RunBatch(List<WorkItem> batch)
+    private void RunBatch(List<IWorkItem> batch)
     {
-        while (batch.Count > 0)
+        while (true)
         {
-            // Requests stack when every input matches but for the number of rows.
+            // Requests stack when every input matches but for the number of rows; usually all of them do.
             var first = batch[0];
-            var group = batch.Where(item => item == first || Stacks(first, item)).ToList();
-            batch.RemoveAll(group.Contains);
+            var group = batch;
+            List<IWorkItem>? rest = null;
+            for (var i = 1; i < batch.Count; i++)
+            {
+                if (Stacks(first, batch[i])) continue;
+                group = new List<IWorkItem>(batch.Count);
+                rest = new List<IWorkItem>(batch.Count - i);
+                for (var j = 0; j < batch.Count; j++)
+                    (j < i || Stacks(first, batch[j]) ? group : rest).Add(batch[j]);
+                break;
+            }
             if (group.Count == 1 || !TryRunStacked(group))
                 foreach (var item in group) RunOne(item);
+            if (rest is null) return;
+            batch = rest;
         }
     }
 
-    private static bool Stacks(WorkItem a, WorkItem b) =>
-        a.Inputs.Length == b.Inputs.Length && a.Inputs.Zip(b.Inputs).All(p => p.First.StacksWith(p.Second));
-
-    private void RunOne(WorkItem item)
+    private static bool Stacks(IWorkItem a, IWorkItem b)
     {
-        _runningItems.TryAdd(item, 0);
+        if (a.Inputs.Length != b.Inputs.Length) return false;
+        for (var i = 0; i < a.Inputs.Length; i++)
+            if (!a.Inputs[i].StacksWith(b.Inputs[i])) return false;
+        return true;
+    }
+
+    private void RunOne(IWorkItem item)
+    {
+        Tensor[] outputs;
         try
         {
-            Complete(item, _run(item.Inputs));
+            outputs = _run(item.Inputs);
         }
         catch (Exception error)
         {
             Statistics.Failed();
-            item.Completion.TrySetException(error);
+            Interlocked.Decrement(ref _runningRequests);
+            item.TryFail(error);
+            return;
         }
-        finally
-        {
-            _runningItems.TryRemove(item, out _);
-        }
+        if (item.CacheKey is { } key) _cache?.Add(key, outputs);
+        // Counted before the caller resumes (completion runs its continuation inline), so a caller that
+        // reads the counters after its answer sees itself. A timeout racing this moment is counted twice.
+        if (!item.IsCompleted) Statistics.Completed(1, Stopwatch.GetTimestamp() - item.Started);
+        Interlocked.Decrement(ref _runningRequests);
+        item.TrySucceed(outputs);
     }
 
     /// <summary>One run for the group; false (nothing completed) if it failed or its outputs cannot be split by rows.</summary>
-    private bool TryRunStacked(List<WorkItem> group)
+    private bool TryRunStacked(List<IWorkItem> group)
     {
-        var inputs = Enumerable.Range(0, group[0].Inputs.Length).Select(i => Tensor.Concat(group.Select(g => g.Inputs[i]).ToArray())).ToArray();
-        var rows = inputs[0].Rows;
+        long rows;
         Tensor[] outputs;
-        foreach (var item in group) _runningItems.TryAdd(item, 0);
         try
         {
+            var inputs = new Tensor[group[0].Inputs.Length];
+            var parts = new Tensor[group.Count];
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                for (var g = 0; g < parts.Length; g++) parts[g] = group[g].Inputs[i];
+                inputs[i] = Tensor.Concat(parts);
+            }
+            rows = inputs[0].Rows;
             outputs = _run(inputs);
         }
         catch (Exception)
         {
             return false; // one bad request must not fail its neighbours: run them one by one
         }
-        finally
-        {
-            foreach (var item in group) _runningItems.TryRemove(item, out _);
-        }
-        if (outputs.Any(o => o.Shape.Length == 0 || o.Rows != rows)) return false;
+        foreach (var output in outputs)
+            if (output.Shape.Length == 0 || output.Rows != rows) return false;
+
+        // Split first, count the batch, then answer: see RunOne.
+        var results = new Tensor[group.Count][];
         long offset = 0;
+        for (var g = 0; g < group.Count; g++)
+        {
+            var item = group[g];
+            var itemRows = item.Inputs[0].Rows;
+            var itemOutputs = new Tensor[outputs.Length];
+            for (var o = 0; o < outputs.Length; o++) itemOutputs[o] = outputs[o].SliceRows(offset, itemRows);
+            results[g] = itemOutputs;
+            offset += itemRows;
+            if (item.CacheKey is { } key) _cache?.Add(key, itemOutputs);
+        }
+        var now = Stopwatch.GetTimestamp();
+        var answered = 0;
+        long elapsed = 0;
         foreach (var item in group)
         {
-            var itemRows = item.Inputs[0].Rows;
-            var start = offset;
-            Complete(item, outputs.Select(o => o.SliceRows(start, itemRows)).ToArray());
-            offset += itemRows;
+            if (item.IsCompleted) continue;
+            answered++;
+            elapsed += now - item.Started;
         }
+        Statistics.Completed(answered, elapsed);
+        Interlocked.Add(ref _runningRequests, -group.Count);
+        for (var g = 0; g < group.Count; g++) group[g].TrySucceed(results[g]);
         return true;
-    }
-
-    private void Complete(WorkItem item, Tensor[] outputs)
-    {
-        if (item.CacheKey is { } key) _cache?.Add(key, outputs);
-        // Counted before the caller resumes (completion runs its continuation inline), so a caller that
-        // reads the counters after its answer sees itself. A timeout racing this moment is counted twice.
-        if (item.Completion.Task.IsCompleted) return;
-        Statistics.Completed(Stopwatch.GetTimestamp() - item.Started, cacheHit: false);
-        item.Completion.TrySetResult(outputs);
     }
 
     private void CheckDrained()
     {
-        if (_stopped && _queue.IsEmpty && Volatile.Read(ref _running) == 0) _drained.TrySetResult();
+        if (_stopped && _queue.IsEmpty && Volatile.Read(ref _activeRuns) == 0) _drained.TrySetResult();
     }
 
-    private sealed class WorkItem(Tensor[] inputs, long started, long deadline, TimeSpan timeout, ResultCache.Key? cacheKey)
+    /// <summary>A queued request, whatever shape its caller wants the answer in.</summary>
+    private interface IWorkItem
+    {
+        Tensor[] Inputs { get; }
+        long Started { get; }
+        long Deadline { get; }
+        TimeSpan Timeout { get; }
+        ResultCache.Key? CacheKey { get; }
+        bool IsCompleted { get; }
+        bool TrySucceed(Tensor[] outputs);
+        bool TryFail(Exception error);
+        void TryCancel();
+    }
+
+    /// <summary>
+    /// A queued request and its caller's task. Completed inline by the run's thread: awaiting grains
+    /// re-queue onto their own scheduler anyway, and a forced pool hop per request would cost more than a
+    /// tiny model's run.
+    /// </summary>
+    private sealed class WorkItem<TResult>(
+        Tensor[] inputs, long started, long deadline, TimeSpan timeout, ResultCache.Key? cacheKey, ResultShape<TResult> shape)
+        : TaskCompletionSource<TResult>, IWorkItem
     {
         public Tensor[] Inputs { get; } = inputs;
         public long Started { get; } = started;
         public long Deadline { get; } = deadline;
         public TimeSpan Timeout { get; } = timeout;
         public ResultCache.Key? CacheKey { get; } = cacheKey;
+        public bool IsCompleted => Task.IsCompleted;
 
-        // Completed inline by the run's thread: awaiting grains re-queue onto their own scheduler anyway,
-        // and a forced pool hop per request would cost more than a tiny model's run.
-        public TaskCompletionSource<Tensor[]> Completion { get; } = new();
+        public bool TrySucceed(Tensor[] outputs)
+        {
+            TResult result;
+            try
+            {
+                result = shape.Result(outputs);
+            }
+            catch (Exception e)
+            {
+                return TrySetException(shape.Error(e));
+            }
+            return TrySetResult(result);
+        }
+
+        public bool TryFail(Exception error) => TrySetException(shape.Error(error));
+
+        public void TryCancel() => TrySetCanceled();
     }
 }

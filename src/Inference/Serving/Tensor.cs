@@ -8,7 +8,15 @@ public sealed record Tensor(string Name, OnnxElementType ElementType, long[] Sha
     public static Tensor Of(string name, float[] data, params long[] shape) => new(name, OnnxElementType.Float, shape, data);
     public static Tensor Of(string name, long[] data, params long[] shape) => new(name, OnnxElementType.Int64, shape, data);
 
-    public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
+    public long ElementCount
+    {
+        get
+        {
+            long count = 1;
+            foreach (var dim in Shape) count *= dim;
+            return count;
+        }
+    }
 
     /// <summary>Rows along the first dimension (the batch).</summary>
     public long Rows => Shape.Length == 0 ? 1 : Shape[0];
@@ -36,25 +44,74 @@ public sealed record Tensor(string Name, OnnxElementType ElementType, long[] Sha
     public static Tensor Concat(IReadOnlyList<Tensor> parts)
     {
         var first = parts[0];
-        var rows = parts.Sum(p => p.Rows);
-        var data = Array.CreateInstance(first.Data.GetType().GetElementType()!, parts.Sum(p => p.Data.Length));
-        var offset = 0;
-        foreach (var part in parts)
+        long rows = 0;
+        var length = 0;
+        for (var i = 0; i < parts.Count; i++)
         {
-            Buffer.BlockCopy(part.Data, 0, data, offset, Buffer.ByteLength(part.Data));
-            offset += Buffer.ByteLength(part.Data);
+            rows += parts[i].Rows;
+            length += parts[i].Data.Length;
         }
-        return first with { Shape = [rows, .. first.Shape.AsSpan(1)], Data = data };
+        var shape = (long[])first.Shape.Clone();
+        shape[0] = rows;
+        return new Tensor(first.Name, first.ElementType, shape, first.Data switch
+        {
+            float[] => Stack<float>(parts, length),
+            long[] => Stack<long>(parts, length),
+            int[] => Stack<int>(parts, length),
+            _ => Stack(parts, length),
+        });
+    }
+
+    private static T[] Stack<T>(IReadOnlyList<Tensor> parts, int length)
+    {
+        var data = GC.AllocateUninitializedArray<T>(length);
+        var offset = 0;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var part = (T[])parts[i].Data;
+            part.CopyTo(data, offset);
+            offset += part.Length;
+        }
+        return data;
+    }
+
+    private static Array Stack(IReadOnlyList<Tensor> parts, int length)
+    {
+        var data = Array.CreateInstanceFromArrayType(parts[0].Data.GetType(), length);
+        var offset = 0;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            Array.Copy(parts[i].Data, 0, data, offset, parts[i].Data.Length);
+            offset += parts[i].Data.Length;
+        }
+        return data;
     }
 
     /// <summary>Rows [start, start+count) along the first dimension.</summary>
     public Tensor SliceRows(long start, long count)
     {
-        var rowElements = Shape.Length == 0 ? 1 : Shape.AsSpan(1).ToArray().Aggregate(1L, (a, d) => a * d);
-        var elementSize = Buffer.ByteLength(Data) / Math.Max(1, Data.Length);
-        var data = Array.CreateInstance(Data.GetType().GetElementType()!, count * rowElements);
-        Buffer.BlockCopy(Data, (int)(start * rowElements * elementSize), data, 0, (int)(count * rowElements * elementSize));
-        return this with { Shape = [count, .. Shape.AsSpan(1)], Data = data };
+        long rowElements = 1;
+        for (var i = 1; i < Shape.Length; i++) rowElements *= Shape[i];
+        var from = checked((int)(start * rowElements));
+        var length = checked((int)(count * rowElements));
+        var shape = new long[Math.Max(1, Shape.Length)];
+        shape[0] = count;
+        for (var i = 1; i < Shape.Length; i++) shape[i] = Shape[i];
+        return new Tensor(Name, ElementType, shape, Data switch
+        {
+            // The common element types without the reflection-backed Array calls (this runs per request of a batch).
+            float[] f => f.AsSpan(from, length).ToArray(),
+            long[] l => l.AsSpan(from, length).ToArray(),
+            int[] n => n.AsSpan(from, length).ToArray(),
+            _ => Slice(Data, from, length),
+        });
+    }
+
+    private static Array Slice(Array data, int from, int length)
+    {
+        var slice = Array.CreateInstanceFromArrayType(data.GetType(), length);
+        Array.Copy(data, from, slice, 0, length);
+        return slice;
     }
 
     /// <summary>Same name, type and shape except the first dimension: such tensors can be batched together.</summary>

@@ -14,29 +14,32 @@ internal sealed class StatelessWorkerPool(GrainId id, GrainClassInfo grainClass,
 
     public ActivationData Choose()
     {
+        // One pass: the first idle worker, else the least loaded one.
         var workers = Volatile.Read(ref _workers);
-        foreach (var worker in workers)
-            if (worker.Load == 0 && worker.State != ActivationState.Invalid) return worker;
-
-        lock (_lock)
-        {
-            workers = _workers;
-            if (workers.Length < maxWorkers)
-            {
-                var created = new ActivationData(id, grainClass, runtime, registerInDirectory: false);
-                _workers = [.. workers, created];
-                created.Activate();
-                return created;
-            }
-        }
-        var best = workers[0];
+        ActivationData? best = null;
         var bestLoad = int.MaxValue;
         foreach (var worker in workers)
         {
+            if (worker.State == ActivationState.Invalid) continue;
             var load = worker.Load;
+            if (load == 0) return worker;
             if (load < bestLoad) (best, bestLoad) = (worker, load);
         }
-        return best;
+        if (best is null || workers.Length < maxWorkers)
+        {
+            lock (_lock)
+            {
+                workers = _workers;
+                if (workers.Length < maxWorkers)
+                {
+                    var created = new ActivationData(id, grainClass, runtime, registerInDirectory: false);
+                    _workers = [.. workers, created];
+                    created.Activate();
+                    return created;
+                }
+            }
+        }
+        return best ?? workers[0];
     }
 
     public void Remove(ActivationData worker)

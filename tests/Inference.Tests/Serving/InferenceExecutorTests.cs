@@ -88,6 +88,27 @@ public sealed class InferenceExecutorTests
     }
 
     [Fact]
+    public async Task Requests_queued_from_inside_an_actor_turn_share_runs_and_are_each_counted()
+    {
+        // A grain's turn runs on its own scheduler: the executor queues the request and schedules a run on the
+        // pool, which takes everything queued by then; no wait is configured.
+        var model = new FakeModel(delayMs: 2);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 2, MaxBatchSize = 32 }, batchable: true);
+        var turn = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var submitted = await Task.Factory.StartNew(
+            () => Enumerable.Range(0, 64).Select(i => executor.RunAsync([Row(i)], Bound)).ToArray(),
+            CancellationToken.None, TaskCreationOptions.None, turn);
+        var results = await Task.WhenAll(submitted).WaitAsync(Bound);
+
+        for (var i = 0; i < 64; i++) Assert.All(results[i][0].GetData<float>(), v => Assert.Equal(i * 2, v));
+        Assert.True(model.Runs <= 8, $"64 requests queued at once should share a few runs, not {model.Runs}");
+        Assert.True(model.MaxConcurrent <= 2);
+        var stats = executor.Statistics.Snapshot(executor.Pending);
+        Assert.Equal(64, stats.InferenceCount);
+        Assert.Equal(0, stats.PendingRequests);
+    }
+
+    [Fact]
     public async Task Requests_of_different_shapes_are_not_stacked_and_a_bad_one_does_not_fail_its_neighbours()
     {
         using var gate = new ManualResetEventSlim(false);
