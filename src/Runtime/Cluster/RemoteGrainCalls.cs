@@ -18,7 +18,6 @@ namespace TrainedModelsOrleans.Runtime.Cluster;
 internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
 {
     private readonly Silo _silo;
-    private readonly SiloIdentity _identity;
     private readonly WireSerializer _wire;
     private readonly MessageListener _listener;
     private readonly PeerConnections _peers;
@@ -27,7 +26,6 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
     private RemoteGrainCalls(Silo silo, SiloIdentity identity, IPEndPoint endPoint, ILogger logger)
     {
         _silo = silo;
-        _identity = identity;
         _wire = silo.Wire;
         var local = new PeerIdentity(identity.Name, identity.Generation, IsClient: false);
         _peers = new PeerConnections(local, logger);
@@ -199,12 +197,8 @@ internal sealed class RemoteGrainCalls : IInboundCallHandler, IAsyncDisposable
 
     private void HandleCore(InboundCall call)
     {
+        // The listener has already answered WrongSilo for calls addressed to another generation of this silo.
         var header = call.Header;
-        if (header.TargetGeneration != 0 && header.TargetGeneration != _identity.Generation)
-        {
-            call.Reply(CallStatus.WrongSilo, default);
-            return;
-        }
         if (!_silo.IsServing)
         {
             call.Reply(CallStatus.Unavailable, default);

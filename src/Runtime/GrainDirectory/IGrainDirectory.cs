@@ -11,8 +11,8 @@ internal interface IGrainDirectory
     /// <summary>Removes the entry only if it still names this activation.</summary>
     Task UnregisterAsync(ActivationData activation, CancellationToken cancellationToken);
 
-    /// <summary>Drops every entry of this silo generation (graceful shutdown).</summary>
-    Task UnregisterSiloAsync(CancellationToken cancellationToken);
+    /// <summary>Drops every entry of a silo generation: this one on a graceful leave, a peer's once it is declared dead.</summary>
+    Task UnregisterSiloAsync(string silo, long generation, CancellationToken cancellationToken);
 }
 
 /// <summary>The grain is active on another live silo (remote calls arrive with the cluster transport).</summary>

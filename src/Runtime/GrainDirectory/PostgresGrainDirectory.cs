@@ -38,11 +38,11 @@ internal sealed class PostgresGrainDirectory(NpgsqlDataSource dataSource, SiloId
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task UnregisterSiloAsync(CancellationToken cancellationToken)
+    public async Task UnregisterSiloAsync(string siloName, long generation, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("DELETE FROM grain_directory WHERE silo_id = $1 AND silo_generation = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = silo.Name });
-        command.Parameters.Add(new NpgsqlParameter { Value = silo.Generation });
+        command.Parameters.Add(new NpgsqlParameter { Value = siloName });
+        command.Parameters.Add(new NpgsqlParameter { Value = generation });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -136,7 +136,7 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
         // Leaving must finish even when the host's shutdown budget is spent: these are two short statements.
         try
         {
-            await _runtime.Directory.UnregisterSiloAsync(CancellationToken.None);
+            await _runtime.Directory.UnregisterSiloAsync(Identity.Name, Identity.Generation, CancellationToken.None);
             await _membership.SetStatusAsync(Identity, SiloStatus.Dead, CancellationToken.None);
         }
         catch (Exception e)
@@ -389,7 +389,8 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
         Volatile.Write(ref _lastHeartbeat, sent);
         if (++_beats % PruneEveryBeats == 0) await _membership.PruneDefunctAsync(DefunctRetention, timeout.Token);
         var declared = await _membership.DeclareStaleDeadAsync(Identity, _siloOptions.DeathTimeout, timeout.Token);
-        if (declared.Count > 0) await UnregisterDeadAsync(declared, timeout.Token);
+        // Their directory rows would be taken over one by one on next call; dropping them now is cheaper.
+        foreach (var (silo, generation) in declared) await _runtime.Directory.UnregisterSiloAsync(silo, generation, timeout.Token);
         await RefreshViewAsync(timeout.Token);
     }
 
@@ -407,17 +408,6 @@ public sealed class Silo : IClusterClient, IClusterMembership, IAsyncDisposable
     }
 
 
-    /// <summary>The dead silos' directory entries would be taken over one by one on next call; dropping them now is cheaper.</summary>
-    private async Task UnregisterDeadAsync(IReadOnlyList<(string Silo, long Generation)> dead, CancellationToken cancellationToken)
-    {
-        foreach (var (silo, generation) in dead)
-        {
-            await using var command = _dataSource.CreateCommand("DELETE FROM grain_directory WHERE silo_id = $1 AND silo_generation = $2");
-            command.Parameters.Add(new NpgsqlParameter { Value = silo });
-            command.Parameters.Add(new NpgsqlParameter { Value = generation });
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
 
     private async Task RunLoopAsync(string name, TimeSpan period, Func<Task> body)
     {
