@@ -20,6 +20,7 @@ public static class ControlPlaneBenchmark
             "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
             "--Node:Name=bench-node", "--Node:Processors=4", "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            "--Logging:Console:LogToStandardErrorThreshold=Trace", // the node's logs (Orleans warns at start-up) on stderr, the tables on stdout
         ]);
         using var http = new HttpClient { BaseAddress = node.BaseAddress };
 

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 using TrainedModelsOrleans.Silo;
 using TrainedModelsOrleans.TestModels;
 
@@ -171,6 +171,7 @@ public static class InferenceBenchmark
         $"--DataDirectory={Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"))}",
         "--Node:Name=bench-node", $"--Serving:MaxBatchSize={maxBatchSize}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+        "--Logging:Console:LogToStandardErrorThreshold=Trace", // the node's logs (Orleans warns at start-up) on stderr, the tables on stdout
     ]);
 
     private static async Task DeployAsync(HttpClient http, string id, byte[] model, int allocations)

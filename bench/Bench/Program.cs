@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using TrainedModelsOrleans.Bench;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 
 // Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|cluster|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
@@ -28,16 +27,18 @@ if (connection is null)
         NullLogger.Instance, CancellationToken.None);
     connection = embedded.ConnectionString;
 }
-// Ctrl-C or SIGTERM skips finally blocks: stop the private PostgreSQL before the process goes.
-using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StopEmbedded());
-using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StopEmbedded());
+// Ctrl-C or SIGTERM skips finally blocks: kill the silo processes and stop the private PostgreSQL before the process
+// goes. The nodes started in this process (SiloHost) register the host's console lifetime, which cancels the signal's
+// default action to stop gracefully: exit here instead, so the bench still ends on SIGTERM.
+Timer? exitWatchdog = null;
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 try
 {
-    await using var dataSource = NpgsqlDataSource.Create(connection);
     if (suite is "runtime" or "all")
     {
-        Console.Error.WriteLine("runtime: local grain calls and persistent writes ...");
-        await RuntimeBenchmark.RunAsync(dataSource, TimeSpan.FromSeconds(seconds), Console.Out);
+        Console.Error.WriteLine("runtime: Orleans grain calls (co-hosted, stateless worker, cross-silo, external client) and persistent writes ...");
+        await RuntimeBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
     }
     if (suite is "inference" or "all")
     {
@@ -46,8 +47,8 @@ try
     }
     if (suite is "cluster" or "all")
     {
-        Console.Error.WriteLine("cluster: remote grain calls between two silos, client SDK hops, failover after kill -9 of a silo process ...");
-        await ClusterBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
+        Console.Error.WriteLine("cluster: failover after kill -9 of one of three silo processes ...");
+        await ClusterBenchmark.RunAsync(NewDatabaseAsync, Console.Out);
     }
     if (suite is "controlplane" or "all")
     {
@@ -58,7 +59,18 @@ try
 }
 finally
 {
+    ClusterBenchmark.KillSiloProcesses();
     StopEmbedded();
+}
+
+void OnSignal(PosixSignalContext context)
+{
+    // Should the clean-up or Exit itself hang (a process-exit handler waiting), the process still goes.
+    exitWatchdog ??= new Timer(_ => System.Diagnostics.Process.GetCurrentProcess().Kill(), null, TimeSpan.FromSeconds(45), Timeout.InfiniteTimeSpan);
+    Console.Error.WriteLine($"{context.Signal}: killing the silo processes, stopping PostgreSQL, exiting ...");
+    ClusterBenchmark.KillSiloProcesses();
+    StopEmbedded();
+    Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
 }
 
 void StopEmbedded()

@@ -5,20 +5,21 @@ using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Grains.Wire;
 
-// A .NET service using the cluster client SDK: upload an ONNX model (optional), start a deployment,
-// run inference through the tensor path, and stop the deployment — over the silos' gateways, no HTTP.
+// A .NET service using the Orleans client SDK: upload an ONNX model (optional), start a deployment,
+// run inference through the tensor path, and stop the deployment — over the silos' Orleans gateways
+// (each silo's Node:GatewayPort, the HTTP port + 200), no HTTP.
 //
-//   dotnet run --project samples/ClientSample -- --gateways 127.0.0.1:9300,127.0.0.1:9301 \
+//   dotnet run --project samples/ClientSample -- --gateways 127.0.0.1:9400,127.0.0.1:9401 \
 //       --model sample-model --onnx model.onnx --input input --shape 1,64
 var options = SampleOptions.Parse(args);
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
-    // Errors cross the wire as themselves: an ES rule's text, or the runtime's SiloUnavailableException.
+    // Errors cross the wire as themselves: an ES rule as ElasticsearchException, Orleans' own as SiloUnavailableException, TimeoutException….
     Console.Error.WriteLine($"{e.ExceptionObject.GetType().Name}: {(e.ExceptionObject as Exception)?.Message}");
     Environment.Exit(1);
 };
 await using var client = await TrainedModelsClient.ConnectAsync(options.Gateways);
-Console.WriteLine($"connected through {client.CurrentGateway}");
+Console.WriteLine($"connected through {string.Join(',', options.Gateways)}");
 
 var model = client.GetGrain<ITrainedModelGrain>(options.ModelId);
 if (options.OnnxFile is not null && await model.GetConfig() is not null)
@@ -76,7 +77,7 @@ internal sealed record SampleOptions(string[] Gateways, string ModelId, string? 
         }
         var onnx = Value("--onnx", "");
         return new SampleOptions(
-            Value("--gateways", "127.0.0.1:9300").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Value("--gateways", "127.0.0.1:9400").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Value("--model", "sample-model"),
             onnx.Length == 0 ? null : onnx,
             Value("--input", "input"),

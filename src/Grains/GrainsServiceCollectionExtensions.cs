@@ -1,23 +1,32 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Hosting;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Placement;
 using TrainedModelsOrleans.Grains.Serving;
+using TrainedModelsOrleans.Grains.Storage;
 using TrainedModelsOrleans.Inference.Sessions;
-using TrainedModelsOrleans.Runtime.Hosting;
 
 namespace TrainedModelsOrleans.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>The services the grains of this assembly take in their constructors.</summary>
-    public static IServiceCollection AddTrainedModelGrains(this IServiceCollection services, MlSettings? settings = null,
+    /// <summary>The placement and services the grains of this assembly need on a silo that is ML node <paramref name="node"/>.</summary>
+    public static ISiloBuilder AddTrainedModelGrains(this ISiloBuilder silo, LocalNode node, MlSettings? settings = null,
         ServingOptions? serving = null)
     {
+        silo.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
+        silo.AddIncomingGrainCallFilter<Errors.DatabaseUnavailableFilter>();
+        var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(node);
+        services.TryAddSingleton(sp => new GrainStorage(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()));
+        services.TryAddSingleton<GrainStateStore>();
         services.TryAddSingleton<ModelStoreTables>();
         services.TryAddSingleton<OnnxModelInspector>();
         services.TryAddSingleton<DeploymentTables>();
+        services.TryAddSingleton<MlNodes>();
         services.TryAddSingleton<SharedSessions>();
         services.TryAddSingleton(serving ?? new ServingOptions());
         services.TryAddSingleton<DeploymentServing>();
@@ -27,7 +36,6 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeAgentService>());
-        services.AddSingleton<ISiloShutdownParticipant>(sp => sp.GetRequiredService<NodeAgentService>());
-        return services;
+        return silo;
     }
 }

@@ -1,26 +1,30 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Npgsql;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Serialization;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Grains.Cluster;
-using TrainedModelsOrleans.Grains.Wire;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Client;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Runtime.Hosting;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Grains.Wire;
+using TrainedModelsOrleans.Silo.Storage;
 
 namespace TrainedModelsOrleans.Silo;
 
 /// <summary>
-/// Builds and runs one node: the embedded PostgreSQL when no connection string is configured, the
-/// silo, and the HTTP API. Program.cs and the tests start nodes the same way.
+/// Builds and runs one node: the embedded PostgreSQL when no connection string is configured, the schema,
+/// the Orleans silo (ADO.NET clustering and storage on that PostgreSQL), the HTTP API and the dashboard
+/// in one web host. Program.cs and the tests start nodes the same way.
 /// </summary>
 public sealed class SiloHost : IAsyncDisposable
 {
+    /// <summary>Orleans' ADO.NET providers name their driver by its invariant; it defaults to SQL Server.</summary>
+    private const string NpgsqlInvariant = "Npgsql";
+
     private readonly WebApplication _app;
     private readonly NpgsqlDataSource? _dataSource;
     private readonly EmbeddedPostgres? _embedded;
@@ -77,17 +81,44 @@ public sealed class SiloHost : IAsyncDisposable
         var dataSource = NpgsqlDataSource.Create(connectionString);
         try
         {
+            // Orleans' providers read their SQL from OrleansQuery while the silo starts: the schema goes first.
+            await SchemaMigrator.ApplyAsync(dataSource, Path.Combine(AppContext.BaseDirectory, "db"),
+                startupLogging.CreateLogger("TrainedModelsOrleans.SchemaMigrator"), startupTimeout.Token);
             builder.Services.AddSingleton(dataSource);
             builder.Services.AddSingleton(settings);
-            builder.Services.AddSilo(settings.Configure);
-            builder.Services.AddTrainedModelGrains(builder.Configuration.GetSection("Ml").Get<MlSettings>(),
-                builder.Configuration.GetSection("Serving").Get<ServingOptions>());
-            var identity = new ApiIdentity(settings.NodeName, settings.ClusterName,
-                await ClusterUuid.ReadAsync(dataSource, startupTimeout.Token));
+            var configuration = builder.Configuration;
+            builder.UseOrleans(silo =>
+            {
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterName, TrainedModelsClient.ServiceId));
+                silo.Configure<SiloOptions>(o => o.SiloName = settings.NodeName);
+                silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort);
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
+                silo.AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
+                silo.UseSystemTextJsonGrainStorageSerializer();
+                silo.Services.AddSerializer(s => s.AddTrainedModelsSerializers());
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    FastFailureDetection(o);
+                    configuration.GetSection("Cluster:Membership").Bind(o);
+                });
+                silo.Configure<SiloMessagingOptions>(o =>
+                {
+                    o.ResponseTimeout = configuration.GetValue<TimeSpan?>("Runtime:ResponseTimeout") ?? o.ResponseTimeout;
+                    o.MaxMessageBodySize = MaxMessageBodySize;
+                });
+                silo.Configure<GrainCollectionOptions>(o =>
+                    o.CollectionAge = configuration.GetValue<TimeSpan?>("Runtime:CollectionAge") ?? o.CollectionAge);
+                silo.AddDashboard();
+                silo.AddTrainedModelGrains(settings.LocalNode, configuration.GetSection("Ml").Get<MlSettings>(),
+                    configuration.GetSection("Serving").Get<ServingOptions>());
+            });
+            var clusterUuid = await ClusterUuid.ReadAsync(dataSource, startupTimeout.Token);
+            var identity = new ApiIdentity(settings.NodeName, settings.ClusterName, () => Task.FromResult(clusterUuid));
 
             var app = builder.Build();
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(identity);
+            app.MapOrleansDashboard("/dashboard");
             await app.StartAsync(startupTimeout.Token);
             return new SiloHost(app, dataSource, embedded, settings);
         }
@@ -99,20 +130,42 @@ public sealed class SiloHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The API alone, as a cluster client of the silos at Client:Gateways: no database, no grains here.</summary>
+    /// <summary>A definition part may be 100 MB of base64-decoded bytes plus the call's framing.</summary>
+    private const int MaxMessageBodySize = 128 * 1024 * 1024;
+
+    /// <summary>
+    /// Orleans' defaults take about a minute to declare a killed silo dead. An ML node's allocations should move
+    /// within seconds: probe every second, suspect after three missed probes, and let two votes (one when there
+    /// are two silos) declare it dead; a killed silo is declared dead in about 3–5 s.
+    /// </summary>
+    private static void FastFailureDetection(ClusterMembershipOptions options)
+    {
+        options.ProbeTimeout = TimeSpan.FromSeconds(1);
+        options.NumMissedProbesLimit = 3;
+        options.NumVotesForDeathDeclaration = 2;
+        options.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(10);
+        options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+        options.NumMissedTableIAmAliveLimit = 2;
+        options.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>The API alone, as an Orleans client of the silos at Client:Gateways: no database, no grains here.</summary>
     private static async Task<SiloHost> StartClientOnlyAsync(WebApplicationBuilder builder, NodeSettings settings, CancellationToken cancellationToken)
     {
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(sp => TrainedModelsClient.Create(settings.Gateways, logger: sp.GetRequiredService<ILogger<ClusterClient>>()));
-        builder.Services.AddSingleton<IClusterClient>(sp => sp.GetRequiredService<ClusterClient>());
-        builder.Services.AddSingleton<IGrainFactory>(sp => sp.GetRequiredService<ClusterClient>());
+        builder.UseOrleansClient(client =>
+        {
+            client.UseTrainedModelsCluster(settings.Gateways, settings.ClusterName);
+            client.Configure<ClientMessagingOptions>(o => o.MaxMessageBodySize = MaxMessageBodySize);
+        });
         var app = builder.Build();
         try
         {
-            var client = app.Services.GetRequiredService<ClusterClient>();
-            var uuid = await client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid().WaitAsync(cancellationToken);
+            var client = app.Services.GetRequiredService<IClusterClient>();
             app.UseElasticsearchApi();
-            app.MapElasticsearchApi(new ApiIdentity(settings.NodeName, settings.ClusterName, uuid));
+            app.MapElasticsearchApi(new ApiIdentity(settings.NodeName, settings.ClusterName,
+                () => client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid()));
+            // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
             return new SiloHost(app, null, null, settings);
         }
@@ -124,9 +177,6 @@ public sealed class SiloHost : IAsyncDisposable
     }
 
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
-
-    /// <summary>The silo stopped because it fenced itself (declared dead, or cut off from the database).</summary>
-    public bool Fenced => _app.Services.GetService<Runtime.Hosting.Silo>()?.IsFenced ?? false;
 
     public async ValueTask DisposeAsync()
     {

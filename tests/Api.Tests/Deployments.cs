@@ -38,13 +38,6 @@ internal static class Deployments
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>An ML node that is only a row in the membership table: the planner uses it, nothing serves on it.</summary>
-    public static Task AddPhantomNodeAsync(this ServiceFixture service, string name, int processors, long memoryBytes = 16L << 30) =>
-        service.ExecuteAsync("""
-            INSERT INTO silos (silo_id, generation, address, status, allocated_processors, memory_bytes, heartbeat)
-            VALUES ($1, 1, '127.0.0.1:9', 'active', $2, $3, now() + interval '1 hour')
-            """, name, processors, memoryBytes);
-
     /// <summary>Invariant 1, read from Postgres: normal-priority threads per node never exceed its processors.</summary>
     public static Task AssertNoNodeOversubscribedAsync(this ServiceFixture service) => MlApi.AssertNoNodeOversubscribedAsync(service.Database.DataSource);
 }

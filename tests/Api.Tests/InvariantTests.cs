@@ -8,8 +8,8 @@ public sealed class InvariantTests(ServiceFixture service) : IClassFixture<Servi
     [Fact]
     public async Task Concurrent_starts_updates_and_stops_never_oversubscribe_a_node()
     {
-        await service.AddPhantomNodeAsync(Deployments.NewId("phantom-a"), 4);
-        await service.AddPhantomNodeAsync(Deployments.NewId("phantom-b"), 2);
+        await service.AddNodeAsync(Deployments.NewId("node-a"), 4);
+        await service.AddNodeAsync(Deployments.NewId("node-b"), 2);
         var models = new List<string>();
         for (var i = 0; i < 6; i++) models.Add(await service.UploadModelAsync("busy"));
 
@@ -37,24 +37,40 @@ public sealed class DatabaseInvariantTests(ServiceFixture service) : IClassFixtu
     [Fact]
     public async Task The_database_refuses_routes_beyond_a_nodes_processors()
     {
+        // One transaction with the deferred check made immediate, so each statement is judged on its own and the
+        // live coordinator (which drops capacity rows of nodes that are not members) cannot interleave; rolled back.
         var node = Deployments.NewId("guarded");
-        await service.ExecuteAsync("INSERT INTO node_capacity (node, allocated_processors, memory_bytes) VALUES ($1, 2, 1000)", node);
-        await service.ExecuteAsync("""
+        await using var connection = await service.Database.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(sql, connection, transaction);
+            if (sql.Contains("$1", StringComparison.Ordinal)) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = node });
+            await command.ExecuteNonQueryAsync();
+        }
+        await ExecuteAsync("SET CONSTRAINTS ALL IMMEDIATE");
+        await ExecuteAsync("INSERT INTO node_capacity (node, allocated_processors, memory_bytes) VALUES ($1, 2, 1000)");
+        await ExecuteAsync("""
             INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
             VALUES ('fits', $1, 'm', 'normal', 1, 2, 2, 'started')
-            """, node);
+            """);
 
-        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => service.ExecuteAsync("""
+        await ExecuteAsync("SAVEPOINT before_too_many");
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => ExecuteAsync("""
             INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
             VALUES ('too-many', $1, 'm', 'normal', 1, 1, 1, 'starting')
-            """, node));
+            """));
         Assert.Equal(Npgsql.PostgresErrorCodes.CheckViolation, error.SqlState);
-        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = 'too-many'"));
+        await ExecuteAsync("ROLLBACK TO SAVEPOINT before_too_many");
 
         // Low priority does not count against processors.
-        await service.ExecuteAsync("""
+        await ExecuteAsync("""
             INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
             VALUES ('low', $1, 'm', 'low', 1, 1, 1, 'started')
-            """, node);
+            """);
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM deployment_routes WHERE node = $1", connection, transaction);
+        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = node });
+        Assert.Equal(2L, await count.ExecuteScalarAsync());
+        await transaction.RollbackAsync();
     }
 }

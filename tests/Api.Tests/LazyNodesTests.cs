@@ -20,14 +20,14 @@ public sealed class LazyNodesTests(LazyNodesFixture service) : IClassFixture<Laz
             assignment["reason"]!.GetValue<string>());
 
         var joined = Deployments.NewId("joined");
-        await service.AddPhantomNodeAsync(joined, 4);
+        var node = await service.AddNodeAsync(joined, 4);
         await WaitUntilAsync(async () => await service.CountAsync(
             "SELECT COALESCE(SUM(target_allocations), 0) FROM deployment_routes WHERE deployment_id = $1", model) == 6);
         Assert.Equal(2, await service.CountAsync("SELECT target_allocations FROM deployment_routes WHERE deployment_id = $1 AND node = $2", model, joined));
         await service.AssertNoNodeOversubscribedAsync();
 
-        // The node leaves (its heartbeat goes stale): its allocations go, the deployment stays.
-        await service.ExecuteAsync("UPDATE silos SET heartbeat = now() - interval '1 hour' WHERE silo_id = $1", joined);
+        // The node leaves (its silo stops): its allocations go, the deployment stays.
+        await node.DisposeAsync();
         await WaitUntilAsync(async () => await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE node = $1", joined) == 0);
         Assert.Equal(4, await service.CountAsync("SELECT SUM(target_allocations) FROM deployment_routes WHERE deployment_id = $1", model));
         (await service.StopAsync(model)).AssertOk();

@@ -50,9 +50,34 @@ public class ServiceFixture : IAsyncLifetime
         Http = new HttpClient { BaseAddress = Node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
+    private readonly List<SiloHost> _extraNodes = new();
+
+    /// <summary>
+    /// Another ML node: a second silo in this process on the same database, with its own name and processors.
+    /// The planner gives it allocations like any node; stopping it makes it leave the cluster.
+    /// </summary>
+    public async Task<SiloHost> AddNodeAsync(string name, int processors, long memoryBytes = 16L << 30)
+    {
+        var node = await SiloHost.StartAsync(
+        [
+            "--Urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:Postgres={Database.ConnectionString}",
+            $"--DataDirectory={_dataDirectory}",
+            $"--Node:Name={name}",
+            $"--Node:Processors={processors}",
+            $"--Node:MemoryBytes={memoryBytes}",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:TrainedModelsOrleans=Warning",
+            "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+        ]);
+        lock (_extraNodes) _extraNodes.Add(node);
+        return node;
+    }
+
     public async Task DisposeAsync()
     {
         Http.Dispose();
+        foreach (var extra in _extraNodes) await extra.DisposeAsync();
         await Node.DisposeAsync();
         await Database.DisposeAsync();
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (DirectoryNotFoundException) { }

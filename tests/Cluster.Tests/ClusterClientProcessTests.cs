@@ -12,7 +12,7 @@ public sealed class ClusterClientProcessTests(ITestOutputHelper output)
     public async Task An_api_only_process_serves_the_ml_api_through_the_silos_gateways_and_the_sample_console_runs_against_them()
     {
         await using var cluster = await TestCluster.StartAsync(new TestClusterOptions { Silos = 2 }, output);
-        var gateways = string.Join(',', cluster.Silos.Select(s => s.TransportAddress));
+        var gateways = string.Join(',', cluster.Silos.Select(s => s.GatewayAddress));
 
         await using var api = await NodeProcess.StartAsync(NodeProcess.FreePort(),
         [
@@ -41,7 +41,7 @@ public sealed class ClusterClientProcessTests(ITestOutputHelper output)
         var onnx = Path.Combine(TestRunDirectory.CreateScratchDirectory("sample"), "tiny.onnx");
         await File.WriteAllBytesAsync(onnx, TestOnnxModels.Mlp());
         var sampleModel = MlApi.NewId("sample");
-        await using var sample = NodeProcess.Launch("TrainedModelsOrleans.ClientSample.dll",
+        await using var sample = NodeProcess.Launch(Path.Combine("client-sample", "TrainedModelsOrleans.ClientSample.dll"),
             ["--gateways", gateways, "--model", sampleModel, "--onnx", onnx, "--input", "input", "--shape", "1,64"]);
         var exitCode = await sample.WaitForExitAsync(TimeSpan.FromSeconds(60));
         var lines = sample.Output;

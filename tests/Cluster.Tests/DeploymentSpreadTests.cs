@@ -33,7 +33,7 @@ public sealed class DeploymentSpreadTests(ITestOutputHelper output)
             TinyModel.AssertInferResults(await TinyModel.InferAsync(cluster[i].Http, model, rows), rows);
         }
         var sdkRows = Enumerable.Range(100, 4).Select(TinyModel.Row).ToArray();
-        var outputs = await cluster.Client.GetGrain<IInferenceGrain>("sdk").InferTensors(model, TinyModel.Docs(sdkRows));
+        var outputs = await (await cluster.ClientAsync()).GetGrain<IInferenceGrain>("sdk").InferTensors(model, TinyModel.Docs(sdkRows));
         TinyModel.AssertTensorResults(outputs, sdkRows);
     }
 }

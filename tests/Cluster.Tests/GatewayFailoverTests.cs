@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using TrainedModelsOrleans.Grains.Cluster;
 using TrainedModelsOrleans.Grains.ModelStore;
-using TrainedModelsOrleans.Runtime.Cluster;
+using Orleans.Runtime;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -12,18 +12,21 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The Orleans client over two gateways: calls in flight on the killed gateway end with an answer or the runtime's
+    /// error within the client's response timeout; later calls go through the surviving gateway.
+    /// </summary>
     [Fact]
-    public async Task The_client_fails_over_to_the_next_gateway_and_a_call_in_flight_at_the_kill_succeeds_or_says_the_silo_is_unavailable()
+    public async Task The_client_fails_over_to_the_next_gateway_and_a_call_in_flight_at_the_kill_succeeds_or_fails_with_the_runtimes_error()
     {
         await using var cluster = await TestCluster.StartAsync(new TestClusterOptions { Silos = 2 }, output);
         var model = await TinyModel.UploadAsync(cluster[1].Http);
-        var client = cluster.CreateClient(cluster[0], cluster[1]);
+        var client = (await cluster.CreateClientAsync(cluster[0], cluster[1])).Client;
         var info = client.GetGrain<IClusterInfoGrain>("cluster");
         var uuid = await info.GetClusterUuid().WaitAsync(CallBound);
         Assert.False(string.IsNullOrEmpty(uuid));
-        Assert.Equal(cluster[0].TransportAddress, client.CurrentGateway);
 
-        // Calls keep flowing through silo 0 while it is killed: each ends, on time, with an answer or SiloUnavailableException.
+        // Calls keep flowing while silo 0 is killed: each ends, on time, with an answer or one of the runtime's errors.
         var outcomes = new ConcurrentBag<string>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // ends the callers even if the test fails first
         var callers = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
@@ -38,12 +41,13 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
                     var answer = await call.WaitAsync(CallBound);
                     outcomes.Add(answer == uuid || answer == model ? "ok" : $"wrong answer {answer}");
                 }
-                catch (TimeoutException)
+                catch (System.TimeoutException) when (Stopwatch.GetElapsedTime(started) >= CallBound)
                 {
                     outcomes.Add($"hung for {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
                     return;
                 }
-                catch (SiloUnavailableException)
+                catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException
+                                              || (e is System.TimeoutException && Stopwatch.GetElapsedTime(started) < CallBound))
                 {
                     outcomes.Add("unavailable");
                 }
@@ -62,17 +66,15 @@ public sealed class GatewayFailoverTests(ITestOutputHelper output)
         cluster.Log($"calls around the kill: {string.Join(", ", summary.Select(s => $"{s.Key} × {s.Value}"))}");
         Assert.All(outcomes, o => Assert.True(o is "ok" or "unavailable", o));
 
-        // Later calls go through silo 1 at once.
+        // Later calls go through silo 1.
         var watch = Stopwatch.StartNew();
         Assert.Equal(uuid, await info.GetClusterUuid().WaitAsync(CallBound));
-        Assert.Equal(cluster[1].TransportAddress, client.CurrentGateway);
-        cluster.Log($"first call after the kill answered through {client.CurrentGateway} in {watch.ElapsedMilliseconds} ms");
+        cluster.Log($"first call after the kill answered in {watch.ElapsedMilliseconds} ms");
         for (var i = 0; i < 20; i++) Assert.Equal(uuid, await info.GetClusterUuid().WaitAsync(CallBound));
 
         // A grain that lived on silo 0 comes back on silo 1 once silo 0 is declared dead.
-        await cluster.WaitUntilDeclaredDeadAsync(0, cluster.Options.DeathTimeout + TimeSpan.FromSeconds(5));
+        await cluster.WaitUntilDeclaredDeadAsync(0, cluster.Options.DeathDetection + TimeSpan.FromSeconds(5));
         Assert.Equal(model, (await client.GetGrain<ITrainedModelGrain>(model).GetConfig().WaitAsync(CallBound))!.ModelId);
-        Assert.Equal(cluster[1].TransportAddress, client.CurrentGateway);
     }
 
     private static async Task<string> ModelIdAsync(ITrainedModelGrain model) => (await model.GetConfig())!.ModelId;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Runtime.Client;
+using Orleans;
 
 namespace TrainedModelsOrleans.Cluster.Tests;
 
@@ -21,7 +21,7 @@ internal sealed class InferenceLoad : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new(MaxLifetime);
     private readonly Task[] _callers;
 
-    private InferenceLoad(ClusterClient client, string model, int callers, Stopwatch clock)
+    private InferenceLoad(IClusterClient client, string model, int callers, Stopwatch clock)
     {
         _callers = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
         {
@@ -45,7 +45,7 @@ internal sealed class InferenceLoad : IAsyncDisposable
 
     public sealed record Outcome(TimeSpan At, bool Ok, string? Error);
 
-    public static InferenceLoad Start(ClusterClient client, string model, int callers, Stopwatch clock) => new(client, model, callers, clock);
+    public static InferenceLoad Start(IClusterClient client, string model, int callers, Stopwatch clock) => new(client, model, callers, clock);
 
     /// <summary>Every outcome so far, in the order the calls ended.</summary>
     public Outcome[] Outcomes => _outcomes.ToArray();

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Runtime.Client;
+using Orleans;
 using TrainedModelsOrleans.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
@@ -45,12 +45,12 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
 
         // The first start activates the coordinator; the victim is the silo that hosts it.
         (await cluster[1].Http.StartDeploymentAsync(models[0], "wait_for=started")).AssertOk();
-        var coordinatorHome = await cluster.ScalarAsync<string>("SELECT silo_id FROM grain_directory WHERE grain_id = 'assignmentcoordinator/cluster'");
+        var coordinatorHome = await (await cluster.ClientAsync()).GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetNode();
         var victimIndex = cluster.Silos.ToList().FindIndex(s => s.Name == coordinatorHome);
         Assert.True(victimIndex >= 0, $"the coordinator lives on '{coordinatorHome}'");
         var victim = cluster[victimIndex];
         var survivors = cluster.Silos.Where(s => s != victim).ToArray();
-        var client = cluster.CreateClient(survivors);
+        var client = (await cluster.CreateClientAsync(survivors)).Client;
         cluster.Log($"victim: {victim.Name} (hosts the coordinator)");
 
         var log = new ConcurrentQueue<Operation>();
@@ -74,7 +74,7 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
         Assert.Contains(operations, o => o.Acknowledged && o.Started < killedAt);
         Assert.Contains(operations, o => o.Acknowledged && o.Started > killedAt && o.Kind is not Kind.Infer);
 
-        await cluster.WaitUntilDeclaredDeadAsync(victimIndex, cluster.Options.DeathTimeout + TimeSpan.FromSeconds(5));
+        await cluster.WaitUntilDeclaredDeadAsync(victimIndex, cluster.Options.DeathDetection + TimeSpan.FromSeconds(5));
         var observer = survivors[0].Http;
 
         // No deployment is stuck: each one left is started on survivors only, fully allocated.
@@ -248,7 +248,7 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
     }
 
     /// <summary>Through the SDK's grain interfaces, over the survivors' gateways.</summary>
-    private sealed class SdkOperations(ClusterClient client) : IOperations
+    private sealed class SdkOperations(IClusterClient client) : IOperations
     {
         private static readonly byte[] NoBody = [];
 

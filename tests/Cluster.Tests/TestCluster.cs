@@ -1,19 +1,23 @@
 using System.Diagnostics;
 using Npgsql;
 using TrainedModelsOrleans.Grains.Wire;
-using TrainedModelsOrleans.Runtime.Client;
+using Orleans;
 using TrainedModelsOrleans.TestSupport;
 using Xunit.Abstractions;
 
 namespace TrainedModelsOrleans.Cluster.Tests;
 
-/// <summary>How a <see cref="TestCluster"/> runs its silos. Defaults: three silos of two processors, a 4 s death timeout.</summary>
+/// <summary>How a <see cref="TestCluster"/> runs its silos. Defaults: three silos of two processors, the product's membership settings.</summary>
 public sealed record TestClusterOptions
 {
     public int Silos { get; init; } = 3;
     public int Processors { get; init; } = 2;
-    public TimeSpan DeathTimeout { get; init; } = TimeSpan.FromSeconds(4);
-    public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long Orleans may take to declare a killed silo dead with the product's default membership settings
+    /// (1 s probes, 3 missed probes, then the votes): what the tests allow before they expect the death.
+    /// </summary>
+    public TimeSpan DeathDetection { get; init; } = TimeSpan.FromSeconds(6);
     public TimeSpan NodeCheckInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The database the silos share; null: a fresh <see cref="TestDatabase"/>, dropped with the cluster.</summary>
@@ -29,13 +33,13 @@ public sealed record TestClusterOptions
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 }
 
-/// <summary>One silo process of a <see cref="TestCluster"/>: its HTTP API, its transport (gateway) address, the process.</summary>
+/// <summary>One silo process of a <see cref="TestCluster"/>: its HTTP API, its Orleans gateway address, the process.</summary>
 public sealed class ClusterSilo : IAsyncDisposable
 {
-    internal ClusterSilo(string name, int transportPort, string connectionString, NodeProcess process)
+    internal ClusterSilo(string name, int gatewayPort, string connectionString, NodeProcess process)
     {
         Name = name;
-        TransportAddress = $"127.0.0.1:{transportPort}";
+        GatewayAddress = $"127.0.0.1:{gatewayPort}";
         ConnectionString = connectionString;
         Process = process;
         Http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -49,8 +53,8 @@ public sealed class ClusterSilo : IAsyncDisposable
     /// <summary>A client of this silo's HTTP API (60 s timeout).</summary>
     public HttpClient Http { get; }
 
-    /// <summary>host:port of the silo-to-silo transport, which is also the client gateway.</summary>
-    public string TransportAddress { get; }
+    /// <summary>host:port of the silo's Orleans gateway (Node:GatewayPort), where clients connect.</summary>
+    public string GatewayAddress { get; }
 
     /// <summary>How this silo reaches the database.</summary>
     public string ConnectionString { get; }
@@ -59,7 +63,7 @@ public sealed class ClusterSilo : IAsyncDisposable
 
     public bool IsRunning => !Process.HasExited;
 
-    public override string ToString() => $"{Name} (http {BaseAddress}, transport {TransportAddress}, pid {Process.ProcessId})";
+    public override string ToString() => $"{Name} (http {BaseAddress}, gateway {GatewayAddress}, pid {Process.ProcessId})";
 
     public async ValueTask DisposeAsync()
     {
@@ -70,20 +74,20 @@ public sealed class ClusterSilo : IAsyncDisposable
 
 /// <summary>
 /// Several silo processes (the real Silo executable) on 127.0.0.1 over one PostgreSQL database, as an operator
-/// would run them: started in parallel, each with its own HTTP and transport port; a test kills (SIGKILL), stops
+/// would run them: started in parallel, each with its own HTTP, silo and gateway port; a test kills (SIGKILL), stops
 /// (SIGTERM) or adds silos and asserts on HTTP answers, SDK calls and Postgres rows. Every wait is bounded;
 /// disposal kills whatever still runs and drops the database it created.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
     private readonly List<ClusterSilo> _silos = new();
-    private readonly List<ClusterClient> _clients = new();
+    private readonly List<TrainedModelsConnection> _clients = new();
     private readonly TestDatabase? _ownDatabase;
     private readonly NpgsqlDataSource? _ownDataSource;
     private readonly ITestOutputHelper? _output;
     private readonly string _dataDirectory = TestRunDirectory.CreateScratchDirectory("cluster");
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private ClusterClient? _client;
+    private TrainedModelsConnection? _client;
 
     private TestCluster(TestClusterOptions options, string connectionString, TestDatabase? ownDatabase, ITestOutputHelper? output)
     {
@@ -95,6 +99,8 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     public TestClusterOptions Options { get; }
+
+    public static readonly TimeSpan ClientResponseTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The shared database, as the test reaches it directly.</summary>
     public string ConnectionString { get; }
@@ -110,8 +116,8 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The silos whose process still runs.</summary>
     public IReadOnlyList<ClusterSilo> Running => _silos.Where(s => s.IsRunning).ToArray();
 
-    /// <summary>An SDK client over the gateways of the silos running when it is first used.</summary>
-    public ClusterClient Client => _client ??= CreateClient(Running.ToArray());
+    /// <summary>An Orleans client over the gateways of the silos running when it is first asked for.</summary>
+    public async Task<IClusterClient> ClientAsync() => (_client ??= await CreateClientAsync(Running.ToArray())).Client;
 
     public static async Task<TestCluster> StartAsync(TestClusterOptions? options = null, ITestOutputHelper? output = null)
     {
@@ -161,17 +167,22 @@ public sealed class TestCluster : IAsyncDisposable
         Log($"stopped {_silos[index].Name} (SIGTERM), exit code {_silos[index].Process.ExitCode}");
     }
 
-    /// <summary>An SDK client over these silos' gateways, in this order; disposed with the cluster.</summary>
-    public ClusterClient CreateClient(params ClusterSilo[] gateways)
+    /// <summary>
+    /// An Orleans client (the SDK) over these silos' gateways; disposed with the cluster. Its response timeout is
+    /// <see cref="ClientResponseTimeout"/>: a call in flight on a gateway that is killed ends within it.
+    /// </summary>
+    public async Task<TrainedModelsConnection> CreateClientAsync(params ClusterSilo[] gateways)
     {
-        var client = TrainedModelsClient.Create(gateways.Select(g => g.TransportAddress));
+        var client = await TrainedModelsClient.ConnectAsync(gateways.Select(g => g.GatewayAddress),
+            c => c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = ClientResponseTimeout))
+            .WaitAsync(TimeSpan.FromSeconds(60));
         lock (_clients) _clients.Add(client);
         return client;
     }
 
     /// <summary>
-    /// Waits until every running silo is active in the membership table, is a node of the ML plan (node_capacity),
-    /// and has heartbeated since (so that its view, re-read after each heartbeat, holds all the others).
+    /// Waits until every running silo's newest generation is Active in Orleans' membership table and the node is
+    /// part of the ML plan (node_capacity). Orleans admits a silo as Active only once it reached every active peer.
     /// </summary>
     public async Task WaitUntilFormedAsync(TimeSpan? bound = null)
     {
@@ -182,29 +193,22 @@ public sealed class TestCluster : IAsyncDisposable
             if (silos.FirstOrDefault(s => !s.IsRunning) is { } gone)
                 throw new InvalidOperationException($"{gone.Name} exited with {gone.Process.ExitCode} while the cluster formed\n{gone.Process.OutputTail()}");
             var active = await ScalarAsync<long>("""
-                SELECT count(*) FROM (SELECT DISTINCT ON (silo_id) silo_id, status FROM silos WHERE silo_id = ANY($1)
-                                      ORDER BY silo_id, generation DESC) newest
-                WHERE status = 'active'
+                SELECT count(*) FROM (SELECT DISTINCT ON (siloname) siloname, status FROM orleansmembershiptable WHERE siloname = ANY($1)
+                                      ORDER BY siloname, generation DESC) newest
+                WHERE status = 3
                 """, (object)names);
             var planned = await ScalarAsync<long>("SELECT count(*) FROM node_capacity WHERE node = ANY($1)", (object)names);
             return active == names.Length && planned == names.Length;
         }, bound ?? Options.StartTimeout, () => $"the cluster did not form with {string.Join(", ", names)}");
-
-        var formed = await ScalarAsync<DateTime>("SELECT now()");
-        await WaitUntilAsync(async () => await ScalarAsync<long>("""
-            SELECT count(*) FROM (SELECT DISTINCT ON (silo_id) silo_id, heartbeat FROM silos WHERE silo_id = ANY($1)
-                                  ORDER BY silo_id, generation DESC) newest
-            WHERE heartbeat > $2
-            """, names, formed) == names.Length, TimeSpan.FromSeconds(10) + 4 * Options.HeartbeatPeriod, () => "the silos stopped heartbeating");
         Log($"formed: {string.Join(", ", names)}");
     }
 
-    /// <summary>Waits until a peer has declared the silo's newest generation dead (silos.status = 'dead').</summary>
+    /// <summary>Waits until Orleans has declared the silo's newest generation Dead (status 6 in its membership table).</summary>
     public async Task WaitUntilDeclaredDeadAsync(int index, TimeSpan bound)
     {
         var name = _silos[index].Name;
-        await WaitUntilAsync(async () => await ScalarAsync<string>(
-                "SELECT status FROM silos WHERE silo_id = $1 ORDER BY generation DESC LIMIT 1", name) == "dead",
+        await WaitUntilAsync(async () => await ScalarAsync<int>(
+                "SELECT status FROM orleansmembershiptable WHERE siloname = $1 ORDER BY generation DESC LIMIT 1", name) == 6,
             bound, () => $"{name} was not declared dead");
         Log($"{name} declared dead");
     }
@@ -266,7 +270,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        ClusterClient[] clients;
+        TrainedModelsConnection[] clients;
         lock (_clients) clients = _clients.ToArray();
         foreach (var client in clients)
         {
@@ -283,18 +287,17 @@ public sealed class TestCluster : IAsyncDisposable
     private async Task<ClusterSilo> LaunchAsync(string name)
     {
         var httpPort = NodeProcess.FreePort();
-        var transportPort = NodeProcess.FreePort();
+        var (siloPort, gatewayPort) = (NodeProcess.FreePort(), NodeProcess.FreePort());
         var connectionString = Options.SiloConnectionString?.Invoke(name) ?? ConnectionString;
         var dataDirectory = Directory.CreateDirectory(Path.Combine(_dataDirectory, $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)])).FullName;
         string[] args =
         [
             $"--ConnectionStrings:Postgres={connectionString}",
             $"--Node:Name={name}",
-            $"--Node:TransportPort={transportPort}",
+            $"--Node:SiloPort={siloPort}",
+            $"--Node:GatewayPort={gatewayPort}",
             $"--Node:Processors={Options.Processors}",
             "--Node:MemoryBytes=17179869184",
-            $"--Cluster:DeathTimeout={Options.DeathTimeout:c}",
-            $"--Cluster:HeartbeatPeriod={Options.HeartbeatPeriod:c}",
             $"--Ml:NodeCheckInterval={Options.NodeCheckInterval:c}",
             $"--DataDirectory={dataDirectory}",
             "--Logging:LogLevel:Default=Warning",
@@ -303,7 +306,7 @@ public sealed class TestCluster : IAsyncDisposable
             .. Options.ExtraArguments,
         ];
         var process = await NodeProcess.StartAsync(httpPort, args, Options.StartTimeout);
-        var silo = new ClusterSilo(name, transportPort, connectionString, process);
+        var silo = new ClusterSilo(name, gatewayPort, connectionString, process);
         Log($"started {silo}");
         return silo;
     }

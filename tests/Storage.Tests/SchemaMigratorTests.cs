@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 using TrainedModelsOrleans.TestSupport;
 using Xunit;
 

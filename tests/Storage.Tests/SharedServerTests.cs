@@ -1,5 +1,5 @@
 using Npgsql;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 using TrainedModelsOrleans.TestSupport;
 using Xunit;
 
@@ -22,8 +22,11 @@ public sealed class SharedServerTests(PostgresDatabaseFixture db) : IClassFixtur
     {
         var files = Directory.GetFiles(SchemaMigrator.FindSchemaDirectory(), "*.sql").Length;
         Assert.Equal(files, await db.ScalarAsync<int>("select count(*) from schema_version"));
-        foreach (var table in new[] { "silos", "grain_directory", "grain_state" })
+        foreach (var table in new[] { "orleansquery", "orleansmembershiptable", "orleansstorage", "model_definition_parts", "ml_nodes" })
             Assert.True(await db.ScalarAsync<bool>("select to_regclass(@t) is not null", ("t", table)), table);
+        // The home-made runtime's membership and directory are gone.
+        foreach (var table in new[] { "silos", "grain_directory" })
+            Assert.False(await db.ScalarAsync<bool>("select to_regclass(@t) is not null", ("t", table)), table);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 
 namespace TrainedModelsOrleans.TestSupport;
 

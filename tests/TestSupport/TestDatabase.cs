@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 
 namespace TrainedModelsOrleans.TestSupport;
 

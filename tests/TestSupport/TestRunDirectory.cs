@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using TrainedModelsOrleans.Runtime.Storage;
+using TrainedModelsOrleans.Silo.Storage;
 
 namespace TrainedModelsOrleans.TestSupport;
 

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
 

@@ -14,11 +14,11 @@ public static class RootEndpoints
 
     public static IEndpointRouteBuilder MapRootEndpoints(this IEndpointRouteBuilder app, ApiIdentity identity)
     {
-        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], () => ElasticsearchJson.Ok(new JsonObject
+        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], async () => ElasticsearchJson.Ok(new JsonObject
         {
             ["name"] = identity.NodeName,
             ["cluster_name"] = identity.ClusterName,
-            ["cluster_uuid"] = identity.ClusterUuid,
+            ["cluster_uuid"] = await identity.ClusterUuidAsync(),
             ["version"] = new JsonObject
             {
                 ["number"] = CompatibleVersion,
@@ -49,5 +49,28 @@ public static class RootEndpoints
     }
 }
 
-/// <summary>Who answers: shown by GET / .</summary>
-public sealed record ApiIdentity(string NodeName, string ClusterName, string ClusterUuid);
+/// <summary>
+/// Who answers: shown by GET / . The cluster uuid is asked for once, when first shown (an API-only process can
+/// ask the cluster only after its Orleans client has connected); a failed attempt is asked again next time.
+/// </summary>
+public sealed class ApiIdentity(string nodeName, string clusterName, Func<Task<string>> readClusterUuid)
+{
+    private Task<string>? _clusterUuid;
+
+    public string NodeName { get; } = nodeName;
+    public string ClusterName { get; } = clusterName;
+
+    public async Task<string> ClusterUuidAsync()
+    {
+        var read = _clusterUuid ??= readClusterUuid();
+        try
+        {
+            return await read;
+        }
+        catch
+        {
+            _ = Interlocked.CompareExchange(ref _clusterUuid, null, read);
+            throw;
+        }
+    }
+}

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using TrainedModelsOrleans.Runtime.Cluster;
+using Orleans.Runtime;
 using TrainedModelsOrleans.Grains.Errors;
 
 namespace TrainedModelsOrleans.Api.Http;
@@ -40,11 +40,12 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         {
             // The client went away; nothing to answer.
         }
-        catch (SiloUnavailableException error) when (!context.Response.HasStarted)
+        catch (Exception error) when (!context.Response.HasStarted && error is SiloUnavailableException or OrleansMessageRejectionException)
         {
             // The node that held the work died or is leaving: ES answers a lost node with node_not_connected_exception.
+            // Orleans' messages carry inner stack traces; the reason keeps their first line.
             context.Response.Clear();
-            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", error.Message);
+            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", FirstLine(error.Message));
         }
         catch (TimeoutException error) when (!context.Response.HasStarted)
         {
@@ -70,6 +71,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
                 $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
         }
     }
+
+    private static string FirstLine(string text) => text.IndexOf('\n') is var end and >= 0 ? text[..end].TrimEnd() : text;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, string path, Exception error);

@@ -1,4 +1,4 @@
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Grains.Cluster;
 

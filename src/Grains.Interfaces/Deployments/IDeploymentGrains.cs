@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.ModelStore;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
@@ -51,6 +51,9 @@ public interface IAssignmentCoordinatorGrain : IGrainWithStringKey
     Task<TrainedModelAssignment?> GetAssignment(string deploymentId);
 
     Task<IReadOnlyList<TrainedModelAssignment>> GetAssignments();
+
+    /// <summary>The ML node (silo name) this activation runs on: where the control plane lives right now.</summary>
+    Task<string> GetNode();
 }
 
 /// <summary>One ML node (key = node name): applies its routes by opening and closing models locally.</summary>
@@ -68,8 +71,10 @@ public interface INodeCapacityGrain : IGrainWithStringKey
     Task<NodeCapacity> GetCapacity();
 }
 
+[GenerateSerializer, Immutable, Alias("tmo.NodeCapacity")]
 public sealed record NodeCapacity(string Node, int AllocatedProcessors, long MemoryBytes, int NormalThreads, int LowThreads);
 
 /// <summary>A route this node must serve, as committed.</summary>
+[GenerateSerializer, Immutable, Alias("tmo.NodeRoute")]
 public sealed record NodeRoute(string DeploymentId, string ModelId, int ThreadsPerAllocation, int Allocations, Priority Priority, RoutingState State,
     int QueueCapacity = 1024, long CacheSizeBytes = 0);

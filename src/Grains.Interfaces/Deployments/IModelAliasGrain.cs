@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.ModelStore;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 

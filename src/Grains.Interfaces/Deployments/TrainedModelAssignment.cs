@@ -1,3 +1,4 @@
+using Orleans;
 using System.Text.Json.Serialization;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
@@ -7,6 +8,7 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// (CORE/inference/assignment/TrainedModelAssignment.java). Stored as the deployment's state and
 /// rendered by the start / update APIs as {"assignment": …}.
 /// </summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelAssignment")]
 public sealed record TrainedModelAssignment
 {
     [JsonPropertyName("task_parameters")]
@@ -30,6 +32,7 @@ public sealed record TrainedModelAssignment
     public int MaxAssignedAllocations { get; init; }
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TaskParameters")]
 public sealed record TaskParameters
 {
     [JsonPropertyName("model_id")]
@@ -64,6 +67,7 @@ public sealed record TaskParameters
     public long PerAllocationMemoryBytes { get; init; }
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.RoutingInfo")]
 public sealed record RoutingInfo
 {
     [JsonPropertyName("current_allocations")]
@@ -80,6 +84,7 @@ public sealed record RoutingInfo
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<RoutingState>))]
+[GenerateSerializer, Alias("tmo.RoutingState")]
 public enum RoutingState
 {
     [JsonStringEnumMemberName("starting")] Starting,
@@ -90,6 +95,7 @@ public enum RoutingState
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<AssignmentState>))]
+[GenerateSerializer, Alias("tmo.AssignmentState")]
 public enum AssignmentState
 {
     [JsonStringEnumMemberName("starting")] Starting,
@@ -99,6 +105,7 @@ public enum AssignmentState
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<Priority>))]
+[GenerateSerializer, Alias("tmo.Priority")]
 public enum Priority
 {
     [JsonStringEnumMemberName("normal")] Normal,
@@ -107,6 +114,7 @@ public enum Priority
 
 /// <summary>ES's AllocationStatus.State, ordered: starting &lt; started &lt; fully_allocated (also wait_for).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AllocationState>))]
+[GenerateSerializer, Alias("tmo.AllocationState")]
 public enum AllocationState
 {
     [JsonStringEnumMemberName("starting")] Starting,

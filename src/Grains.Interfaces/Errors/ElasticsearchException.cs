@@ -1,18 +1,29 @@
+using Orleans;
+
 namespace TrainedModelsOrleans.Grains.Errors;
 
 /// <summary>
 /// An error the API reports in Elasticsearch's shape:
 /// {"error":{"root_cause":[{"type","reason"}],"type","reason"},"status"}.
-/// Domain rules throw it; grains let it travel to the caller unchanged; the HTTP layer renders it.
+/// Domain rules throw it; grains let it travel to the caller unchanged (Orleans serializes it with its
+/// fields, so a 409 raised on one silo is still a 409 at an SDK client); the HTTP layer renders it.
 /// </summary>
-public class ElasticsearchException(int status, string type, string reason) : Exception(reason)
+[GenerateSerializer, Alias("tmo.ElasticsearchException")]
+public class ElasticsearchException : Exception
 {
-    public int Status { get; } = status;
-    public string Type { get; } = type;
-    public string Reason { get; } = reason;
+    public ElasticsearchException(int status, string type, string reason) : base(reason)
+    {
+        Status = status;
+        Type = type;
+        Reason = reason;
+    }
+
+    [Id(0)] public int Status { get; private set; }
+    [Id(1)] public string Type { get; private set; }
+    [Id(2)] public string Reason { get; private set; }
 
     /// <summary>Extra headers ES sends with some errors (e.g. none today; kept for Warning headers).</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+    [Id(3)] public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
     /// <summary>ES's ExceptionsHelper.badRequestException: a status_exception with 400.</summary>
     public static ElasticsearchException BadRequest(string reason) =>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
@@ -41,4 +41,5 @@ public interface IModelStoreGrain : IGrainWithStringKey
 }
 
 /// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>
+[GenerateSerializer, Immutable, Alias("tmo.StoreResponse")]
 public sealed record StoreResponse(JsonObject Body, IReadOnlyList<string> Warnings);

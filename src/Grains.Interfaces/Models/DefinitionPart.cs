@@ -1,3 +1,4 @@
+using Orleans;
 using System.Text.Json.Serialization;
 
 namespace TrainedModelsOrleans.Grains.Models;
@@ -6,6 +7,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// One validated <c>PUT _ml/trained_models/&lt;id&gt;/definition/&lt;part&gt;</c> upload
 /// (PutTrainedModelDefinitionPartAction). <see cref="Definition"/> holds the decoded bytes.
 /// </summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.DefinitionPart")]
 public sealed record DefinitionPart
 {
     [JsonPropertyName("model_id")]
@@ -34,6 +36,7 @@ public sealed record DefinitionPart
 /// the decoded length of each part received. Kept in the model grain's state; DefinitionAssembly
 /// applies the rules to it. The bytes themselves live in their own table.
 /// </summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.DefinitionProgress")]
 public sealed record DefinitionProgress
 {
     [JsonPropertyName("total_parts")]

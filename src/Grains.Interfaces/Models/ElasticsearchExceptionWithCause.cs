@@ -1,3 +1,4 @@
+using Orleans;
 using TrainedModelsOrleans.Grains.Errors;
 
 namespace TrainedModelsOrleans.Grains.Models;
@@ -9,10 +10,11 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// <see cref="CausedBy"/> as ES's nested <c>"caused_by":{"type","reason","caused_by"?}</c>;
 /// <see cref="RootReason"/> is the innermost, most specific reason.
 /// </summary>
+[GenerateSerializer, Alias("tmo.ElasticsearchExceptionWithCause")]
 public class ElasticsearchExceptionWithCause(int status, string type, string reason, ElasticsearchException causedBy)
     : ElasticsearchException(status, type, reason)
 {
-    public ElasticsearchException CausedBy { get; } = causedBy;
+    [Id(0)] public ElasticsearchException CausedBy { get; private set; } = causedBy;
 
     /// <summary>The reason of the innermost cause.</summary>
     public string RootReason => CausedBy is ElasticsearchExceptionWithCause inner ? inner.RootReason : CausedBy.Reason;

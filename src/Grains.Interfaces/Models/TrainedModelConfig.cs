@@ -1,3 +1,4 @@
+using Orleans;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
@@ -9,6 +10,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// GET _ml/trained_models; <c>task_type</c>, <c>fully_defined</c> and <c>onnx</c> are ours.
 /// Built by PutTrainedModelRequest / TrainedModelCreation, never by hand from user input.
 /// </summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelConfig")]
 public sealed record TrainedModelConfig
 {
     [JsonPropertyName("model_id")]
@@ -89,6 +91,7 @@ public sealed record TrainedModelConfig
     public OnnxModelSignature? Onnx { get; init; }
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelInput")]
 public sealed record TrainedModelInput
 {
     [JsonPropertyName("field_names")]
@@ -96,12 +99,14 @@ public sealed record TrainedModelInput
 }
 
 /// <summary>ES's <c>{"index":{"name":"…"}}</c> location.</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelLocation")]
 public sealed record TrainedModelLocation
 {
     [JsonPropertyName("index")]
     public required TrainedModelIndexLocation Index { get; init; }
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelIndexLocation")]
 public sealed record TrainedModelIndexLocation
 {
     [JsonPropertyName("name")]
@@ -109,6 +114,7 @@ public sealed record TrainedModelIndexLocation
 }
 
 /// <summary>Strings prepended to the input at ingest or search time ([new] in ES, kept for shape).</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.PrefixStrings")]
 public sealed record PrefixStrings
 {
     [JsonPropertyName("ingest")]
@@ -120,6 +126,7 @@ public sealed record PrefixStrings
     public string? Search { get; init; }
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.OnnxModelSignature")]
 public sealed record OnnxModelSignature
 {
     [JsonPropertyName("inputs")]
@@ -129,6 +136,7 @@ public sealed record OnnxModelSignature
     public IReadOnlyList<OnnxTensorInfo> Outputs { get; init; } = [];
 }
 
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.OnnxTensorInfo")]
 public sealed record OnnxTensorInfo
 {
     [JsonPropertyName("name")]

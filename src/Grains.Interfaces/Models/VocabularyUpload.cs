@@ -1,3 +1,4 @@
+using Orleans;
 using System.Text.Json.Serialization;
 
 namespace TrainedModelsOrleans.Grains.Models;
@@ -6,6 +7,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// A validated <c>PUT _ml/trained_models/&lt;id&gt;/vocabulary</c> body (PutTrainedModelVocabularyAction).
 /// <see cref="Merges"/> and <see cref="Scores"/> are empty, never null, when not given.
 /// </summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.VocabularyUpload")]
 public sealed record VocabularyUpload
 {
     [JsonPropertyName("model_id")]

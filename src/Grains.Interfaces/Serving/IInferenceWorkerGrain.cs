@@ -1,5 +1,5 @@
 using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 

@@ -1,6 +1,8 @@
+using Orleans;
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>A named tensor as grains exchange it: ONNX element type name ("float", "int64", …), shape, row-major data.</summary>
+[GenerateSerializer, Immutable, Alias("tmo.InferenceTensor")]
 public sealed record InferenceTensor(string Name, string ElementType, long[] Shape, Array Data)
 {
     public static InferenceTensor Of(string name, float[] data, params long[] shape) => new(name, "float", shape, data);
@@ -8,6 +10,7 @@ public sealed record InferenceTensor(string Name, string ElementType, long[] Sha
 }
 
 /// <summary>A node's counters for one deployment (ES's per-node deployment stats).</summary>
+[GenerateSerializer, Immutable, Alias("tmo.NodeDeploymentStats")]
 public sealed record NodeDeploymentStats(
     string Node, long InferenceCount, long CacheHitCount, double? AverageInferenceTimeMs, double? AverageInferenceTimeMsExcludingCacheHits,
     long ErrorCount, long RejectedExecutionCount, long TimeoutCount, int PendingRequests, long PeakThroughputPerMinute,

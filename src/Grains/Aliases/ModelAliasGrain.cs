@@ -3,8 +3,9 @@ using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Pipelines;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Transactions;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.Aliases;
 
@@ -15,7 +16,7 @@ namespace TrainedModelsOrleans.Grains.Aliases;
 /// </summary>
 public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tables, Serving.InferenceTargets inferenceTargets) : Grain, IModelAliasGrain
 {
-    private string Alias => GetPrimaryKeyString();
+    private string Alias => this.GetPrimaryKeyString();
 
     public async Task<StoreResponse> Put(string modelId, IReadOnlyDictionary<string, string?> query)
     {

@@ -1,5 +1,6 @@
 using Npgsql;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace TrainedModelsOrleans.Grains.Cluster;
 

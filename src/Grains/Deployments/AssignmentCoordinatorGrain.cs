@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Orleans.Storage;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Transactions;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
@@ -14,14 +16,16 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 public sealed partial class AssignmentCoordinatorGrain(
     GrainStateStore store,
     DeploymentTables tables,
+    MlNodes mlNodes,
     MlSettings settings,
     InferenceTargets inferenceTargets,
+    LocalNode localNode,
     TimeProvider clock,
     ILogger<AssignmentCoordinatorGrain> logger) : Grain, IAssignmentCoordinatorGrain
 {
     public const string Key = "cluster";
 
-    private readonly Dictionary<string, IPersistentState<DeploymentRecord>> _deployments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IStoredState<DeploymentRecord>> _deployments = new(StringComparer.Ordinal);
     private string? _plannedNodes;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -175,7 +179,9 @@ public sealed partial class AssignmentCoordinatorGrain(
         Task.FromResult<IReadOnlyList<TrainedModelAssignment>>(_deployments.Values
             .Select(d => d.State.Assignment).OfType<TrainedModelAssignment>().OrderBy(a => a.TaskParameters.DeploymentId, StringComparer.Ordinal).ToArray());
 
-    private IPersistentState<DeploymentRecord>? Find(string id) =>
+    public Task<string> GetNode() => Task.FromResult(localNode.Name);
+
+    private IStoredState<DeploymentRecord>? Find(string id) =>
         _deployments.TryGetValue(id, out var state) && state.State.Assignment is not null ? state : null;
 
     private Dictionary<string, (TrainedModelAssignment Assignment, long MemoryBytes)> Current() =>
@@ -184,7 +190,7 @@ public sealed partial class AssignmentCoordinatorGrain(
 
     private bool ScalingPossible(IReadOnlyList<MlNode> nodes) => settings.MaxLazyNodes > nodes.Count;
 
-    private Task<IReadOnlyList<MlNode>> LiveNodesAsync() => tables.LiveNodesAsync(settings.NodeHeartbeatTimeout, CancellationToken.None);
+    private Task<IReadOnlyList<MlNode>> LiveNodesAsync() => mlNodes.LiveAsync(CancellationToken.None);
 
     /// <summary>
     /// Commits what changed in the plan in one transaction. In-memory states move only after the
@@ -205,7 +211,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             transaction.Write(state);
             changed.Add(id);
         }
-        IPersistentState<DeploymentRecord>? removedState = null;
+        IStoredState<DeploymentRecord>? removedState = null;
         if (removed is not null && _deployments.TryGetValue(removed, out removedState))
         {
             transaction.Clear(removedState);
@@ -250,7 +256,7 @@ public sealed partial class AssignmentCoordinatorGrain(
     private static string Signature(IEnumerable<MlNode> nodes) =>
         string.Join(';', nodes.Select(n => $"{n.Name}:{n.AllocatedProcessors}:{n.MemoryBytes}"));
 
-    private static GrainId StateOf(string deploymentId) => new(DeploymentTables.DeploymentGrainType, deploymentId);
+    private static StateKey StateOf(string deploymentId) => new(DeploymentTables.DeploymentGrainType, deploymentId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telling node {Node} about its routes failed")]
     private static partial void LogNotifyFailed(ILogger logger, string node, Exception error);

@@ -3,8 +3,10 @@ using TrainedModelsOrleans.Grains.Aliases;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Pipelines;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Cluster;
+using TrainedModelsOrleans.Grains.Storage;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
@@ -15,14 +17,14 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// </summary>
 [Reentrant]
 public sealed class DeploymentGrain(
-    [PersistentState(DeploymentTables.AssignmentState)] IPersistentState<DeploymentRecord> deployment,
+    GrainStateStore store,
     DeploymentTables tables,
     MlSettings settings,
     TimeProvider clock) : Grain, IDeploymentGrain
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
-    private string DeploymentId => GetPrimaryKeyString();
+    private string DeploymentId => this.GetPrimaryKeyString();
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
 
     public async Task<StoreResponse> Start(string modelId, IReadOnlyDictionary<string, string?> query, byte[] body)
@@ -100,16 +102,14 @@ public sealed class DeploymentGrain(
     {
         try
         {
-            await GrainFactory.GetStatelessWorker<Serving.IInferenceWorkerGrain>(DeploymentId, node).Stop(finishPendingWork);
+            await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(Serving.InferenceWorkerKey.Of(node, DeploymentId)).Stop(finishPendingWork);
         }
-        catch (SiloUnavailableException)
+        catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException)
         {
         }
     }
 
-    public async Task<TrainedModelAssignment?> GetAssignment()
-    {
-        await deployment.ReadStateAsync();
-        return deployment.State.Assignment;
-    }
+    public async Task<TrainedModelAssignment?> GetAssignment() =>
+        (await store.ReadAsync<DeploymentRecord>(new StateKey(DeploymentTables.DeploymentGrainType, DeploymentId), DeploymentTables.AssignmentState))
+        .State.Assignment;
 }

@@ -1,5 +1,5 @@
 using Npgsql;
-using TrainedModelsOrleans.Runtime.Transactions;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
@@ -19,23 +19,6 @@ public sealed class DeploymentTables(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetString(0));
         return ids;
-    }
-
-    /// <summary>Live ML nodes: the newest generation of each silo that is joining or active, with a fresh heartbeat.</summary>
-    public async Task<IReadOnlyList<MlNode>> LiveNodesAsync(TimeSpan heartbeatTimeout, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("""
-            SELECT silo_id, allocated_processors, memory_bytes FROM (
-                SELECT DISTINCT ON (silo_id) silo_id, allocated_processors, memory_bytes, status, heartbeat
-                FROM silos ORDER BY silo_id, generation DESC) newest
-            WHERE status IN ('joining', 'active') AND heartbeat > now() - $1
-            ORDER BY silo_id
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = heartbeatTimeout });
-        var nodes = new List<MlNode>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) nodes.Add(new MlNode(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2)));
-        return nodes;
     }
 
     /// <summary>Which of these ids are taken, and by what.</summary>

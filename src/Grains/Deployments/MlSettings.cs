@@ -9,9 +9,6 @@ public sealed class MlSettings
     /// <summary>ES's MAX_TRAINED_MODEL_DEPLOYMENTS.</summary>
     public int MaxDeployments { get; set; } = 100;
 
-    /// <summary>A node whose heartbeat is older than this is not offered to the planner.</summary>
-    public TimeSpan NodeHeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
     /// <summary>How often each node asks the coordinator to re-plan if the live nodes changed.</summary>
     public TimeSpan NodeCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -1,14 +1,15 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Cluster;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>GET over many models: ES's id expression, tags and paging, rendered from committed records.</summary>
 [StatelessWorker]
-public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments) : Grain, IModelStoreGrain
+public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments, MlNodes mlNodes) : Grain, IModelStoreGrain
 {
     public async Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query)
     {
@@ -31,7 +32,7 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
         var records = await tables.RecordsAsync(page.ModelIds, CancellationToken.None);
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
         var pipelineCounts = await deployments.PipelineCountsAsync(CancellationToken.None);
-        var nodes = (await deployments.LiveNodesAsync(TimeSpan.FromDays(3650), CancellationToken.None)).ToDictionary(
+        var nodes = (await mlNodes.KnownAsync(CancellationToken.None)).ToDictionary(
             n => n.Name, n => new NodeDescription { Id = n.Name, Name = n.Name, TransportAddress = n.Name });
 
         var stats = new JsonArray();
@@ -58,7 +59,7 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
     {
         try
         {
-            return await GrainFactory.GetStatelessWorker<Serving.IInferenceWorkerGrain>(deploymentId, node).GetStats()
+            return await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(Serving.InferenceWorkerKey.Of(node, deploymentId)).GetStats()
                 .WaitAsync(TimeSpan.FromSeconds(5));
         }
         catch (Exception e) when (e is SiloUnavailableException or TimeoutException)

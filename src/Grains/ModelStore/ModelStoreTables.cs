@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Npgsql;
-using TrainedModelsOrleans.Runtime.Persistence;
-using TrainedModelsOrleans.Runtime.Transactions;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 

@@ -3,8 +3,9 @@ using Npgsql;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Transactions;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
@@ -13,14 +14,18 @@ namespace TrainedModelsOrleans.Grains.ModelStore;
 /// commits each change (state + rows) in one transaction, and maps namespace collisions to ES errors.
 /// </summary>
 public sealed class TrainedModelGrain(
-    [PersistentState(ModelStoreTables.ConfigState)] IPersistentState<TrainedModelRecord> model,
     GrainStateStore store,
     ModelStoreTables tables,
     DeploymentTables deploymentTables,
     OnnxModelInspector onnx,
     TimeProvider clock) : Grain, ITrainedModelGrain
 {
-    private string ModelId => GetPrimaryKeyString();
+    private IStoredState<TrainedModelRecord> model = null!;
+
+    private string ModelId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        model = await store.ReadAsync<TrainedModelRecord>(new StateKey(ModelStoreTables.ModelGrainType, ModelId), ModelStoreTables.ConfigState, cancellationToken);
 
     public async Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion)
     {

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using Npgsql;
 using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Transactions;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Storage;
 
 namespace TrainedModelsOrleans.Grains.Pipelines;
 
@@ -12,7 +13,7 @@ namespace TrainedModelsOrleans.Grains.Pipelines;
 /// </summary>
 public sealed class IngestPipelineGrain(GrainStateStore store, NpgsqlDataSource dataSource) : Grain, IIngestPipelineGrain
 {
-    private string Id => GetPrimaryKeyString();
+    private string Id => this.GetPrimaryKeyString();
 
     public async Task Put(byte[] body)
     {

@@ -3,7 +3,8 @@ using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Inference;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 

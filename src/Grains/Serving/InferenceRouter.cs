@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Cluster;
-using TrainedModelsOrleans.Runtime.Hosting;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
@@ -14,14 +14,14 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// spreads without asking nodes for their queues on every request. Ties go to this silo (no network hop).
 /// A node that cannot be reached is skipped for a moment and the request goes to another one.
 /// </summary>
-public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing serving, IGrainFactory grains)
+public sealed class InferenceRouter(LocalNode localNode, DeploymentServing serving, IGrainFactory grains)
 {
     private static readonly TimeSpan SkipUnreachable = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<(string Deployment, string Node), StrongCounter> _outstanding = new();
     private readonly ConcurrentDictionary<string, long> _unreachableUntil = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Deployment, string Node), IInferenceWorkerGrain> _workers = new();
 
-    public string LocalNode => silo.Silo.SiloName;
+    public string LocalNode => localNode.Name;
 
     /// <summary>Runs the call on the chosen node: locally through <paramref name="local"/>, elsewhere through the node's worker.</summary>
     public async Task<T> RunAsync<T>(TrainedModelAssignment deployment, Func<ServedDeployment, Task<T>> local,
@@ -37,12 +37,14 @@ public sealed class InferenceRouter(SiloConfiguration silo, DeploymentServing se
             Interlocked.Increment(ref counter.Value);
             try
             {
-                var worker = _workers.GetOrAdd((deploymentId, node), static (key, g) => g.GetStatelessWorker<IInferenceWorkerGrain>(key.Deployment, key.Node), grains);
+                var worker = _workers.GetOrAdd((deploymentId, node), static (key, g) => g.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(key.Node, key.Deployment)), grains);
                 return await remote(worker);
             }
-            catch (SiloUnavailableException) when (tried.Count + 1 < RoutableNodes(deployment).Count())
+            catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException
+                                      && tried.Count + 1 < RoutableNodes(deployment).Count())
             {
-                // The node died or is leaving: inference has no side effects, so another node may run it.
+                // The node died or is leaving (Orleans cannot place the worker there, or cannot connect to its silo):
+                // inference has no side effects, so another node may run it.
                 _unreachableUntil[node] = Stopwatch.GetTimestamp() + (long)(SkipUnreachable.TotalSeconds * Stopwatch.Frequency);
                 tried.Add(node);
             }

@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Cluster;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 

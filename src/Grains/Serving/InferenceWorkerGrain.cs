@@ -1,20 +1,22 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Hosting;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Placement;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>
-/// A deployment's worker on this node: hands docs to the node's executor for the deployment and maps
-/// its outcomes to Elasticsearch's errors. Reentrant: many requests wait on the executor at once.
+/// A deployment's worker on one node (key "node/deployment", placed on that node's silo): hands docs to
+/// the node's executor for the deployment, which keeps the thread budget the plan granted, and maps its
+/// outcomes to Elasticsearch's errors. Reentrant: many requests wait on the executor at once.
 /// </summary>
-[StatelessWorker]
+[SiloNamePlacement]
 [Reentrant]
-public sealed class InferenceWorkerGrain(DeploymentServing serving, SiloConfiguration silo) : Grain, IInferenceWorkerGrain
+public sealed class InferenceWorkerGrain(DeploymentServing serving, LocalNode node) : Grain, IInferenceWorkerGrain
 {
-    private string DeploymentId => GetPrimaryKeyString();
+    private string DeploymentId => InferenceWorkerKey.DeploymentIdOf(this.GetPrimaryKeyString());
 
     public Task Open(NodeRoute route) => serving.EnsureAsync(route);
 
@@ -32,7 +34,7 @@ public sealed class InferenceWorkerGrain(DeploymentServing serving, SiloConfigur
     {
         if (!serving.TryGet(DeploymentId, out var served)) return Task.FromResult<NodeDeploymentStats?>(null);
         var s = served.Executor.Statistics.Snapshot(served.Executor.Pending);
-        return Task.FromResult<NodeDeploymentStats?>(new NodeDeploymentStats(silo.Silo.SiloName, s.InferenceCount, s.CacheHitCount,
+        return Task.FromResult<NodeDeploymentStats?>(new NodeDeploymentStats(node.Name, s.InferenceCount, s.CacheHitCount,
             s.AverageInferenceTimeMs, s.AverageInferenceTimeMsExcludingCacheHits, s.ErrorCount, s.RejectedExecutionCount, s.TimeoutCount,
             s.PendingRequests, s.PeakThroughputPerMinute, s.ThroughputLastMinute, s.LastAccess, s.StartTime));
     }

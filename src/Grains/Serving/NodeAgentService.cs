@@ -1,25 +1,28 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Hosting;
-using TrainedModelsOrleans.Runtime.MembershipService;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>
-/// Makes this silo an ML node: once every hosted service has started (the silo included), the node joins
-/// the plan and re-opens what is routed to it, e.g. after a crash; when the silo begins to stop, while it
-/// still serves calls, the node leaves so its allocations move.
+/// Makes this silo an ML node: once the host has started (the silo is active), the node records what it
+/// offers, joins the plan and re-opens what is routed to it (e.g. after a crash); while the host begins to
+/// stop, and the silo still serves calls, the node leaves so its allocations move. Every Orleans membership
+/// change asks the coordinator to re-plan; a timer catches whatever a lost call missed.
 /// </summary>
 public sealed partial class NodeAgentService(
-    IGrainFactory grains, IClusterMembership membership, SiloConfiguration silo, MlSettings settings, ILogger<NodeAgentService> logger)
-    : IHostedLifecycleService, ISiloShutdownParticipant
+    IGrainFactory grains, IClusterMembershipService membership, LocalNode node, MlNodes nodes, MlSettings settings,
+    ILogger<NodeAgentService> logger)
+    : IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _changed = new(0, 1);
     private Task? _membershipWatch;
+    private Task? _refreshLoop;
 
-    private INodeCapacityGrain Node => grains.GetGrain<INodeCapacityGrain>(silo.Silo.SiloName);
+    private INodeCapacityGrain Node => grains.GetGrain<INodeCapacityGrain>(node.Name);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -29,72 +32,70 @@ public sealed partial class NodeAgentService(
     {
         try
         {
+            await nodes.OfferAsync(node, cancellationToken);
             await Node.Join().WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The node still serves grain calls; the next plan change or restart retries the join.
-            LogJoinFailed(logger, silo.Silo.SiloName, e);
+            LogJoinFailed(logger, node.Name, e);
         }
-        membership.Changed += OnMembershipChanged;
         _membershipWatch = WatchMembershipAsync();
+        _refreshLoop = RefreshLoopAsync();
     }
 
-    /// <summary>
-    /// Nodes come and go (a silo joins, one is declared dead): the coordinator re-plans when the set changed.
-    /// A membership change asks at once; the timer catches whatever a lost call missed.
-    /// </summary>
     private async Task WatchMembershipAsync()
     {
         try
         {
-            while (!_stopping.IsCancellationRequested)
-            {
-                // A change signalled while the last refresh ran is still pending here: none is lost.
-                try { await _changed.WaitAsync(settings.NodeCheckInterval, _stopping.Token); }
-                catch (OperationCanceledException) { return; }
-                try
-                {
-                    await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).RefreshNodes();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogRefreshFailed(logger, e);
-                }
-            }
+            await foreach (var _ in membership.MembershipUpdates.WithCancellation(_stopping.Token)) Signal();
         }
         catch (OperationCanceledException) { }
     }
 
-    private readonly SemaphoreSlim _changed = new(0, 1);
-
-    private void OnMembershipChanged(MembershipView view)
+    private void Signal()
     {
         try { _changed.Release(); }
         catch (SemaphoreFullException) { /* a refresh is already due */ }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Called by the silo as it begins to stop, while grain calls still work.</summary>
-    public async Task OnSiloStoppingAsync(CancellationToken cancellationToken)
+    private async Task RefreshLoopAsync()
     {
-        membership.Changed -= OnMembershipChanged;
+        while (!_stopping.IsCancellationRequested)
+        {
+            // A change signalled while the last refresh ran is still pending here: none is lost.
+            try { await _changed.WaitAsync(settings.NodeCheckInterval, _stopping.Token); }
+            catch (OperationCanceledException) { return; }
+            try
+            {
+                await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).RefreshNodes();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRefreshFailed(logger, e);
+            }
+        }
+    }
+
+    /// <summary>Runs before any hosted service stops: the silo still serves grain calls, so the node can leave the plan.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
         await _stopping.CancelAsync();
         if (_membershipWatch is not null) await _membershipWatch;
+        if (_refreshLoop is not null) await _refreshLoop;
         try
         {
             await Node.Leave().WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogLeaveFailed(logger, silo.Silo.SiloName, e);
+            LogLeaveFailed(logger, node.Name, e);
         }
     }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Node {Node} could not join the ML plan")]
     private static partial void LogJoinFailed(ILogger logger, string node, Exception error);

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
-using TrainedModelsOrleans.Runtime;
-using TrainedModelsOrleans.Runtime.Hosting;
+using Orleans;
+using Orleans.Concurrency;
+using TrainedModelsOrleans.Grains.Placement;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
@@ -11,12 +12,12 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// the routes committed for it — opening models for starting routes (reporting started or failed
 /// with ONNX Runtime's reason) and closing what is no longer routed here.
 /// </summary>
-[PlaceOnSiloNamedByKey]
+[SiloNamePlacement]
 public sealed partial class NodeCapacityGrain(
     DeploymentTables tables, DeploymentServing serving, ILogger<NodeCapacityGrain> logger)
     : Grain, INodeCapacityGrain
 {
-    private string Node => GetPrimaryKeyString();
+    private string Node => this.GetPrimaryKeyString();
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
 
     public async Task Join()
@@ -28,7 +29,7 @@ public sealed partial class NodeCapacityGrain(
     public async Task Leave()
     {
         await Coordinator.NodeLeft(Node);
-        foreach (var deployment in serving.DeploymentIds) await GrainFactory.GetGrain<IInferenceWorkerGrain>(deployment).Close();
+        foreach (var deployment in serving.DeploymentIds) await Worker(deployment).Close();
     }
 
     public async Task RoutesChanged()
@@ -39,7 +40,7 @@ public sealed partial class NodeCapacityGrain(
             string? failure = null;
             try
             {
-                await GrainFactory.GetGrain<IInferenceWorkerGrain>(route.DeploymentId).Open(route);
+                await Worker(route.DeploymentId).Open(route);
             }
             catch (OnnxRuntimeException e)
             {
@@ -56,14 +57,16 @@ public sealed partial class NodeCapacityGrain(
 
         // A started route whose allocations changed is resized in place.
         foreach (var route in routes.Where(r => r.State == RoutingState.Started && r.Allocations > 0))
-            await GrainFactory.GetGrain<IInferenceWorkerGrain>(route.DeploymentId).Open(route);
+            await Worker(route.DeploymentId).Open(route);
 
         // Stopping routes keep serving what is queued; the stop drains or fails them before the route goes.
         var routed = routes.Where(r => r.State is RoutingState.Starting or RoutingState.Started or RoutingState.Stopping)
             .Select(r => r.DeploymentId).ToHashSet();
         foreach (var open in serving.DeploymentIds.Where(k => !routed.Contains(k)))
-            await GrainFactory.GetGrain<IInferenceWorkerGrain>(open).Close();
+            await Worker(open).Close();
     }
+
+    private IInferenceWorkerGrain Worker(string deploymentId) => GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(Node, deploymentId));
 
     public async Task<NodeCapacity> GetCapacity() =>
         await tables.NodeCapacityAsync(Node, CancellationToken.None) ?? new NodeCapacity(Node, 0, 0, 0, 0);
