@@ -47,8 +47,8 @@ else if (options.OnnxFile is { } file)
 }
 
 var deployment = client.GetGrain<IDeploymentGrain>(options.ModelId);
-var started = await deployment.Start(options.ModelId, new Dictionary<string, string?> { ["wait_for"] = "started" }, []);
-Console.WriteLine($"started: {started.Body["assignment"]?["assignment_state"]}");
+var started = await deployment.Start(new StartDeploymentRequest { ModelId = options.ModelId, WaitFor = AllocationState.Started });
+Console.WriteLine($"started: {started.AssignmentState.ToString().ToLowerInvariant()}");
 
 var inference = client.GetGrain<IInferenceGrain>("sdk");
 var count = options.Shape.Aggregate(1L, (a, b) => a * b);
@@ -62,7 +62,7 @@ foreach (var tensor in outputs[0])
 
 if (!options.KeepDeployment)
 {
-    await deployment.Stop(new Dictionary<string, string?>(), []);
+    await deployment.Stop(new StopDeploymentRequest { DeploymentId = options.ModelId });
     Console.WriteLine("stopped");
 }
 

@@ -5,7 +5,8 @@ using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Placement;
 using TrainedModelsOrleans.Grains.Serving;
-using TrainedModelsOrleans.Grains.Storage;
+using TrainedModelsOrleans.Grains.Pipelines;
+using TrainedModelsOrleans.Grains.Transactions;
 using TrainedModelsOrleans.Inference.Sessions;
 
 namespace TrainedModelsOrleans.Grains;
@@ -18,15 +19,15 @@ public static class GrainsServiceCollectionExtensions
     {
         silo.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         silo.AddIncomingGrainCallFilter<Errors.DatabaseUnavailableFilter>();
+        silo.UseTransactions();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(node);
-        services.TryAddSingleton(sp => new GrainStorage(sp.GetRequiredService<Npgsql.NpgsqlDataSource>()));
-        services.TryAddSingleton<GrainStateStore>();
         services.TryAddSingleton<ModelStoreTables>();
+        services.TryAddSingleton<PipelineTables>();
         services.TryAddSingleton<OnnxModelInspector>();
-        services.TryAddSingleton<DeploymentTables>();
         services.TryAddSingleton<MlNodes>();
+        services.TryAddSingleton<ControlPlaneTransactions>();
         services.TryAddSingleton<SharedSessions>();
         services.TryAddSingleton(serving ?? new ServingOptions());
         services.TryAddSingleton<DeploymentServing>();
@@ -36,6 +37,8 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeAgentService>());
+        services.TryAddSingleton<LegacyModelImport>();
+        services.AddHostedService(sp => sp.GetRequiredService<LegacyModelImport>());
         return silo;
     }
 }

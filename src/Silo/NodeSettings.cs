@@ -47,10 +47,14 @@ public sealed class NodeSettings
         var address = uri.Host is "0.0.0.0" or "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(uri.Host, out var parsed) ? parsed
             : Dns.GetHostAddresses(uri.Host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        var nodeName = configuration["Node:Name"] ?? Environment.MachineName.ToLowerInvariant();
+        // The node name keys grains ("node-2", "node-2/my-deployment") and their state rows.
+        if (nodeName.Length is 0 or > 100 || nodeName.Contains('/'))
+            throw new ArgumentException($"Node:Name [{nodeName}] must have 1 to 100 characters and no '/'");
         return new NodeSettings
         {
             DataDirectory = dataDirectory,
-            NodeName = configuration["Node:Name"] ?? Environment.MachineName.ToLowerInvariant(),
+            NodeName = nodeName,
             ClusterName = configuration["Cluster:Name"] ?? TrainedModelsClient.DefaultClusterId,
             Processors = configuration.GetValue<int?>("Node:Processors") ?? Environment.ProcessorCount,
             MemoryBytes = configuration.GetValue<long?>("Node:MemoryBytes") ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Providers;
 using Orleans.Serialization;
+using Orleans.Storage;
+using TrainedModelsOrleans.Grains.Persistence;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Grains;
@@ -24,6 +27,7 @@ public sealed class SiloHost : IAsyncDisposable
 {
     /// <summary>Orleans' ADO.NET providers name their driver by its invariant; it defaults to SQL Server.</summary>
     private const string NpgsqlInvariant = "Npgsql";
+    private const string PostgresStorage = "postgres";
 
     private readonly WebApplication _app;
     private readonly NpgsqlDataSource? _dataSource;
@@ -93,7 +97,11 @@ public sealed class SiloHost : IAsyncDisposable
                 silo.Configure<SiloOptions>(o => o.SiloName = settings.NodeName);
                 silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort);
                 silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
-                silo.AddAdoNetGrainStorageAsDefault(o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
+                // Grain state on PostgreSQL through Orleans' ADO.NET storage, each row keyed by grain type and key (see TypeScopedGrainStorage).
+                silo.AddAdoNetGrainStorage(PostgresStorage, o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
+                silo.Services.AddKeyedSingleton<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
+                    (sp, _) => new TypeScopedGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(PostgresStorage)));
+                silo.Services.AddSingleton(sp => sp.GetRequiredKeyedService<IGrainStorage>(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME));
                 silo.UseSystemTextJsonGrainStorageSerializer();
                 silo.Services.AddSerializer(s => s.AddTrainedModelsSerializers());
                 silo.Configure<ClusterMembershipOptions>(o =>

@@ -33,7 +33,7 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
         var stopped = (await service.StopAsync(model)).AssertOk().Body;
         Assert.True(stopped["stopped"]!.GetValue<bool>());
         Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = $1", model));
-        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1 AND payload IS NOT NULL", model));
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM ml_deployments WHERE deployment_id = $1", model));
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
         (await service.StartAsync(model, "number_of_allocations=0&threads_per_allocation=0"))
             .AssertError(400, "action_request_validation_exception",
                 "Validation Failed: 1: [number_of_allocations] must be a positive integer;2: [threads_per_allocation] must be a positive integer;3: [threads_per_allocation] must be a power of 2 less than or equal to 32;");
-        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1", model));
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM ml_deployments WHERE deployment_id = $1", model));
 
         // The maximum itself is accepted.
         (await service.StartAsync(model, "queue_capacity=1000000")).AssertOk();
@@ -93,21 +93,26 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task Concurrent_starts_with_one_deployment_id_let_exactly_one_succeed()
+    public async Task Twenty_racing_starts_of_one_deployment_id_let_exactly_one_succeed()
     {
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < 3; round++)
         {
             var model = await service.UploadModelAsync("race");
-            var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => service.StartAsync(model)));
+            var deploymentId = model + "-dep";
+            var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => service.StartAsync(model, $"deployment_id={deploymentId}")));
             Assert.Single(responses, r => r.Status == HttpStatusCode.OK);
             foreach (var refused in responses.Where(r => r.Status != HttpStatusCode.OK))
                 Assert.Contains(refused.Body["error"]!["reason"]!.GetValue<string>(), new[]
                 {
-                    $"Could not start model deployment because an existing deployment with the same id [{model}] exist",
-                    $"Cannot start deployment [{model}] because it has already been started",
+                    $"Could not start model deployment because an existing deployment with the same id [{deploymentId}] exist",
+                    $"Cannot start deployment [{deploymentId}] because it has already been started",
                 });
-            Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1 AND payload IS NOT NULL", model));
-            (await service.StopAsync(model)).AssertOk();
+            // In the committed rows: one deployment, one id, one node's reservation for it.
+            Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM ml_deployments WHERE deployment_id = $1", deploymentId));
+            Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM ml_ids WHERE id = $1 AND kind = 'deployment' AND model_id = $2", deploymentId, model));
+            Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = $1", deploymentId));
+            await service.AssertNoNodeOversubscribedAsync();
+            (await service.StopAsync(deploymentId)).AssertOk();
         }
     }
 
@@ -119,7 +124,7 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
             .AssertError(429, "status_exception", "Could not start deployment because there are not enough resources to provide all requested allocations");
         (await service.StartAsync(model, "threads_per_allocation=8"))
             .AssertError(429, "status_exception", "Could not start deployment because no ML nodes with sufficient capacity were found");
-        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1 AND payload IS NOT NULL", model));
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM ml_deployments WHERE deployment_id = $1", model));
         Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM deployment_routes WHERE deployment_id = $1", model));
     }
 
@@ -186,7 +191,7 @@ public sealed class DeploymentTests(ServiceFixture service) : IClassFixture<Serv
 
         (await service.StartAsync(model))
             .AssertError(500, "status_exception", $"Could not start trained model deployment, the following nodes failed with errors [{{{Node}=");
-        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1 AND payload IS NOT NULL", model));
+        Assert.Equal(0, await service.CountAsync("SELECT count(*) FROM ml_deployments WHERE deployment_id = $1", model));
     }
 }
 

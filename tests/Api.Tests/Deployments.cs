@@ -26,6 +26,7 @@ internal static class Deployments
 
     public static async Task<long> CountAsync(this ServiceFixture service, string sql, params object[] args)
     {
+        await TestSupport.CommittedRows.WaitAsync(service.Database.DataSource);
         await using var command = service.Database.DataSource.CreateCommand(sql);
         foreach (var arg in args) command.Parameters.Add(new NpgsqlParameter { Value = arg });
         return Convert.ToInt64(await command.ExecuteScalarAsync());

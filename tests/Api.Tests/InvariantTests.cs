@@ -34,43 +34,64 @@ public sealed class InvariantTests(ServiceFixture service) : IClassFixture<Servi
 /// <summary>Postgres itself refuses a plan that oversubscribes a node, whoever writes it.</summary>
 public sealed class DatabaseInvariantTests(ServiceFixture service) : IClassFixture<ServiceFixture>
 {
+    /// <summary>
+    /// Invariant 1 is kept by PostgreSQL too: a NodeCapacityGrain row (its transactional record in OrleansStorage)
+    /// whose committed state or any prepared state puts more normal-priority threads on the node than it has
+    /// processors cannot be stored. Rows written here by hand, in a transaction rolled back at the end.
+    /// </summary>
     [Fact]
-    public async Task The_database_refuses_routes_beyond_a_nodes_processors()
+    public async Task The_database_refuses_a_node_row_whose_reservations_exceed_its_processors()
     {
-        // One transaction with the deferred check made immediate, so each statement is judged on its own and the
-        // live coordinator (which drops capacity rows of nodes that are not members) cannot interleave; rolled back.
-        var node = Deployments.NewId("guarded");
         await using var connection = await service.Database.DataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        async Task ExecuteAsync(string sql)
+        var key = "nodecapacity/" + Deployments.NewId("guarded");
+        async Task StoreAsync(string record)
         {
-            await using var command = new Npgsql.NpgsqlCommand(sql, connection, transaction);
-            if (sql.Contains("$1", StringComparison.Ordinal)) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = node });
+            await using var command = new Npgsql.NpgsqlCommand("""
+                INSERT INTO orleansstorage (grainidhash, grainidn0, grainidn1, graintypehash, graintypestring, grainidextensionstring, serviceid, payloadbinary, version)
+                VALUES (hashtext($1), 0, 0, hashtext('node-capacity'), 'node-capacity', $1, 'tests', convert_to($2, 'UTF8'), 1)
+                ON CONFLICT DO NOTHING
+                """, connection, transaction);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = key });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = record });
             await command.ExecuteNonQueryAsync();
         }
-        await ExecuteAsync("SET CONSTRAINTS ALL IMMEDIATE");
-        await ExecuteAsync("INSERT INTO node_capacity (node, allocated_processors, memory_bytes) VALUES ($1, 2, 1000)");
-        await ExecuteAsync("""
-            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
-            VALUES ('fits', $1, 'm', 'normal', 1, 2, 2, 'started')
-            """);
+        static System.Text.Json.Nodes.JsonObject State(int processors, params (int Threads, int Allocations, string Priority)[] reservations)
+        {
+            var held = new System.Text.Json.Nodes.JsonObject();
+            for (var i = 0; i < reservations.Length; i++)
+                held[$"d{i}"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["ThreadsPerAllocation"] = reservations[i].Threads, ["Allocations"] = reservations[i].Allocations, ["Priority"] = reservations[i].Priority,
+                };
+            return new System.Text.Json.Nodes.JsonObject { ["Processors"] = processors, ["Reservations"] = held };
+        }
+        static string Record(System.Text.Json.Nodes.JsonObject committed, params System.Text.Json.Nodes.JsonObject[] pending) =>
+            new System.Text.Json.Nodes.JsonObject
+            {
+                ["CommittedState"] = committed,
+                ["CommittedSequenceId"] = 1,
+                ["PendingStates"] = new System.Text.Json.Nodes.JsonArray(pending.Select((p, i) =>
+                    (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["SequenceId"] = i + 2, ["State"] = p }).ToArray()),
+            }.ToJsonString();
 
-        await ExecuteAsync("SAVEPOINT before_too_many");
-        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => ExecuteAsync("""
-            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
-            VALUES ('too-many', $1, 'm', 'normal', 1, 1, 1, 'starting')
-            """));
-        Assert.Equal(Npgsql.PostgresErrorCodes.CheckViolation, error.SqlState);
-        await ExecuteAsync("ROLLBACK TO SAVEPOINT before_too_many");
+        async Task AssertRefusedAsync(string record)
+        {
+            await using (var savepoint = new Npgsql.NpgsqlCommand("SAVEPOINT attempt", connection, transaction)) await savepoint.ExecuteNonQueryAsync();
+            var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => StoreAsync(record));
+            Assert.Equal(Npgsql.PostgresErrorCodes.CheckViolation, error.SqlState);
+            Assert.Equal("ml_node_threads_fit", error.ConstraintName);
+            await using var rollback = new Npgsql.NpgsqlCommand("ROLLBACK TO SAVEPOINT attempt", connection, transaction);
+            await rollback.ExecuteNonQueryAsync();
+        }
 
-        // Low priority does not count against processors.
-        await ExecuteAsync("""
-            INSERT INTO deployment_routes (deployment_id, node, model_id, priority, threads_per_allocation, current_allocations, target_allocations, routing_state)
-            VALUES ('low', $1, 'm', 'low', 1, 1, 1, 'started')
-            """);
-        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM deployment_routes WHERE node = $1", connection, transaction);
-        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = node });
-        Assert.Equal(2L, await count.ExecuteScalarAsync());
+        // Two threads on two processors fit; low priority does not count against processors.
+        await AssertRefusedAsync(Record(State(2, (1, 3, "normal"))));
+        await AssertRefusedAsync(Record(State(2, (1, 2, "normal")), State(2, (1, 2, "normal"), (1, 1, "normal"))));
+        await StoreAsync(Record(State(2, (1, 2, "normal"), (4, 4, "low")), State(2, (2, 1, "normal"))));
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM orleansstorage WHERE grainidextensionstring = $1", connection, transaction);
+        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = key });
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
         await transaction.RollbackAsync();
     }
 }

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Transactions;
+using TrainedModelsOrleans.Grains.Models;
 using System.Text.Json.Nodes;
 using Npgsql;
 using TrainedModelsOrleans.TestModels;
@@ -21,7 +25,7 @@ public sealed class ModelStoreTests(ServiceFixture service) : IClassFixture<Serv
         Assert.True(body["create_time"]!.GetValue<long>() > 0);
         Assert.NotNull(body["inference_config"]!["pass_through"]);
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM ml_ids WHERE id = $1 AND kind = 'model'", id));
-        Assert.Equal(1, await CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'trainedmodel' AND grain_key = $1", id));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM ml_models WHERE model_id = $1", id));
     }
 
     [Fact]
@@ -159,13 +163,22 @@ public sealed class ModelStoreTests(ServiceFixture service) : IClassFixture<Serv
     {
         var alias = NewId("taken-by-alias");
         var deployment = NewId("taken-by-deployment");
-        await ExecuteAsync("INSERT INTO ml_ids (id, kind, model_id) VALUES ($1, 'alias', 'someone'), ($2, 'deployment', 'someone')", alias, deployment);
+        // Held in the namespace by another model's alias and deployment (claimed as the alias grain and the coordinator do).
+        var someone = NewId("someone");
+        (await service.PutAsync($"/_ml/trained_models/{someone}", ModelUploads.OnnxConfig())).AssertOk();
+        var ids = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
+        await service.Node.Services.GetRequiredService<ITransactionClient>().RunTransaction(TransactionOption.Create, async () =>
+        {
+            await ids.Claim(alias, MlIdEntry.ForAlias(someone));
+            await ids.ClaimDeployment(deployment, someone);
+        });
 
         (await service.PutAsync($"/_ml/trained_models/{alias}", ModelUploads.OnnxConfig()))
             .AssertError(400, "status_exception", $"requested model_id [{alias}] is the same as an existing model_alias");
         (await service.PutAsync($"/_ml/trained_models/{deployment}", ModelUploads.OnnxConfig()))
             .AssertError(400, "status_exception", $"Cannot create model [{deployment}] the id is the same as an current model deployment");
-        Assert.Equal(0, await CountAsync("SELECT count(*) FROM grain_state WHERE grain_type = 'trainedmodel' AND grain_key IN ($1, $2) AND payload->'Config' <> 'null'::jsonb", alias, deployment));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM ml_models WHERE model_id IN ($1, $2)", alias, deployment));
+        Assert.Equal([$"alias|{someone}", $"deployment|{someone}"], await RowsAsync("SELECT kind || '|' || model_id FROM ml_ids WHERE id IN ($1, $2) ORDER BY 1", alias, deployment));
     }
 
     [Fact]
@@ -261,6 +274,17 @@ public sealed class ModelStoreTests(ServiceFixture service) : IClassFixture<Serv
     }
 
     private Task<long> CountAsync(string sql, params object[] args) => service.CountAsync(sql, args);
+
+    private async Task<List<string>> RowsAsync(string sql, params object[] args)
+    {
+        await CommittedRows.WaitAsync(service.Database.DataSource);
+        await using var command = service.Database.DataSource.CreateCommand(sql);
+        foreach (var arg in args) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = arg });
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync()) rows.Add(reader.GetString(0));
+        return rows;
+    }
 
     private Task ExecuteAsync(string sql, params object[] args) => service.ExecuteAsync(sql, args);
 }

@@ -16,6 +16,16 @@ public sealed class RootTests(ServiceFixture service) : IClassFixture<ServiceFix
     }
 
     [Fact]
+    public async Task A_new_model_config_carries_the_version_the_cluster_reports()
+    {
+        var version = (await service.GetAsync("/")).AssertOk().Body["version"]!["number"]!.GetValue<string>();
+        Assert.Equal("8.9.0", version);
+        var id = Deployments.NewId("versioned");
+        var config = (await service.PutAsync($"/_ml/trained_models/{id}", TestSupport.ModelUploads.OnnxConfig())).AssertOk().Body;
+        Assert.Equal(version, config["version"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Errors_carry_the_product_header_and_elasticsearch_error_shape()
     {
         var response = await service.GetAsync("/_no_such_api");

@@ -19,6 +19,7 @@ public class ServiceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.CreateAsync("api");
+        await BeforeFirstStartAsync(Database);
         await StartNodeAsync();
     }
 
@@ -28,6 +29,9 @@ public class ServiceFixture : IAsyncLifetime
         await Node.DisposeAsync();
         await StartNodeAsync();
     }
+
+    /// <summary>What a derived fixture puts in the database before the node first starts (e.g. an older release's rows).</summary>
+    protected virtual Task BeforeFirstStartAsync(TestDatabase database) => Task.CompletedTask;
 
     /// <summary>Extra command-line settings a derived fixture adds (e.g. --Ml:MaxLazyNodes=3).</summary>
     protected virtual string[] ExtraArguments => [];

@@ -33,12 +33,21 @@ public sealed class AllocationFailoverTests(ITestOutputHelper output)
         var killedAt = clock.Elapsed;
         await cluster.KillAsync(2);
 
-        // Within Orleans' failure detection and a few seconds, the routing table lists only survivors, each serving up to its capacity.
-        var bound = cluster.Options.DeathDetection + TimeSpan.FromSeconds(5);
+        // Orleans declares the node dead; within two seconds more the routing table lists only survivors, each serving up to its capacity.
+        var deadAt = TimeSpan.Zero;
+        var death = Task.Run(async () =>
+        {
+            await cluster.WaitUntilDeclaredDeadAsync(2, cluster.Options.DeathDetection + TimeSpan.FromSeconds(5));
+            deadAt = clock.Elapsed;
+        });
         await cluster.WaitUntilAsync(async () => (state = await DeploymentState.ReadAsync(cluster[0].Http, model)) is { AllRoutesStarted: true, Allocations: 4 }
                                                  && !state.Nodes.ContainsKey(victim.Name),
-            bound, () => $"the allocations did not move to the survivors: {state}");
+            cluster.Options.DeathDetection + TimeSpan.FromSeconds(7), () => $"the allocations did not move to the survivors: {state}");
         var movedAt = clock.Elapsed;
+        await death;
+        cluster.Log($"declared dead after {(deadAt - killedAt).TotalSeconds:0.000} s; allocations on the survivors after {(movedAt - killedAt).TotalSeconds:0.000} s");
+        Assert.True(movedAt - killedAt <= deadAt - killedAt + TimeSpan.FromSeconds(2),
+            $"the allocations moved {(movedAt - deadAt).TotalSeconds:0.000} s after the death was declared (at most 2 s)");
         cluster.Log($"after: {state}");
         Assert.Equal(survivors.Select(s => s.Name).Order(), state!.Nodes.Keys.Order());
         Assert.All(state.Nodes.Values, n => Assert.Equal(2, n.Allocations));

@@ -29,8 +29,7 @@ internal sealed record DeploymentState(string State, int NumberOfAllocations, IR
     /// <summary>number_of_allocations as committed in the deployment's grain state; null when there is none.</summary>
     public static async Task<int?> StoredNumberOfAllocationsAsync(TestCluster cluster, string deploymentId) =>
         await cluster.ScalarAsync<int?>("""
-            SELECT (payload->'Assignment'->'task_parameters'->>'number_of_allocations')::int
-            FROM grain_state WHERE grain_type = 'deployment' AND grain_key = $1
+            SELECT number_of_allocations FROM ml_deployments WHERE deployment_id = $1
             """, deploymentId);
 
     /// <summary>Started, and every route started with at least one allocation.</summary>

@@ -78,7 +78,7 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
         var observer = survivors[0].Http;
 
         // No deployment is stuck: each one left is started on survivors only, fully allocated.
-        var deployments = await cluster.RowsAsync("SELECT grain_key FROM grain_state WHERE grain_type = 'deployment' AND payload IS NOT NULL ORDER BY 1");
+        var deployments = await cluster.RowsAsync("SELECT deployment_id FROM ml_deployments ORDER BY 1");
         var states = new Dictionary<string, DeploymentState?>();
         await cluster.WaitUntilAsync(async () =>
         {
@@ -122,7 +122,7 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
             """));
         Assert.Empty(await cluster.RowsAsync("""
             SELECT DISTINCT r.deployment_id FROM deployment_routes r WHERE NOT EXISTS (
-                SELECT 1 FROM grain_state g WHERE g.grain_type = 'deployment' AND g.grain_key = r.deployment_id AND g.payload IS NOT NULL)
+                SELECT 1 FROM ml_deployments d WHERE d.deployment_id = r.deployment_id)
             """));
     }
 
@@ -250,24 +250,20 @@ public sealed class KillDuringOperationsTests(ITestOutputHelper output)
     /// <summary>Through the SDK's grain interfaces, over the survivors' gateways.</summary>
     private sealed class SdkOperations(IClusterClient client) : IOperations
     {
-        private static readonly byte[] NoBody = [];
-
         public Task<string?> StartAsync(string model, int allocations, bool waitForStarted, CancellationToken cancellationToken) =>
-            Run(client.GetGrain<IDeploymentGrain>(model).Start(model, new Dictionary<string, string?>
+            Run(client.GetGrain<IDeploymentGrain>(model).Start(new StartDeploymentRequest
             {
-                ["number_of_allocations"] = allocations.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["wait_for"] = waitForStarted ? "started" : "starting",
-            }, NoBody), cancellationToken);
+                ModelId = model, NumberOfAllocations = allocations, WaitFor = waitForStarted ? AllocationState.Started : AllocationState.Starting,
+            }), cancellationToken);
 
         public Task<string?> UpdateAsync(string model, int allocations, CancellationToken cancellationToken) =>
-            Run(client.GetGrain<IDeploymentGrain>(model).Update(new Dictionary<string, string?>(),
-                Encoding.UTF8.GetBytes(new JsonObject { ["number_of_allocations"] = allocations }.ToJsonString())), cancellationToken);
+            Run(client.GetGrain<IDeploymentGrain>(model).Update(new UpdateDeploymentRequest { DeploymentId = model, NumberOfAllocations = allocations }), cancellationToken);
 
         public Task<string?> StopAsync(string model, CancellationToken cancellationToken) =>
-            Run(client.GetGrain<IDeploymentGrain>(model).Stop(new Dictionary<string, string?>(), NoBody), cancellationToken);
+            Run(client.GetGrain<IDeploymentGrain>(model).Stop(new StopDeploymentRequest { DeploymentId = model }), cancellationToken);
 
         public Task<string?> PutAliasAsync(string model, string alias, CancellationToken cancellationToken) =>
-            Run(client.GetGrain<IModelAliasGrain>(alias).Put(model, new Dictionary<string, string?>()), cancellationToken);
+            Run(client.GetGrain<IModelAliasGrain>(alias).Put(new PutModelAliasRequest { ModelId = model, ModelAlias = alias }), cancellationToken);
 
         public Task<string?> InferAsync(string model, CancellationToken cancellationToken) =>
             Run(client.GetGrain<IInferenceGrain>("stream").InferTensors(model, TinyModel.Docs(TinyModel.Row(model.Length))), cancellationToken);

@@ -216,6 +216,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The first column of the first row of <paramref name="sql"/> ($1, $2, … parameters), converted to T.</summary>
     public async Task<T?> ScalarAsync<T>(string sql, params object[] args)
     {
+        await CommittedRows.WaitAsync(DataSource);
         await using var command = DataSource.CreateCommand(sql);
         foreach (var arg in args) command.Parameters.Add(new NpgsqlParameter { Value = arg });
         var value = await command.ExecuteScalarAsync();
@@ -227,6 +228,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Every row of <paramref name="sql"/>, its columns joined with '|', for assertions and messages.</summary>
     public async Task<List<string>> RowsAsync(string sql, params object[] args)
     {
+        await CommittedRows.WaitAsync(DataSource);
         await using var command = DataSource.CreateCommand(sql);
         foreach (var arg in args) command.Parameters.Add(new NpgsqlParameter { Value = arg });
         await using var reader = await command.ExecuteReaderAsync();

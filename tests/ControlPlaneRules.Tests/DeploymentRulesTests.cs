@@ -27,7 +27,7 @@ public class DeploymentRulesTests
             ModelId = modelId, Part = 0, TotalParts = 1, TotalDefinitionLength = 3, Definition = [1, 2, 3],
         });
 
-    private static StartDeploymentRequest Request(string? deploymentId = null) => StartDeploymentRequest.Parse("model",
+    private static StartDeploymentSettings Request(string? deploymentId = null) => StartDeploymentSettings.Parse("model",
         deploymentId is null ? NoQuery : new Dictionary<string, string?> { ["deployment_id"] = deploymentId }, "");
 
     private static StartContext Context(int existing = 0, bool idExists = false, TrainedModelConfig? model = null, bool namesOther = false,
@@ -173,7 +173,7 @@ public class DeploymentRulesTests
             "Use the trained model stats API to track the state of the deployment and try again once it has started.", e.Reason);
     }
 
-    private static UpdateDeploymentRequest Update(string body) => UpdateDeploymentRequest.Parse("dep", NoQuery, body);
+    private static UpdateDeploymentSettings Update(string body) => UpdateDeploymentSettings.Parse("dep", NoQuery, body);
 
     [Fact]
     public void Update_of_an_unknown_deployment_answers_404()
@@ -238,7 +238,7 @@ public class DeploymentRulesTests
         DeploymentRules.CheckUpdateCapacity(3, 257, scalingPossible: true);
     }
 
-    private static StopDeploymentRequest Stop(string query = "") => StopDeploymentRequest.Parse("dep",
+    private static StopDeploymentSettings Stop(string query = "") => StopDeploymentSettings.Parse("dep",
         query.Length == 0 ? NoQuery : query.Split('&').ToDictionary(p => p.Split('=')[0], p => (string?)p.Split('=')[1]), "");
 
     [Fact]

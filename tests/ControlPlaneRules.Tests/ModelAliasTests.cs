@@ -8,7 +8,7 @@ namespace TrainedModelsOrleans.ControlPlaneRules.Tests;
 
 public class ModelAliasTests
 {
-    private static ModelAliasRequest Put(string modelId = "new-model", string alias = "my-alias", bool reassign = true) => new(modelId, alias, reassign);
+    private static ModelAliasSettings Put(string modelId = "new-model", string alias = "my-alias", bool reassign = true) => new(modelId, alias, reassign);
 
     private static ModelWithDeployments With(TrainedModelConfig config, params DeploymentSummary[] deployments) => new(config, deployments);
 
@@ -22,7 +22,7 @@ public class ModelAliasTests
     [InlineData("1a")]
     public void Valid_aliases_pass(string alias)
     {
-        ModelAliasRequest.Validate("model", alias);
+        ModelAliasSettings.Validate("model", alias);
     }
 
     [Theory]
@@ -33,22 +33,22 @@ public class ModelAliasTests
     [InlineData("al ias")]
     public void Invalid_aliases_are_refused(string alias)
     {
-        Expect.Error(() => ModelAliasRequest.Validate("model", alias), 400, "action_request_validation_exception",
+        Expect.Error(() => ModelAliasSettings.Validate("model", alias), 400, "action_request_validation_exception",
             $"1: Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start with alphanumeric and cannot end with numbers;");
     }
 
     [Fact]
     public void Alias_equal_to_the_model_id_is_refused_first()
     {
-        Expect.Error(() => ModelAliasRequest.Validate("model1", "model1"), 400, "action_request_validation_exception",
+        Expect.Error(() => ModelAliasSettings.Validate("model1", "model1"), 400, "action_request_validation_exception",
             "Validation Failed: 1: model_alias [model1] cannot equal model_id [model1];2: Invalid model_alias; 'model1'");
     }
 
     [Fact]
     public void Reassign_parameter_is_read()
     {
-        Assert.True(ModelAliasRequest.Parse("m", "a", new Dictionary<string, string?> { ["reassign"] = "true" }).Reassign);
-        Assert.False(ModelAliasRequest.Parse("m", "a", new Dictionary<string, string?>()).Reassign);
+        Assert.True(ModelAliasSettings.Parse("m", "a", new Dictionary<string, string?> { ["reassign"] = "true" }).Reassign);
+        Assert.False(ModelAliasSettings.Parse("m", "a", new Dictionary<string, string?>()).Reassign);
     }
 
     [Fact]

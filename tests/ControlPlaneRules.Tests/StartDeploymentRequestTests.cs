@@ -10,8 +10,8 @@ public class StartDeploymentRequestTests
     private static Dictionary<string, string?> Query(params (string Key, string? Value)[] values) =>
         values.ToDictionary(v => v.Key, v => v.Value);
 
-    private static StartDeploymentRequest Start(string body = "", Dictionary<string, string?>? query = null) =>
-        StartDeploymentRequest.Parse("my-model", query ?? NoQuery, body);
+    private static StartDeploymentSettings Start(string body = "", Dictionary<string, string?>? query = null) =>
+        StartDeploymentSettings.Parse("my-model", query ?? NoQuery, body);
 
     [Fact]
     public void Defaults_follow_our_documented_values()
@@ -226,5 +226,59 @@ public class StartDeploymentRequestTests
         Assert.Equal("0", Start(query: Query(("cache_size", "0b"))).ToTaskParameters(1630).CacheSize);
         var parameters = Start(query: Query(("cache_size", "10kb"), ("number_of_allocations", "2"))).ToTaskParameters(1630);
         Assert.Equal(("10kb", 2, 1024), (parameters.CacheSize, parameters.NumberOfAllocations, parameters.QueueCapacity));
+    }
+
+    [Theory]
+    [InlineData("_all")]
+    [InlineData("*")]
+    [InlineData("../x")]
+    [InlineData("ABC")]
+    [InlineData("/")]
+    [InlineData("a\0b")]
+    [InlineData("-leading-dash")]
+    public void A_deployment_id_must_follow_the_model_id_rules(string deploymentId)
+    {
+        var e = Expect.Error(() => Start(query: Query(("deployment_id", deploymentId))), 400, "action_request_validation_exception",
+            $"Invalid deployment_id; '{deploymentId}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start and end with alphanumeric");
+        Assert.DoesNotContain("cannot contain more than", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_deployment_id_has_at_most_64_characters()
+    {
+        Assert.Equal(new string('d', 64), Start(query: Query(("deployment_id", new string('d', 64)))).DeploymentId);
+        var tooLong = new string('d', 65);
+        Expect.Error(() => Start(query: Query(("deployment_id", tooLong))), 400, "action_request_validation_exception",
+            $"Invalid deployment_id; '{tooLong}' cannot contain more than 64 characters.");
+        var huge = new string('x', 5000) + "/";
+        var e = Expect.Error(() => Start(query: Query(("deployment_id", huge))), 400, "action_request_validation_exception", "Invalid deployment_id");
+        Assert.Contains("cannot contain more than 64 characters", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_typed_request_reads_back_to_the_same_settings_as_the_rest_form()
+    {
+        var parsed = Start("""{"number_of_allocations":3,"threads_per_allocation":2,"queue_capacity":10,"cache_size":"10kb","timeout":"1m"}""",
+            Query(("deployment_id", "my-deployment"), ("wait_for", "fully_allocated"), ("priority", "normal")));
+        var typed = parsed.ToRequest();
+        Assert.Equal(("my-model", "my-deployment", 3, 2, 10, "10kb", "1m"),
+            (typed.ModelId, typed.DeploymentId, typed.NumberOfAllocations, typed.ThreadsPerAllocation, typed.QueueCapacity, typed.CacheSize, typed.Timeout));
+        var back = StartDeploymentSettings.From(typed);
+        Assert.Equal(parsed.ToTaskParameters(1000), back.ToTaskParameters(1000));
+        Assert.Equal((parsed.WaitFor, parsed.Timeout.StringRep), (back.WaitFor, back.Timeout.StringRep));
+    }
+
+    [Fact]
+    public void A_typed_request_from_an_sdk_caller_is_validated_with_the_same_rules_and_texts()
+    {
+        Expect.Error(() => StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = "m", DeploymentId = "Not/Valid" }),
+            400, "action_request_validation_exception", "Invalid deployment_id; 'Not/Valid' can contain lowercase alphanumeric");
+        Expect.Error(() => StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = "m", ThreadsPerAllocation = 3, QueueCapacity = 0 }),
+            400, "action_request_validation_exception", "[threads_per_allocation] must be a power of 2 less than or equal to 32");
+        Expect.Error(() => StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = "m", CacheSize = "ten" }),
+            400, "parse_exception", "cache_size");
+        Expect.Error(() => StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = "m", Timeout = "soon" }),
+            400, "illegal_argument_exception", "soon");
+        Assert.Equal("m", StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = "m" }).DeploymentId);
     }
 }

@@ -22,10 +22,10 @@ public sealed class SharedServerTests(PostgresDatabaseFixture db) : IClassFixtur
     {
         var files = Directory.GetFiles(SchemaMigrator.FindSchemaDirectory(), "*.sql").Length;
         Assert.Equal(files, await db.ScalarAsync<int>("select count(*) from schema_version"));
-        foreach (var table in new[] { "orleansquery", "orleansmembershiptable", "orleansstorage", "model_definition_parts", "ml_nodes" })
+        foreach (var table in new[] { "orleansquery", "orleansmembershiptable", "orleansstorage", "model_definition_parts", "ml_ids", "deployment_routes", "node_capacity" })
             Assert.True(await db.ScalarAsync<bool>("select to_regclass(@t) is not null", ("t", table)), table);
-        // The home-made runtime's membership and directory are gone.
-        foreach (var table in new[] { "silos", "grain_directory" })
+        // The home-made runtime's membership, directory and state tables are gone.
+        foreach (var table in new[] { "silos", "grain_directory", "grain_state", "ml_nodes" })
             Assert.False(await db.ScalarAsync<bool>("select to_regclass(@t) is not null", ("t", table)), table);
     }
 

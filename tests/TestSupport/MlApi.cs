@@ -32,6 +32,7 @@ public static class MlApi
     /// <summary>Invariant 1, read from Postgres: normal-priority threads per node never exceed its processors.</summary>
     public static async Task AssertNoNodeOversubscribedAsync(NpgsqlDataSource dataSource)
     {
+        await CommittedRows.WaitAsync(dataSource);
         await using var command = dataSource.CreateCommand("""
             SELECT r.node, SUM(GREATEST(r.current_allocations, r.target_allocations) * r.threads_per_allocation), MAX(c.allocated_processors)
             FROM deployment_routes r JOIN node_capacity c ON c.node = r.node

@@ -20,6 +20,9 @@ public interface ITrainedModelGrain : IGrainWithStringKey
     /// <summary>What of the definition has been uploaded (null for an inline definition or no model).</summary>
     Task<DefinitionProgress?> GetDefinitionProgress();
 
+    /// <summary>A tree-ensemble definition given inline in the PUT body, as sent (null otherwise).</summary>
+    Task<JsonObject?> GetInlineDefinition();
+
     /// <summary>DELETE _ml/trained_models/&lt;id&gt;.</summary>
     Task Delete(bool force);
 

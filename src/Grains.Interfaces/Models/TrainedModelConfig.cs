@@ -193,7 +193,7 @@ public static class TrainedModelDefaults
     public const string LicenseLevel = "platinum";
 
     /// <summary>The config version stamped on new models; the ES release whose behaviour we follow.</summary>
-    public const string Version = "8.8.0";
+    public const string Version = "8.9.0";
 
     /// <summary>ES's native definition store (InferenceIndexConstants.nativeDefinitionStore()); parts and vocabulary of ONNX models.</summary>
     public const string NativeDefinitionIndex = ".ml-inference-native-000002";

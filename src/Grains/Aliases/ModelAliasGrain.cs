@@ -1,67 +1,74 @@
-using System.Text.Json.Nodes;
-using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Grains.Errors;
-using TrainedModelsOrleans.Grains.ModelStore;
-using TrainedModelsOrleans.Grains.Pipelines;
 using Orleans;
 using Orleans.Concurrency;
-using TrainedModelsOrleans.Grains.Storage;
+using Orleans.Transactions.Abstractions;
+using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Grains.Pipelines;
+using TrainedModelsOrleans.Grains.Transactions;
 
 namespace TrainedModelsOrleans.Grains.Aliases;
 
+/// <summary>The alias's durable state: the model it points to (null: no such alias).</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Alias("tmo.ModelAliasState")]
+public sealed class ModelAliasState
+{
+    public string? ModelId { get; set; }
+}
+
 /// <summary>
-/// One alias. Its durable state is its row in the shared id namespace (ml_ids, kind 'alias'), so a
-/// model, a deployment and an alias can never hold the same id; this single activation orders the
-/// moves of one alias, and each move is one conditional write.
+/// One alias. A move is one transaction over this grain's state and the shared namespace (where the alias claims
+/// its id), after Elasticsearch's type and deployment rules; so a model, a deployment and an alias can never hold
+/// the same id, and racing moves leave the alias on exactly one model.
 /// </summary>
-public sealed class ModelAliasGrain(GrainStateStore store, DeploymentTables tables, Serving.InferenceTargets inferenceTargets) : Grain, IModelAliasGrain
+[Reentrant]
+public sealed class ModelAliasGrain(
+    [TransactionalState("model-alias")] ITransactionalState<ModelAliasState> alias,
+    ControlPlaneTransactions transactions,
+    PipelineTables pipelines,
+    Serving.InferenceTargets inferenceTargets) : Grain, IModelAliasGrain
 {
     private string Alias => this.GetPrimaryKeyString();
+    private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public async Task<StoreResponse> Put(string modelId, IReadOnlyDictionary<string, string?> query)
+    public async Task<IReadOnlyList<string>> Put(PutModelAliasRequest given)
     {
-        var request = ModelAliasRequest.Parse(modelId, Alias, query);
-        var ids = await tables.IdsAsync([Alias], CancellationToken.None);
-        var current = ids.TryGetValue(Alias, out var row) && row.Kind == "alias" ? row.ModelId : null;
-        var aliasIsAModelId = row.Kind == "model";
+        var request = ModelAliasSettings.From(given with { ModelAlias = Alias });
+        var modelId = request.ModelId;
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
         var newModel = await WithDeploymentsAsync(modelId, assignments);
-        var oldModel = current is null ? null : await WithDeploymentsAsync(current, assignments);
-        var warning = ModelAliasRules.CheckPut(request, current, aliasIsAModelId, newModel, oldModel);
-
-        // Only an alias row may be moved: a model or deployment holding the id makes the write touch no row.
-        var transaction = store.BeginTransaction().Execute("""
-            INSERT INTO ml_ids (id, kind, model_id) VALUES ($1, 'alias', $2)
-            ON CONFLICT (id) DO UPDATE SET model_id = EXCLUDED.model_id WHERE ml_ids.kind = 'alias'
-            """, [Alias, modelId], expectedRows: 1);
-        try
+        var warning = await transactions.RunAsync(async () =>
         {
-            await transaction.CommitAsync();
-        }
-        catch (TransactionAbortedException)
-        {
-            throw ElasticsearchException.BadRequest("model_alias cannot be the same as an existing trained model_id");
-        }
+            // Read under the transaction's lock: the rules see the namespace exactly as the claim will change it.
+            var held = await Ids.Find(Alias);
+            var current = held?.Kind == MlIdEntry.Alias ? held.ModelId : null;
+            var oldModel = current is null ? null : await WithDeploymentsAsync(current, assignments);
+            var warning = ModelAliasRules.CheckPut(request, current, aliasIsAModelId: held?.Kind == MlIdEntry.Model, newModel, oldModel);
+            await Ids.Claim(Alias, MlIdEntry.ForAlias(modelId));
+            await alias.PerformUpdate(s => s.ModelId = modelId);
+            return warning;
+        });
         inferenceTargets.Invalidate();
-        return new StoreResponse(new JsonObject { ["acknowledged"] = true }, warning is null ? [] : [warning]);
+        return warning is null ? [] : [warning];
     }
 
     public async Task Delete(string modelId)
     {
-        var current = await GetModelId();
-        var referenced = (await tables.PipelineReferencesAsync(CancellationToken.None)).ToHashSet(StringComparer.Ordinal);
-        ModelAliasRules.CheckDelete(Alias, modelId, current, referenced);
-        await store.BeginTransaction()
-            .Execute("DELETE FROM ml_ids WHERE id = $1 AND kind = 'alias' AND model_id = $2", [Alias, modelId], expectedRows: 1)
-            .CommitAsync();
+        var referenced = await pipelines.ReferencedIdsAsync(CancellationToken.None);
+        await transactions.RunAsync(async () =>
+        {
+            var current = await alias.PerformRead(s => s.ModelId);
+            ModelAliasRules.CheckDelete(Alias, modelId, current, referenced);
+            await Ids.Release(Alias, MlIdEntry.Alias);
+            await alias.PerformUpdate(s => s.ModelId = null);
+        });
         inferenceTargets.Invalidate();
     }
 
-    public async Task<string?> GetModelId()
-    {
-        var ids = await tables.IdsAsync([Alias], CancellationToken.None);
-        return ids.TryGetValue(Alias, out var row) && row.Kind == "alias" ? row.ModelId : null;
-    }
+    public Task<string?> GetModelId() => alias.PerformRead(s => s.ModelId);
+
+    public Task Clear() => alias.PerformUpdate(s => s.ModelId = null);
 
     private async Task<ModelWithDeployments?> WithDeploymentsAsync(string modelId, IReadOnlyList<TrainedModelAssignment> assignments)
     {

@@ -35,7 +35,7 @@ public static class ModelAliasRules
     /// <param name="aliasIsAModelId">A model exists whose id is the alias.</param>
     /// <param name="newModel">The model named in the path; null when it does not exist.</param>
     /// <param name="oldModel">The model of <paramref name="currentTarget"/>; null when there is none or it was deleted.</param>
-    public static string? CheckPut(ModelAliasRequest request, string? currentTarget, bool aliasIsAModelId,
+    public static string? CheckPut(ModelAliasSettings request, string? currentTarget, bool aliasIsAModelId,
         ModelWithDeployments? newModel, ModelWithDeployments? oldModel)
     {
         var alias = request.Alias;

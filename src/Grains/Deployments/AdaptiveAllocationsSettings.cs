@@ -24,6 +24,16 @@ public sealed record AdaptiveAllocationsSettings
     [JsonIgnore]
     public bool IsEnabled => Enabled == true;
 
+    public static AdaptiveAllocationsSettings? From(AdaptiveAllocations? given) => given is null ? null : new()
+    {
+        Enabled = given.Enabled, MinNumberOfAllocations = given.MinNumberOfAllocations, MaxNumberOfAllocations = given.MaxNumberOfAllocations,
+    };
+
+    public AdaptiveAllocations ToContract() => new()
+    {
+        Enabled = Enabled, MinNumberOfAllocations = MinNumberOfAllocations, MaxNumberOfAllocations = MaxNumberOfAllocations,
+    };
+
     /// <summary>ES's validate(), in its order.</summary>
     public IReadOnlyList<string> ValidationErrors()
     {

@@ -1,21 +1,31 @@
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using Orleans.Storage;
-using TrainedModelsOrleans.Grains.Serving;
 using Orleans;
 using Orleans.Concurrency;
-using TrainedModelsOrleans.Grains.Storage;
+using Orleans.Transactions.Abstractions;
+using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Grains.Serving;
+using TrainedModelsOrleans.Grains.Transactions;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
+/// <summary>The coordinator's own state: which deployments exist (ES keeps all assignments in one cluster-state object).</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Alias("tmo.DeploymentIndex")]
+public sealed class DeploymentIndex
+{
+    public SortedSet<string> DeploymentIds { get; set; } = new(StringComparer.Ordinal);
+}
+
 /// <summary>
-/// The one writer of assignments and node capacity. Each change is one turn: plan, then commit every
-/// touched deployment state (ETag-checked), its route rows, node capacity rows and ids in one
-/// transaction; only then is memory updated and are the nodes told. Postgres checks invariant 1 at commit.
+/// The one writer of assignments and node reservations. Each change is one turn (changes queue behind each other):
+/// plan over the live nodes, then commit every touched deployment record, the reservations of every node whose
+/// share changed (each node refuses more normal-priority threads than it has processors), the ids claimed or
+/// freed and the index of deployments, in one Orleans transaction. Only after the commit does the plan held here
+/// move and are the nodes told. A transaction that aborts for contention is planned and tried again.
 /// </summary>
+[Reentrant]
 public sealed partial class AssignmentCoordinatorGrain(
-    GrainStateStore store,
-    DeploymentTables tables,
+    [TransactionalState("assignment-index")] ITransactionalState<DeploymentIndex> index,
+    ControlPlaneTransactions transactions,
     MlNodes mlNodes,
     MlSettings settings,
     InferenceTargets inferenceTargets,
@@ -25,229 +35,300 @@ public sealed partial class AssignmentCoordinatorGrain(
 {
     public const string Key = "cluster";
 
-    private readonly Dictionary<string, IStoredState<DeploymentRecord>> _deployments = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    /// <summary>The committed plan: every deployment's record. Null until read from the deployment grains.</summary>
+    private Dictionary<string, DeploymentRecord>? _deployments;
+    /// <summary>The reservations last committed on each node (a node missing here is written at the next commit).</summary>
+    private readonly Dictionary<string, IReadOnlyDictionary<string, NodeReservation>> _reserved = new(StringComparer.Ordinal);
     private string? _plannedNodes;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        foreach (var id in await tables.DeploymentIdsAsync(cancellationToken))
-            _deployments[id] = await store.ReadAsync<DeploymentRecord>(StateOf(id), DeploymentTables.AssignmentState, cancellationToken);
-    }
+    private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
+    private IDeploymentGrain Deployment(string id) => GrainFactory.GetGrain<IDeploymentGrain>(id);
+    private INodeCapacityGrain Capacity(string node) => GrainFactory.GetGrain<INodeCapacityGrain>(node);
 
-    public async Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes)
+    public Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes) => InTurnAsync<TrainedModelAssignment>(async () =>
     {
         var id = parameters.DeploymentId;
-        if (_deployments.ContainsKey(id)) throw DeploymentErrors.AlreadyExists(id);
+        if (_deployments!.ContainsKey(id)) throw DeploymentErrors.AlreadyExists(id);
         if (_deployments.Count >= settings.MaxDeployments) throw DeploymentErrors.TooManyDeployments(settings.MaxDeployments);
-
         var created = new TrainedModelAssignment
         {
             TaskParameters = parameters,
             AssignmentState = AssignmentState.Starting,
             StartTime = clock.GetUtcNow().ToUnixTimeMilliseconds(),
         };
-        var nodes = await LiveNodesAsync();
-        var current = Current();
-        current[id] = (created, memoryBytes);
-        var plan = Rebalancer.Rebalance(nodes, current);
-        var planned = plan.Assignments[id];
-        DeploymentRules.CheckStartCapacity(planned, nodes.Select(n => n.Name).ToArray(), ScalingPossible(nodes));
-
-        var state = await store.ReadAsync<DeploymentRecord>(StateOf(id), DeploymentTables.AssignmentState);
-        if (state.RecordExists) throw DeploymentErrors.AlreadyStarted(id);
-        state.State = new DeploymentRecord { Assignment = planned, MemoryBytes = memoryBytes };
-        _deployments[id] = state;
-        try
+        await ChangeAsync(nodes =>
         {
-            await CommitAsync(plan, nodes, claimDeploymentId: parameters.DeploymentId != parameters.ModelId ? parameters : null);
-        }
-        catch
-        {
-            _deployments.Remove(id);
-            throw;
-        }
-        return _deployments[id].State.Assignment!;
-    }
+            var current = Current();
+            current[id] = (created, memoryBytes);
+            var plan = Rebalancer.Rebalance(nodes, current);
+            DeploymentRules.CheckStartCapacity(plan.Assignments[id], nodes.Select(n => n.Name).ToArray(), ScalingPossible(nodes));
+            return new Change(plan) { Created = (id, parameters.ModelId) };
+        });
+        return _deployments[id].Assignment!;
+    });
 
-    public async Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations)
+    public Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations) => InTurnAsync<TrainedModelAssignment>(async () =>
     {
         var existing = Find(deploymentId) ?? throw DeploymentErrors.UnknownDeployment(deploymentId);
-        var assignment = existing.State.Assignment!;
+        var assignment = existing.Assignment!;
         if (assignment.TaskParameters.NumberOfAllocations == numberOfAllocations) return assignment;
         if (assignment.AssignmentState != AssignmentState.Started) throw DeploymentErrors.NotStarted();
-
-        var nodes = await LiveNodesAsync();
-        var current = Current();
         var updated = assignment with { TaskParameters = assignment.TaskParameters with { NumberOfAllocations = numberOfAllocations } };
-        RebalanceResult plan;
-        if (numberOfAllocations < assignment.TaskParameters.NumberOfAllocations)
+        await ChangeAsync(nodes =>
         {
-            current[deploymentId] = (Rebalancer.Reduce(updated, numberOfAllocations), existing.State.MemoryBytes);
-            plan = Rebalancer.Rebalance(nodes, current);
-        }
-        else
-        {
-            current[deploymentId] = (updated, existing.State.MemoryBytes);
-            plan = Rebalancer.Rebalance(nodes, current);
+            var current = Current();
+            if (numberOfAllocations < assignment.TaskParameters.NumberOfAllocations)
+            {
+                current[deploymentId] = (Rebalancer.Reduce(updated, numberOfAllocations), existing.MemoryBytes);
+                return new Change(Rebalancer.Rebalance(nodes, current));
+            }
+            current[deploymentId] = (updated, existing.MemoryBytes);
+            var plan = Rebalancer.Rebalance(nodes, current);
             DeploymentRules.CheckUpdateCapacity(plan.TotalTargetAllocations(deploymentId), numberOfAllocations, ScalingPossible(nodes));
-        }
-        await CommitAsync(plan, nodes);
-        return _deployments[deploymentId].State.Assignment!;
-    }
+            return new Change(plan);
+        });
+        return _deployments![deploymentId].Assignment!;
+    });
 
-    public async Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason)
+    public Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason) => InTurnAsync<TrainedModelAssignment?>(() => MarkStoppingInTurnAsync(deploymentId, reason));
+
+    private async Task<TrainedModelAssignment?> MarkStoppingInTurnAsync(string deploymentId, string reason)
     {
         var existing = Find(deploymentId);
         if (existing is null) return null;
-        var assignment = existing.State.Assignment!;
+        var assignment = existing.Assignment!;
         if (assignment.AssignmentState == AssignmentState.Stopping) return assignment;
         var stopping = AssignmentStatus.ToStopping(assignment, reason) with
         {
             RoutingTable = assignment.RoutingTable.ToDictionary(r => r.Key, r => r.Value with { RoutingState = RoutingState.Stopping }),
         };
-        await CommitAsync(RebalanceResult.Only(Current(), deploymentId, stopping), await LiveNodesAsync());
-        return _deployments[deploymentId].State.Assignment;
+        await ChangeAsync(_ => new Change(RebalanceResult.Only(Current(), deploymentId, stopping)));
+        return _deployments![deploymentId].Assignment;
     }
 
-    public async Task<bool> RemoveAssignment(string deploymentId, string reason)
+    public Task<bool> RemoveAssignment(string deploymentId, string reason) => InTurnAsync<bool>(async () =>
     {
         // Stopping first, so routers stop sending; then the assignment goes.
-        if (await MarkStopping(deploymentId, reason) is null) return false;
-        var nodes = await LiveNodesAsync();
-
-        var remaining = Current();
-        remaining.Remove(deploymentId);
-        var plan = Rebalancer.Rebalance(nodes, remaining);
-        await CommitAsync(plan, nodes, removed: deploymentId);
+        if (await MarkStoppingInTurnAsync(deploymentId, reason) is null) return false;
+        await ChangeAsync(nodes =>
+        {
+            var remaining = Current();
+            remaining.Remove(deploymentId);
+            return new Change(Rebalancer.Rebalance(nodes, remaining)) { Removed = deploymentId };
+        });
         return true;
-    }
+    });
 
-    public async Task UpdateRoutingState(string deploymentId, string node, RoutingState state, string? reason)
+    public Task UpdateRoutingState(string deploymentId, string node, RoutingState state, string? reason) => InTurnAsync(async () =>
     {
-        var existing = Find(deploymentId);
-        if (existing?.State.Assignment is not { } assignment || !assignment.RoutingTable.TryGetValue(node, out var route)) return;
-        if (assignment.AssignmentState == AssignmentState.Stopping) return; // updates while stopping are ignored (ES)
+        if (Find(deploymentId)?.Assignment is not { } assignment || !assignment.RoutingTable.TryGetValue(node, out var route)) return true;
+        if (assignment.AssignmentState == AssignmentState.Stopping) return true; // updates while stopping are ignored (ES)
         var updatedRoute = state switch
         {
             RoutingState.Started => route with { RoutingState = RoutingState.Started, CurrentAllocations = route.TargetAllocations, Reason = null },
             RoutingState.Failed => route with { RoutingState = RoutingState.Failed, Reason = reason },
             _ => route with { RoutingState = state, Reason = reason },
         };
-        if (updatedRoute == route) return;
+        if (updatedRoute == route) return true;
         var table = new Dictionary<string, RoutingInfo>(assignment.RoutingTable) { [node] = updatedRoute };
         var updated = AssignmentStatus.WithRoutingTable(assignment, table);
-        await CommitAsync(RebalanceResult.Only(Current(), deploymentId, updated), await LiveNodesAsync());
-    }
+        await ChangeAsync(_ => new Change(RebalanceResult.Only(Current(), deploymentId, updated)));
+        return true;
+    });
 
-    public async Task NodeJoined(string node)
+    public Task NodeJoined(string node) => InTurnAsync(async () =>
     {
-        // A node that (re)joins must open its models again: its routes start over, same allocations.
-        var current = Current();
-        foreach (var (id, (assignment, memory)) in current.ToArray())
+        // A node that (re)joins must open its models again: its routes start over, same allocations; its reservations are rewritten.
+        _reserved.Remove(node);
+        await ChangeAsync(nodes =>
         {
-            if (!assignment.RoutingTable.TryGetValue(node, out var route) || assignment.AssignmentState == AssignmentState.Stopping) continue;
-            var table = new Dictionary<string, RoutingInfo>(assignment.RoutingTable)
+            var current = Current();
+            foreach (var (id, (assignment, memory)) in current.ToArray())
             {
-                [node] = route with { RoutingState = RoutingState.Starting, Reason = null },
-            };
-            current[id] = (AssignmentStatus.WithRoutingTable(assignment, table), memory);
-        }
-        var nodes = await LiveNodesAsync();
-        await CommitAsync(Rebalancer.Rebalance(nodes, current), nodes);
-    }
+                if (!assignment.RoutingTable.TryGetValue(node, out var route) || assignment.AssignmentState == AssignmentState.Stopping) continue;
+                var table = new Dictionary<string, RoutingInfo>(assignment.RoutingTable)
+                {
+                    [node] = route with { RoutingState = RoutingState.Starting, Reason = null },
+                };
+                current[id] = (AssignmentStatus.WithRoutingTable(assignment, table), memory);
+            }
+            return new Change(Rebalancer.Rebalance(nodes, current));
+        });
+        return true;
+    });
 
-    public async Task NodeLeft(string node)
+    public Task NodeLeft(string node) => InTurnAsync(async () =>
     {
-        var nodes = (await LiveNodesAsync()).Where(n => n.Name != node).ToArray();
-        await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNodes: [node]);
-    }
+        await ChangeAsync(nodes => new Change(Rebalancer.Rebalance(nodes, Current())), leaving: node);
+        return true;
+    });
 
-    public async Task RefreshNodes()
+    public Task RefreshNodes() => InTurnAsync(async () =>
     {
-        var nodes = await LiveNodesAsync();
-        if (Signature(nodes) == _plannedNodes) return;
-        var departed = (await tables.CapacityNodesAsync(CancellationToken.None)).Where(n => nodes.All(live => live.Name != n)).ToArray();
-        await CommitAsync(Rebalancer.Rebalance(nodes, Current()), nodes, departedNodes: departed);
-        // Only this path removes departed nodes' capacity rows, so only it may say the node set is handled:
-        // a start or stop that commits between a node's death and this refresh must not hide the departure.
+        var nodes = await mlNodes.LiveAsync(CancellationToken.None);
+        if (Signature(nodes) == _plannedNodes) return true;
+        await ChangeAsync(live => new Change(Rebalancer.Rebalance(live, Current())));
+        // Only this path may say the node set is handled: a start or stop that commits between a node's death and this
+        // refresh must not hide the departure.
         _plannedNodes = Signature(nodes);
+        return true;
+    });
+
+    public async Task<TrainedModelAssignment?> GetAssignment(string deploymentId)
+    {
+        await EnsureLoadedAsync();
+        return Find(deploymentId)?.Assignment;
     }
 
-    public Task<TrainedModelAssignment?> GetAssignment(string deploymentId) => Task.FromResult(Find(deploymentId)?.State.Assignment);
+    public async Task<IReadOnlyList<TrainedModelAssignment>> GetAssignments()
+    {
+        await EnsureLoadedAsync();
+        return _deployments!.Values.Select(d => d.Assignment).OfType<TrainedModelAssignment>()
+            .OrderBy(a => a.TaskParameters.DeploymentId, StringComparer.Ordinal).ToArray();
+    }
 
-    public Task<IReadOnlyList<TrainedModelAssignment>> GetAssignments() =>
-        Task.FromResult<IReadOnlyList<TrainedModelAssignment>>(_deployments.Values
-            .Select(d => d.State.Assignment).OfType<TrainedModelAssignment>().OrderBy(a => a.TaskParameters.DeploymentId, StringComparer.Ordinal).ToArray());
+    public async Task<IReadOnlyList<NodeRoute>> GetRoutes(string node)
+    {
+        await EnsureLoadedAsync();
+        var routes = new List<NodeRoute>();
+        foreach (var record in _deployments!.Values.OrderBy(d => d.Assignment?.TaskParameters.DeploymentId, StringComparer.Ordinal))
+        {
+            if (record.Assignment is not { } assignment || !assignment.RoutingTable.TryGetValue(node, out var route)) continue;
+            var parameters = assignment.TaskParameters;
+            routes.Add(new NodeRoute(parameters.DeploymentId, parameters.ModelId, parameters.ThreadsPerAllocation, route.TargetAllocations,
+                parameters.Priority, route.RoutingState, parameters.QueueCapacity, CacheSizeBytes(parameters)));
+        }
+        return routes;
+    }
 
     public Task<string> GetNode() => Task.FromResult(localNode.Name);
 
-    private IStoredState<DeploymentRecord>? Find(string id) =>
-        _deployments.TryGetValue(id, out var state) && state.State.Assignment is not null ? state : null;
+    /// <summary>ES: the result cache is as big as cache_size, or as the model when cache_size is not set.</summary>
+    public static long CacheSizeBytes(TaskParameters parameters) =>
+        parameters.CacheSize is { } size ? Math.Max(0, ByteSize.Parse(size, "cache_size").Bytes) : parameters.ModelBytes;
+
+    /// <summary>One change at a time, on the committed plan (read from the deployment grains on first use).</summary>
+    private async Task<T> InTurnAsync<T>(Func<Task<T>> change)
+    {
+        await _turn.WaitAsync();
+        try
+        {
+            await EnsureLoadedAsync();
+            return await change();
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    private async Task InTurnAsync(Func<Task<bool>> change) => await InTurnAsync<bool>(change);
+
+    /// <summary>Reads the index and every deployment's committed record, once per activation (not in OnActivateAsync: a transaction needs this grain active).</summary>
+    private async Task EnsureLoadedAsync()
+    {
+        if (_deployments is not null) return;
+        var loaded = await transactions.ReadAsync(async () =>
+        {
+            var ids = await index.PerformRead(i => i.DeploymentIds.ToArray());
+            var records = await Task.WhenAll(ids.Select(id => Deployment(id).ReadRecord()));
+            return ids.Zip(records).Where(r => r.Second.Assignment is not null)
+                .ToDictionary(r => r.First, r => r.Second, StringComparer.Ordinal);
+        });
+        _deployments ??= loaded;
+    }
+
+    /// <summary>
+    /// Plans over the live nodes and commits the plan in one transaction; an attempt that aborts for contention is
+    /// planned again over the nodes live then. The plan held here and the nodes move only after the commit.
+    /// </summary>
+    private async Task ChangeAsync(Func<IReadOnlyList<MlNode>, Change> plan, string? leaving = null)
+    {
+        Change? committed = null;
+        IReadOnlyList<MlNode> committedNodes = [];
+        Dictionary<string, IReadOnlyDictionary<string, NodeReservation>> written = new(StringComparer.Ordinal);
+        await transactions.RunAsync(async () =>
+        {
+            var nodes = (await mlNodes.LiveAsync(CancellationToken.None)).Where(n => n.Name != leaving).ToArray();
+            var change = plan(nodes);
+            written = await CommitAsync(change, nodes);
+            (committed, committedNodes) = (change, nodes);
+        });
+        Apply(committed!, written);
+    }
+
+    /// <summary>The transaction's body: every write the change makes, each a participant.</summary>
+    private async Task<Dictionary<string, IReadOnlyDictionary<string, NodeReservation>>> CommitAsync(Change change, IReadOnlyList<MlNode> nodes)
+    {
+        var writes = new List<Task>();
+        foreach (var (id, assignment) in change.Plan.Assignments)
+        {
+            if (_deployments!.TryGetValue(id, out var before) && AssignmentStatus.Equivalent(before.Assignment, assignment)
+                && before.MemoryBytes == change.Plan.MemoryBytes[id]) continue;
+            writes.Add(Deployment(id).WriteRecord(new DeploymentRecord { Assignment = assignment, MemoryBytes = change.Plan.MemoryBytes[id] },
+                create: id == change.Created?.Id));
+        }
+        // The namespace records every deployment of a model: a start and a delete of that model serialize there.
+        if (change.Removed is { } removed)
+        {
+            writes.Add(Deployment(removed).ClearRecord());
+            writes.Add(Ids.ReleaseDeployment(removed));
+        }
+        if (change.Created is var (created, modelId)) writes.Add(Ids.ClaimDeployment(created, modelId));
+        if (change.Created is not null || change.Removed is not null)
+            writes.Add(index.PerformUpdate(i =>
+            {
+                if (change.Created is { } c) i.DeploymentIds.Add(c.Id);
+                if (change.Removed is { } gone) i.DeploymentIds.Remove(gone);
+            }));
+
+        var reservations = new Dictionary<string, IReadOnlyDictionary<string, NodeReservation>>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            var wanted = change.Plan.ReservationsOn(node.Name);
+            if (_reserved.TryGetValue(node.Name, out var held) && SameReservations(held, wanted)) continue;
+            reservations[node.Name] = wanted;
+            writes.Add(Capacity(node.Name).Reserve(wanted));
+        }
+        await Task.WhenAll(writes);
+        return reservations;
+    }
+
+    /// <summary>After the commit: the plan held here moves, the silo's inference view refreshes, and the touched nodes are told.</summary>
+    private void Apply(Change change, Dictionary<string, IReadOnlyDictionary<string, NodeReservation>> reserved)
+    {
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, assignment) in change.Plan.Assignments)
+        {
+            if (_deployments!.TryGetValue(id, out var before))
+            {
+                if (AssignmentStatus.Equivalent(before.Assignment, assignment)) continue;
+                touched.UnionWith(before.Assignment?.RoutingTable.Keys ?? []);
+            }
+            touched.UnionWith(assignment.RoutingTable.Keys);
+            _deployments[id] = new DeploymentRecord { Assignment = assignment, MemoryBytes = change.Plan.MemoryBytes[id] };
+        }
+        if (change.Removed is { } removed && _deployments!.Remove(removed, out var gone))
+            touched.UnionWith(gone.Assignment?.RoutingTable.Keys ?? []);
+        foreach (var (node, reservations) in reserved) _reserved[node] = reservations;
+        inferenceTargets.Invalidate();
+        foreach (var node in touched) Notify(node);
+    }
+
+    private static bool SameReservations(IReadOnlyDictionary<string, NodeReservation> a, IReadOnlyDictionary<string, NodeReservation> b) =>
+        a.Count == b.Count && a.All(r => b.TryGetValue(r.Key, out var other) && other == r.Value);
+
+    private DeploymentRecord? Find(string id) =>
+        _deployments!.TryGetValue(id, out var record) && record.Assignment is not null ? record : null;
 
     private Dictionary<string, (TrainedModelAssignment Assignment, long MemoryBytes)> Current() =>
-        _deployments.Where(d => d.Value.State.Assignment is not null)
-            .ToDictionary(d => d.Key, d => (d.Value.State.Assignment!, d.Value.State.MemoryBytes), StringComparer.Ordinal);
+        _deployments!.Where(d => d.Value.Assignment is not null)
+            .ToDictionary(d => d.Key, d => (d.Value.Assignment!, d.Value.MemoryBytes), StringComparer.Ordinal);
 
     private bool ScalingPossible(IReadOnlyList<MlNode> nodes) => settings.MaxLazyNodes > nodes.Count;
 
-    private Task<IReadOnlyList<MlNode>> LiveNodesAsync() => mlNodes.LiveAsync(CancellationToken.None);
-
-    /// <summary>
-    /// Commits what changed in the plan in one transaction. In-memory states move only after the
-    /// commit; a failed commit leaves them as they were, and a stale ETag makes the grain reload.
-    /// </summary>
-    private async Task CommitAsync(RebalanceResult plan, IReadOnlyList<MlNode> nodes, TaskParameters? claimDeploymentId = null,
-        string? removed = null, IReadOnlyList<string>? departedNodes = null)
-    {
-        var transaction = store.BeginTransaction();
-        var changed = new List<string>();
-        var previous = new Dictionary<string, DeploymentRecord>(StringComparer.Ordinal);
-        foreach (var (id, assignment) in plan.Assignments)
-        {
-            var state = _deployments[id];
-            if (state.RecordExists && AssignmentStatus.Equivalent(state.State.Assignment, assignment)) continue;
-            previous[id] = state.State;
-            state.State = new DeploymentRecord { Assignment = assignment, MemoryBytes = plan.MemoryBytes[id] };
-            transaction.Write(state);
-            changed.Add(id);
-        }
-        IStoredState<DeploymentRecord>? removedState = null;
-        if (removed is not null && _deployments.TryGetValue(removed, out removedState))
-        {
-            transaction.Clear(removedState);
-            DeploymentTables.ReleaseDeploymentId(transaction, removed);
-            changed.Add(removed);
-        }
-        if (claimDeploymentId is not null) DeploymentTables.ClaimDeploymentId(transaction, claimDeploymentId.DeploymentId, claimDeploymentId.ModelId);
-        if (departedNodes is { Count: > 0 })
-            transaction.Execute("DELETE FROM node_capacity WHERE node = ANY($1)", [departedNodes.ToArray()]);
-        DeploymentTables.WriteRoutes(transaction, changed, changed.Where(plan.Assignments.ContainsKey).Select(id => plan.Assignments[id]),
-            plan.NodeCapacities(nodes));
-
-        try
-        {
-            await transaction.CommitAsync();
-        }
-        catch (Exception error)
-        {
-            foreach (var (id, record) in previous) _deployments[id].State = record;
-            if (error is InconsistentStateException) DeactivateOnIdle();
-            if (error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } && claimDeploymentId is not null)
-                throw DeploymentErrors.IdTakenByModel(claimDeploymentId.DeploymentId);
-            throw;
-        }
-        if (removed is not null) _deployments.Remove(removed);
-        inferenceTargets.Invalidate();
-
-        var touchedNodes = changed.SelectMany(id =>
-                (previous.TryGetValue(id, out var before) ? before.Assignment?.RoutingTable.Keys ?? [] : [])
-                .Concat(plan.Assignments.TryGetValue(id, out var after) ? after.RoutingTable.Keys : []))
-            .Concat(removedState?.State.Assignment?.RoutingTable.Keys ?? [])
-            .Distinct(StringComparer.Ordinal).ToArray();
-        foreach (var node in touchedNodes) Notify(node);
-    }
-
-    /// <summary>Tells a node its routes changed without waiting: the node calls back, and waiting here would deadlock.</summary>
+    /// <summary>Tells a node its routes changed without waiting: the node calls back, and waiting here would hold the turn.</summary>
     private void Notify(string node) =>
         GrainFactory.GetGrain<INodeCapacityGrain>(node).RoutesChanged().ContinueWith(
             t => LogNotifyFailed(logger, node, t.Exception!.GetBaseException()),
@@ -256,7 +337,12 @@ public sealed partial class AssignmentCoordinatorGrain(
     private static string Signature(IEnumerable<MlNode> nodes) =>
         string.Join(';', nodes.Select(n => $"{n.Name}:{n.AllocatedProcessors}:{n.MemoryBytes}"));
 
-    private static StateKey StateOf(string deploymentId) => new(DeploymentTables.DeploymentGrainType, deploymentId);
+    /// <summary>What one change commits: the new plan, and the deployment created (with its model) or removed.</summary>
+    private sealed record Change(RebalanceResult Plan)
+    {
+        public (string Id, string ModelId)? Created { get; init; }
+        public string? Removed { get; init; }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telling node {Node} about its routes failed")]
     private static partial void LogNotifyFailed(ILogger logger, string node, Exception error);

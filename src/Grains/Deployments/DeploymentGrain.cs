@@ -3,22 +3,22 @@ using TrainedModelsOrleans.Grains.Aliases;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Pipelines;
-using TrainedModelsOrleans.Grains.Storage;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Runtime;
+using Orleans.Transactions.Abstractions;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
 /// <summary>
-/// The deployment APIs. Validation and ES's checks come from the rules classes; placement and every
-/// write go through the coordinator; the start waits here for wait_for. Reentrant: it holds no state
-/// of its own, so a stop may arrive while a start waits.
+/// The deployment APIs. Validation and ES's checks come from the rules classes; placement and every write go
+/// through the coordinator, whose transactions write this grain's record; the start waits here for wait_for.
+/// Reentrant: a stop may arrive while a start waits, and transactional state requires it.
 /// </summary>
 [Reentrant]
 public sealed class DeploymentGrain(
-    GrainStateStore store,
-    DeploymentTables tables,
+    [TransactionalState("deployment")] ITransactionalState<DeploymentRecord> record,
+    PipelineTables pipelines,
     MlSettings settings,
     TimeProvider clock) : Grain, IDeploymentGrain
 {
@@ -26,16 +26,18 @@ public sealed class DeploymentGrain(
 
     private string DeploymentId => this.GetPrimaryKeyString();
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
+    private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public async Task<StoreResponse> Start(string modelId, IReadOnlyDictionary<string, string?> query, byte[] body)
+    public async Task<TrainedModelAssignment> Start(StartDeploymentRequest given)
     {
-        var request = StartDeploymentRequest.Parse(modelId, query, body);
+        var request = StartDeploymentSettings.From(given);
+        var modelId = request.ModelId;
         var model = GrainFactory.GetGrain<ITrainedModelGrain>(modelId);
         var config = await model.GetConfig();
         var assignments = await Coordinator.GetAssignments();
-        var ids = await tables.IdsAsync([request.DeploymentId], CancellationToken.None);
+        var ids = await Ids.GetAll();
         var namesAnotherModel = request.DeploymentId != modelId && ids.TryGetValue(request.DeploymentId, out var taken)
-                                && taken.Kind is "model" or "alias" && taken.ModelId != modelId;
+                                && taken.Kind is MlIdEntry.Model or MlIdEntry.Alias && taken.ModelId != modelId;
         DeploymentRules.CheckStart(request, new StartContext
         {
             ExistingDeployments = assignments.Count,
@@ -58,7 +60,7 @@ public sealed class DeploymentGrain(
             switch (outcome.State)
             {
                 case StartWaitState.Reached:
-                    return new StoreResponse(AssignmentJson.Response(assignment!), request.Warnings);
+                    return assignment!;
                 case StartWaitState.Failed:
                     await Coordinator.RemoveAssignment(request.DeploymentId, "failed to start");
                     throw outcome.Error!;
@@ -70,23 +72,23 @@ public sealed class DeploymentGrain(
         }
     }
 
-    public async Task<JsonObject> Update(IReadOnlyDictionary<string, string?> query, byte[] body)
+    public async Task<TrainedModelAssignment> Update(UpdateDeploymentRequest given)
     {
-        var request = UpdateDeploymentRequest.Parse(DeploymentId, query, body);
+        var request = UpdateDeploymentSettings.From(given with { DeploymentId = DeploymentId });
         var existing = await Coordinator.GetAssignment(DeploymentId);
         var plan = DeploymentRules.CheckUpdate(request, existing, currentAdaptive: null);
         var updated = plan.Kind is UpdateKind.Increase or UpdateKind.Decrease
             ? await Coordinator.UpdateAllocations(DeploymentId, plan.NumberOfAllocations)
             : existing!;
-        return AssignmentJson.Response(updated);
+        return updated;
     }
 
-    public async Task<JsonObject> Stop(IReadOnlyDictionary<string, string?> query, byte[] body)
+    public async Task Stop(StopDeploymentRequest given)
     {
-        var request = StopDeploymentRequest.Parse(DeploymentId, query, body);
+        var request = StopDeploymentSettings.From(given with { DeploymentId = DeploymentId });
         var exists = await Coordinator.GetAssignment(DeploymentId) is not null;
-        var referenced = (await tables.PipelineReferencesAsync(CancellationToken.None)).ToHashSet(StringComparer.Ordinal);
-        var aliases = await tables.AliasesOfAsync(DeploymentId, CancellationToken.None);
+        var referenced = await pipelines.ReferencedIdsAsync(CancellationToken.None);
+        var aliases = (await Ids.GetAll()).Where(i => i.Value.Kind == MlIdEntry.Alias && i.Value.ModelId == DeploymentId).Select(i => i.Key);
         if (DeploymentRules.CheckStop(request, exists, referenced, aliases))
         {
             // Routers stop sending once it is stopping; each node then drains (finish_pending_work) or fails its queue.
@@ -94,7 +96,7 @@ public sealed class DeploymentGrain(
                 await Task.WhenAll(stopping.RoutingTable.Keys.Select(node => StopOnNodeAsync(node, request.FinishPendingWork)));
             await Coordinator.RemoveAssignment(DeploymentId, AssignmentStatus.StopReasonClientCall);
         }
-        return new JsonObject { ["stopped"] = true };
+
     }
 
     /// <summary>A node that is gone has nothing left to drain; its queue failed with it.</summary>
@@ -109,7 +111,21 @@ public sealed class DeploymentGrain(
         }
     }
 
-    public async Task<TrainedModelAssignment?> GetAssignment() =>
-        (await store.ReadAsync<DeploymentRecord>(new StateKey(DeploymentTables.DeploymentGrainType, DeploymentId), DeploymentTables.AssignmentState))
-        .State.Assignment;
+    public Task<TrainedModelAssignment?> GetAssignment() => Coordinator.GetAssignment(DeploymentId);
+
+    public Task<DeploymentRecord> ReadRecord() =>
+        record.PerformRead(r => new DeploymentRecord { Assignment = r.Assignment, MemoryBytes = r.MemoryBytes });
+
+    public Task WriteRecord(DeploymentRecord written, bool create) => record.PerformUpdate(r =>
+    {
+        if (create && r.Assignment is not null) throw DeploymentErrors.AlreadyStarted(DeploymentId);
+        r.Assignment = written.Assignment;
+        r.MemoryBytes = written.MemoryBytes;
+    });
+
+    public Task ClearRecord() => record.PerformUpdate(r =>
+    {
+        r.Assignment = null;
+        r.MemoryBytes = 0;
+    });
 }

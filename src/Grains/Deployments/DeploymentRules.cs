@@ -68,7 +68,7 @@ public static class DeploymentRules
     /// (400), the model missing (404), not onnx (400), without location (500), the deployment id naming another
     /// model (400), then the definition (404 no parts, 400 truncated).
     /// </summary>
-    public static void CheckStart(StartDeploymentRequest request, StartContext context)
+    public static void CheckStart(StartDeploymentSettings request, StartContext context)
     {
         CheckDeploymentLimit(context.ExistingDeployments, context.MaxDeployments);
         CheckDeploymentIdFree(request.DeploymentId, context.DeploymentIdExists);
@@ -133,7 +133,7 @@ public static class DeploymentRules
     /// more than one allocation (400); no change → <see cref="UpdateKind.NoChange"/> without a state check; not
     /// started (409). <paramref name="currentAdaptive"/> is the deployment's stored adaptive settings.
     /// </summary>
-    public static UpdatePlan CheckUpdate(UpdateDeploymentRequest request, TrainedModelAssignment? existing, AdaptiveAllocationsSettings? currentAdaptive)
+    public static UpdatePlan CheckUpdate(UpdateDeploymentSettings request, TrainedModelAssignment? existing, AdaptiveAllocationsSettings? currentAdaptive)
     {
         if (existing is null) throw DeploymentErrors.UnknownDeployment(request.DeploymentId);
         var current = existing.TaskParameters.NumberOfAllocations;
@@ -179,7 +179,7 @@ public static class DeploymentRules
     /// </summary>
     /// <param name="referencedIds">Every model id or alias named by an inference processor (IngestPipeline.ReferencedModelIds).</param>
     /// <param name="aliasesOfDeploymentId">Aliases whose target model id equals the deployment id.</param>
-    public static bool CheckStop(StopDeploymentRequest request, bool deploymentExists, IReadOnlySet<string> referencedIds,
+    public static bool CheckStop(StopDeploymentSettings request, bool deploymentExists, IReadOnlySet<string> referencedIds,
         IEnumerable<string> aliasesOfDeploymentId)
     {
         if (!deploymentExists)

@@ -1,52 +1,49 @@
-using Npgsql;
+using System.Collections.Concurrent;
+using Orleans;
 using Orleans.Runtime;
-using TrainedModelsOrleans.Grains.Serving;
 
 namespace TrainedModelsOrleans.Grains.Deployments;
 
 /// <summary>
-/// The ML nodes the planner may use: silos Orleans' membership holds Active, with what each offered when
-/// it joined (ml_nodes). A silo declared dead leaves this list when this silo's membership view learns it.
+/// The ML nodes the planner may use: the silos Orleans' membership holds Active, with what each offers (asked of
+/// its NodeCapacityGrain once per silo generation). A silo declared dead leaves this list when this silo's view learns it.
 /// </summary>
-public sealed class MlNodes(NpgsqlDataSource dataSource, IClusterMembershipService membership)
+public sealed class MlNodes(IClusterMembershipService membership, IGrainFactory grains)
 {
-    /// <summary>Records what this node offers; called as the node joins, before it asks to be planned.</summary>
-    public async Task OfferAsync(LocalNode node, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("""
-            INSERT INTO ml_nodes (node, allocated_processors, memory_bytes) VALUES ($1, $2, $3)
-            ON CONFLICT (node) DO UPDATE SET allocated_processors = EXCLUDED.allocated_processors,
-                memory_bytes = EXCLUDED.memory_bytes, modified_on = now()
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = node.Name });
-        command.Parameters.Add(new NpgsqlParameter { Value = node.Processors });
-        command.Parameters.Add(new NpgsqlParameter { Value = node.MemoryBytes });
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>Every node that ever offered itself, live or not (stats name the nodes routes mention).</summary>
-    public async Task<IReadOnlyList<MlNode>> KnownAsync(CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("SELECT node, allocated_processors, memory_bytes FROM ml_nodes ORDER BY node");
-        var nodes = new List<MlNode>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) nodes.Add(new MlNode(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2)));
-        return nodes;
-    }
+    private static readonly TimeSpan OfferTimeout = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<SiloAddress, NodeOffer> _offers = new();
 
     /// <summary>Live ML nodes, by name.</summary>
     public async Task<IReadOnlyList<MlNode>> LiveAsync(CancellationToken ct)
     {
         var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name))
-            .Select(m => m.Name).Distinct(StringComparer.Ordinal).ToArray();
-        if (active.Length == 0) return [];
-        await using var command = dataSource.CreateCommand(
-            "SELECT node, allocated_processors, memory_bytes FROM ml_nodes WHERE node = ANY($1) ORDER BY node");
-        command.Parameters.Add(new NpgsqlParameter { Value = active });
-        var nodes = new List<MlNode>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) nodes.Add(new MlNode(reader.GetString(0), reader.GetInt32(1), reader.GetInt64(2)));
-        return nodes;
+            .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name)).ToArray();
+        var offers = await Task.WhenAll(active.Select(m => OfferAsync(m, ct)));
+        return offers.OfType<NodeOffer>().GroupBy(o => o.Node, StringComparer.Ordinal)
+            .Select(g => g.Last()).OrderBy(o => o.Node, StringComparer.Ordinal)
+            .Select(o => new MlNode(o.Node, o.Processors, o.MemoryBytes)).ToArray();
+    }
+
+    /// <summary>Every node name Orleans' membership knows, live or not (stats name the nodes routes mention).</summary>
+    public IReadOnlyList<string> Known() =>
+        membership.CurrentSnapshot.Members.Values.Select(m => m.Name).Where(n => !string.IsNullOrEmpty(n))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    private async Task<NodeOffer?> OfferAsync(ClusterMember member, CancellationToken ct)
+    {
+        if (_offers.TryGetValue(member.SiloAddress, out var known)) return known;
+        try
+        {
+            var offer = await grains.GetGrain<INodeCapacityGrain>(member.Name).GetOffer().WaitAsync(OfferTimeout, ct);
+            _offers[member.SiloAddress] = offer;
+            return offer;
+        }
+        catch (Exception e) when (e is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
+        {
+            return null; // dying or not reachable yet: not a node to plan on now
+        }
     }
 }
+
+/// <summary>An ML node as the planner sees it: a live silo and what it offers.</summary>
+public sealed record MlNode(string Name, int AllocatedProcessors, long MemoryBytes);

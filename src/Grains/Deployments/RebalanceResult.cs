@@ -10,19 +10,19 @@ public sealed class RebalanceResult(
     public int TotalTargetAllocations(string deploymentId) =>
         Assignments.TryGetValue(deploymentId, out var a) ? a.RoutingTable.Values.Sum(r => r.TargetAllocations) : 0;
 
-    /// <summary>The capacity rows of the live nodes, with the threads the plan puts on each.</summary>
-    public IEnumerable<NodeCapacity> NodeCapacities(IEnumerable<MlNode> nodes) => nodes.Select(node =>
+    /// <summary>What the plan holds on one node: each deployment's threads per allocation and allocations there.</summary>
+    public IReadOnlyDictionary<string, NodeReservation> ReservationsOn(string node)
     {
-        int normal = 0, low = 0;
-        foreach (var assignment in Assignments.Values)
+        var reservations = new Dictionary<string, NodeReservation>(StringComparer.Ordinal);
+        foreach (var (id, assignment) in Assignments)
         {
-            if (!assignment.RoutingTable.TryGetValue(node.Name, out var route) || route.RoutingState is RoutingState.Failed or RoutingState.Stopped) continue;
-            var threads = Math.Max(route.CurrentAllocations, route.TargetAllocations) * assignment.TaskParameters.ThreadsPerAllocation;
-            if (assignment.TaskParameters.Priority == Priority.Low) low += threads;
-            else normal += threads;
+            if (!assignment.RoutingTable.TryGetValue(node, out var route) || route.RoutingState is RoutingState.Failed or RoutingState.Stopped) continue;
+            var allocations = Math.Max(route.CurrentAllocations, route.TargetAllocations);
+            if (allocations > 0)
+                reservations[id] = new NodeReservation(assignment.TaskParameters.ThreadsPerAllocation, allocations, assignment.TaskParameters.Priority);
         }
-        return new NodeCapacity(node.Name, node.AllocatedProcessors, node.MemoryBytes, normal, low);
-    });
+        return reservations;
+    }
 
     /// <summary>The current assignments with one replaced (no re-planning).</summary>
     public static RebalanceResult Only(

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Grains.Pipelines;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Runtime;
@@ -9,13 +10,16 @@ namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>GET over many models: ES's id expression, tags and paging, rendered from committed records.</summary>
 [StatelessWorker]
-public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables deployments, MlNodes mlNodes) : Grain, IModelStoreGrain
+public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) : Grain, IModelStoreGrain
 {
+    private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
+
     public async Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query)
     {
         var request = GetTrainedModelsRequest.Parse(idExpression, query);
-        var page = request.Select(await tables.ModelTagsAsync(CancellationToken.None), await tables.AliasesAsync(CancellationToken.None));
-        var records = await tables.RecordsAsync(page.ModelIds, CancellationToken.None);
+        var ids = await Ids.GetAll();
+        var page = request.Select(ModelTags(ids), Aliases(ids));
+        var records = await RecordsAsync(page.ModelIds);
         var configs = new JsonArray();
         foreach (var id in page.ModelIds)
         {
@@ -24,16 +28,41 @@ public sealed class ModelStoreGrain(ModelStoreTables tables, DeploymentTables de
         }
         return new JsonObject { ["count"] = page.Count, ["trained_model_configs"] = configs };
     }
+
+    /// <summary>Every model's tags, from the namespace (a model claims its id with its tags).</summary>
+    private static IReadOnlyDictionary<string, IReadOnlyList<string>> ModelTags(IReadOnlyDictionary<string, MlIdEntry> ids) =>
+        ids.Where(i => i.Value.Kind == MlIdEntry.Model).ToDictionary(i => i.Key, i => i.Value.Tags, StringComparer.Ordinal);
+
+    private static IReadOnlyDictionary<string, string> Aliases(IReadOnlyDictionary<string, MlIdEntry> ids) =>
+        ids.Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
+
+    /// <summary>The committed records of these models, each from its grain (in parallel).</summary>
+    private async Task<IReadOnlyDictionary<string, (TrainedModelConfig? Config, JsonObject? InlineDefinition)>> RecordsAsync(IReadOnlyList<string> modelIds)
+    {
+        var records = await Task.WhenAll(modelIds.Select(async id =>
+        {
+            var model = GrainFactory.GetGrain<ITrainedModelGrain>(id);
+            var config = await model.GetConfig();
+            return (Id: id, Config: config, Inline: config is null ? null : await model.GetInlineDefinition());
+        }));
+        return records.ToDictionary(r => r.Id, r => (r.Config, r.Inline), StringComparer.Ordinal);
+    }
+
+    /// <summary>Model id → how many pipelines name it (directly, or through a deployment id or alias of it).</summary>
+    private async Task<IReadOnlyDictionary<string, int>> PipelineCountsAsync(IReadOnlyDictionary<string, MlIdEntry> ids) =>
+        (await pipelines.ReferencesAsync(CancellationToken.None))
+            .GroupBy(r => ids.TryGetValue(r.ModelId, out var entry) ? entry.ModelId : r.ModelId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(r => r.PipelineId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
     public async Task<JsonObject> GetStats(string? idExpression, IReadOnlyDictionary<string, string?> query)
     {
         var request = GetTrainedModelsRequest.Parse(idExpression, query.Where(q => q.Key is "allow_no_match" or "from" or "size")
             .ToDictionary(q => q.Key, q => q.Value));
-        var page = request.Select(await tables.ModelTagsAsync(CancellationToken.None), await tables.AliasesAsync(CancellationToken.None));
-        var records = await tables.RecordsAsync(page.ModelIds, CancellationToken.None);
+        var ids = await Ids.GetAll();
+        var page = request.Select(ModelTags(ids), Aliases(ids));
+        var records = await RecordsAsync(page.ModelIds);
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
-        var pipelineCounts = await deployments.PipelineCountsAsync(CancellationToken.None);
-        var nodes = (await mlNodes.KnownAsync(CancellationToken.None)).ToDictionary(
-            n => n.Name, n => new NodeDescription { Id = n.Name, Name = n.Name, TransportAddress = n.Name });
+        var pipelineCounts = await PipelineCountsAsync(ids);
+        var nodes = mlNodes.Known().ToDictionary(n => n, n => new NodeDescription { Id = n, Name = n, TransportAddress = n });
 
         var stats = new JsonArray();
         foreach (var id in page.ModelIds)

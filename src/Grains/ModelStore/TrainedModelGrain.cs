@@ -1,71 +1,87 @@
 using System.Text.Json;
-using Npgsql;
+using System.Text.Json.Nodes;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Transactions.Abstractions;
+using TrainedModelsOrleans.Grains.Aliases;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models;
-using Orleans;
-using Orleans.Concurrency;
-using TrainedModelsOrleans.Grains.Storage;
+using TrainedModelsOrleans.Grains.Pipelines;
+using TrainedModelsOrleans.Grains.Transactions;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
 /// <summary>
-/// One model's configuration and upload state. Rules live in Models/; this grain orders them,
-/// commits each change (state + rows) in one transaction, and maps namespace collisions to ES errors.
+/// One model's configuration and upload state. Rules live in Models/; this grain orders them and commits each change
+/// as one transaction over its own state and the shared namespace. Definition parts and the vocabulary go to their
+/// own tables before the state that lists them commits; the state is what counts. Only this grain writes its state,
+/// so it keeps the committed record in memory for reads.
 /// </summary>
+[Reentrant]
 public sealed class TrainedModelGrain(
-    GrainStateStore store,
+    [TransactionalState("trained-model")] ITransactionalState<TrainedModelRecord> model,
+    ControlPlaneTransactions transactions,
     ModelStoreTables tables,
-    DeploymentTables deploymentTables,
+    PipelineTables pipelines,
     OnnxModelInspector onnx,
-    TimeProvider clock) : Grain, ITrainedModelGrain
+    TimeProvider clock) : Grain, ITrainedModelGrain, ILegacyModelImport
 {
-    private IStoredState<TrainedModelRecord> model = null!;
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private TrainedModelRecord? _committed;
 
     private string ModelId => this.GetPrimaryKeyString();
+    private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        model = await store.ReadAsync<TrainedModelRecord>(new StateKey(ModelStoreTables.ModelGrainType, ModelId), ModelStoreTables.ConfigState, cancellationToken);
-
-    public async Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion)
+    public Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion) => InTurnAsync(async current =>
     {
         var request = PutTrainedModelRequest.Parse(ModelId, body, deferDefinitionDecompression, waitForCompletion);
         var created = TrainedModelCreation.Create(request, clock.GetUtcNow());
         var config = created.Config;
-
-        var kinds = await deploymentTables.IdsAsync([config.ModelId, .. config.Tags], CancellationToken.None);
-        var tags = (await tables.ModelTagsAsync(CancellationToken.None)).Values.SelectMany(t => t).ToHashSet(StringComparer.Ordinal);
-        TrainedModelCreation.CheckIdentifiers(config, ExistingFrom(kinds) with { Tags = tags });
-        if (model.State.Config is not null) throw TrainedModelCreation.AlreadyExists(ModelId);
+        if (current.Config is not null) throw TrainedModelCreation.AlreadyExists(ModelId);
 
         var record = new TrainedModelRecord { Config = config, InlineDefinition = request.DefinitionJson };
-        var transaction = store.BeginTransaction();
-        ModelStoreTables.ClaimModelId(transaction, ModelId);
+        // Payloads left by an earlier model of this id (or a change that did not commit) must not count for this one.
+        await tables.DeletePayloadsAsync(ModelId, CancellationToken.None);
         if (request.CompressedDefinition is { } compressed)
         {
             // A compressed inline definition is stored as the model's single part.
             var part = new DefinitionPart { ModelId = ModelId, Part = 0, TotalParts = 1, TotalDefinitionLength = compressed.LongLength, Definition = compressed };
-            ModelStoreTables.AddDefinitionPart(transaction, ModelId, part);
+            await tables.WriteDefinitionPartAsync(ModelId, part, CancellationToken.None);
             record.Progress = DefinitionAssembly.Start(ModelId).Add(part).Progress;
         }
-        await CommitAsync(transaction, record);
+        await CommitAsync(record, async () =>
+        {
+            var ids = await Ids.GetAll();
+            TrainedModelCreation.CheckIdentifiers(config, Existing(ids));
+            await Ids.Claim(ModelId, MlIdEntry.ForModel(ModelId, config.Tags));
+        });
         return new StoreResponse(TrainedModelConfigJson.Render(config), request.Warnings);
-    }
+    });
 
-    public Task<TrainedModelConfig?> GetConfig() => Task.FromResult(model.State.Config);
-
-    public Task<DefinitionProgress?> GetDefinitionProgress() => Task.FromResult(model.State.Config is null ? null : model.State.Progress);
-
-    public async Task Delete(bool force)
+    public Task<bool> Import(TrainedModelRecord record) => InTurnAsync(async current =>
     {
-        if (model.State.Config is null) throw TrainedModelCreation.NotFound(ModelId);
+        if (current.Config is not null) return false;
+        await CommitAsync(record, () => Ids.Claim(ModelId, MlIdEntry.ForModel(ModelId, record.Config!.Tags)));
+        return true;
+    });
+
+    public async Task<TrainedModelConfig?> GetConfig() => (await CommittedAsync()).Config;
+
+    public async Task<DefinitionProgress?> GetDefinitionProgress() => await CommittedAsync() is { Config: not null } record ? record.Progress : null;
+
+    public async Task<JsonObject?> GetInlineDefinition() => (await CommittedAsync()).InlineDefinition;
+
+    public Task Delete(bool force) => InTurnAsync(async current =>
+    {
+        if (current.Config is null) throw TrainedModelCreation.NotFound(ModelId);
         var coordinator = GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
         var deployments = (await coordinator.GetAssignments()).Where(a => a.TaskParameters.ModelId == ModelId).ToArray();
         if (!force)
         {
             // ES's order (TransportDeleteTrainedModelAction): ingest references first, then deployments.
-            var referenced = (await deploymentTables.PipelineReferencesAsync(CancellationToken.None)).ToHashSet(StringComparer.Ordinal);
-            var aliases = await deploymentTables.AliasesOfAsync(ModelId, CancellationToken.None);
+            var referenced = await pipelines.ReferencedIdsAsync(CancellationToken.None);
+            var aliases = ModelAliasRules.AliasesOf(ModelId, Aliases(await Ids.GetAll()));
             if (referenced.Contains(ModelId) || aliases.Any(referenced.Contains))
                 throw ElasticsearchException.Conflict($"Cannot delete model [{ModelId}] as it is still referenced by ingest processors; use force to delete the model");
             if (deployments.Length > 0)
@@ -73,22 +89,26 @@ public sealed class TrainedModelGrain(
         }
         foreach (var deployment in deployments)
             await coordinator.RemoveAssignment(deployment.TaskParameters.DeploymentId, "model deleted");
-        var transaction = store.BeginTransaction();
-        ModelStoreTables.ReleaseModel(transaction, ModelId);
-        await CommitAsync(transaction, new TrainedModelRecord());
-    }
+        await CommitAsync(new TrainedModelRecord(), async () =>
+        {
+            var aliases = await Ids.ReleaseModel(ModelId);
+            await Task.WhenAll(aliases.Select(a => GrainFactory.GetGrain<IModelAliasGrain>(a).Clear()));
+        });
+        await tables.DeletePayloadsAsync(ModelId, CancellationToken.None);
+        return true;
+    });
 
-    public async Task PutDefinitionPart(string part, byte[] body)
+    public Task PutDefinitionPart(string part, byte[] body) => InTurnAsync(async current =>
     {
         var upload = DefinitionPartRequest.Parse(ModelId, part, body);
-        var config = model.State.Config ?? throw TrainedModelCreation.NotFound(ModelId);
+        var config = current.Config ?? throw TrainedModelCreation.NotFound(ModelId);
         DefinitionAssembly.CheckModelAcceptsParts(config);
-        var assembly = DefinitionAssembly.From(ModelId, model.State.Progress).Add(upload);
+        var assembly = DefinitionAssembly.From(ModelId, current.Progress).Add(upload);
 
         if (assembly.IsComplete)
         {
             // The whole definition must open before the last part is accepted: a model is usable or not stored as complete.
-            var definition = Join(await tables.ReadPartsAsync(ModelId, CancellationToken.None), upload);
+            var definition = Join(await ListedPartsAsync(current.Progress), upload);
             config = config.ModelType == TrainedModelType.Onnx
                 ? onnx.Describe(config, definition)
                 : CheckTreeDefinition(config, definition);
@@ -99,85 +119,96 @@ public sealed class TrainedModelGrain(
             };
         }
 
-        var transaction = store.BeginTransaction();
-        ModelStoreTables.AddDefinitionPart(transaction, ModelId, upload);
-        await CommitAsync(transaction, new TrainedModelRecord
-        {
-            Config = config,
-            Progress = assembly.Progress,
-            InlineDefinition = model.State.InlineDefinition,
-            HasVocabulary = model.State.HasVocabulary,
-        });
-    }
-
-    public async Task PutVocabulary(byte[] body)
-    {
-        var upload = VocabularyRules.Parse(ModelId, body);
-        var config = model.State.Config ?? throw TrainedModelCreation.NotFound(ModelId);
-        VocabularyRules.CheckModelAcceptsVocabulary(config, upload);
-        if (model.State.HasVocabulary) throw VocabularyRules.AlreadyExists(ModelId);
-
-        var transaction = store.BeginTransaction();
-        ModelStoreTables.AddVocabulary(transaction, ModelId, JsonSerializer.Serialize(upload));
-        await CommitAsync(transaction, new TrainedModelRecord
-        {
-            Config = config,
-            Progress = model.State.Progress,
-            InlineDefinition = model.State.InlineDefinition,
-            HasVocabulary = true,
-        });
-    }
-
-    /// <summary>Commits the new record with the transaction; on any failure the grain keeps its old state.</summary>
-    private async Task CommitAsync(StateTransaction transaction, TrainedModelRecord record)
-    {
-        var previous = model.State;
-        model.State = record;
+        await tables.WriteDefinitionPartAsync(ModelId, upload, CancellationToken.None);
         try
         {
-            await transaction.Write(model).CommitAsync();
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            model.State = previous;
-            throw await NamespaceCollisionAsync(e);
+            await CommitAsync(new TrainedModelRecord
+            {
+                Config = config,
+                Progress = assembly.Progress,
+                InlineDefinition = current.InlineDefinition,
+                HasVocabulary = current.HasVocabulary,
+            });
         }
         catch
         {
-            model.State = previous;
+            // The state does not list the part: take the row back (a later upload of it would overwrite it anyway).
+            await tables.DeleteDefinitionPartAsync(ModelId, upload.Part, CancellationToken.None);
             throw;
         }
-    }
+        return true;
+    });
 
-    /// <summary>Someone took the id (or a part) between our checks and the commit: report it as ES does.</summary>
-    private async Task<ElasticsearchException> NamespaceCollisionAsync(PostgresException error)
+    public Task PutVocabulary(byte[] body) => InTurnAsync(async current =>
     {
-        if (error.TableName == "model_definition_parts")
-            return new ElasticsearchException(400, "resource_already_exists_exception", $"Trained machine learning model chunked doc [{ModelId}] already exists");
-        if (error.TableName == "model_vocabulary") return VocabularyRules.AlreadyExists(ModelId);
-        var kinds = await deploymentTables.IdsAsync([ModelId], CancellationToken.None);
-        var config = model.State.Config ?? new TrainedModelConfig
+        var upload = VocabularyRules.Parse(ModelId, body);
+        var config = current.Config ?? throw TrainedModelCreation.NotFound(ModelId);
+        VocabularyRules.CheckModelAcceptsVocabulary(config, upload);
+        if (current.HasVocabulary) throw VocabularyRules.AlreadyExists(ModelId);
+
+        await tables.WriteVocabularyAsync(ModelId, JsonSerializer.Serialize(upload), CancellationToken.None);
+        await CommitAsync(new TrainedModelRecord
         {
-            ModelId = ModelId, ModelType = TrainedModelType.Onnx, Input = new TrainedModelInput { FieldNames = [] },
-            InferenceConfig = new(), TaskType = InferenceTaskType.PassThrough,
-        };
+            Config = config,
+            Progress = current.Progress,
+            InlineDefinition = current.InlineDefinition,
+            HasVocabulary = true,
+        });
+        return true;
+    });
+
+    /// <summary>One change of this model at a time (the grain is reentrant, as transactional state requires), on its committed record.</summary>
+    private async Task<T> InTurnAsync<T>(Func<TrainedModelRecord, Task<T>> change)
+    {
+        await _turn.WaitAsync();
         try
         {
-            TrainedModelCreation.CheckIdentifiers(config with { Tags = [] }, ExistingFrom(kinds));
+            return await change(await CommittedAsync());
         }
-        catch (ElasticsearchException collision)
+        finally
         {
-            return collision;
+            _turn.Release();
         }
-        return TrainedModelCreation.AlreadyExists(ModelId);
     }
 
-    private static ExistingModels ExistingFrom(IReadOnlyDictionary<string, (string Kind, string ModelId)> ids) => new()
+    /// <summary>
+    /// The committed record, read once per activation (then kept: only this grain changes it). An id the namespace
+    /// does not hold as a model has no record to read: looking up unknown ids (GET, _infer) must not create state rows.
+    /// </summary>
+    private async Task<TrainedModelRecord> CommittedAsync() =>
+        _committed ??= await transactions.ReadAsync(async () =>
+            await Ids.Find(ModelId) is { Kind: MlIdEntry.Model } ? await model.PerformRead(r => r.Copy()) : new TrainedModelRecord());
+
+    /// <summary>Commits <paramref name="record"/> together with what <paramref name="alongside"/> does in the same transaction.</summary>
+    private async Task CommitAsync(TrainedModelRecord record, Func<Task>? alongside = null)
     {
-        ModelIds = ids.Where(k => k.Value.Kind == "model").Select(k => k.Key).ToHashSet(),
-        ModelAliases = ids.Where(k => k.Value.Kind == "alias").Select(k => k.Key).ToHashSet(),
-        DeploymentIds = ids.Where(k => k.Value.Kind == "deployment").Select(k => k.Key).ToHashSet(),
+        await transactions.RunAsync(async () =>
+        {
+            if (alongside is not null) await alongside();
+            await model.PerformUpdate(r => r.ReplaceWith(record));
+        });
+        _committed = record;
+    }
+
+    /// <summary>The stored parts this record lists (rows of changes that never committed are ignored).</summary>
+    private async Task<SortedDictionary<int, byte[]>> ListedPartsAsync(DefinitionProgress? progress)
+    {
+        var stored = await tables.ReadPartsAsync(ModelId, CancellationToken.None);
+        foreach (var part in stored.Keys.ToArray())
+            if (progress is null || !progress.PartLengths.ContainsKey(part)) stored.Remove(part);
+        return stored;
+    }
+
+    private static ExistingModels Existing(IReadOnlyDictionary<string, MlIdEntry> ids) => new()
+    {
+        ModelIds = ids.Where(k => k.Value.Kind == MlIdEntry.Model).Select(k => k.Key).ToHashSet(),
+        ModelAliases = ids.Where(k => k.Value.Kind == MlIdEntry.Alias).Select(k => k.Key).ToHashSet(),
+        DeploymentIds = ids.Where(k => k.Value.Kind == MlIdEntry.Deployment).Select(k => k.Key).ToHashSet(),
+        Tags = ids.Values.Where(e => e.Kind == MlIdEntry.Model).SelectMany(e => e.Tags).ToHashSet(StringComparer.Ordinal),
     };
+
+    private static Dictionary<string, string> Aliases(IReadOnlyDictionary<string, MlIdEntry> ids) =>
+        ids.Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
 
     /// <summary>The whole definition: the stored parts and the new one, in part order (parts arrive in any order).</summary>
     private static byte[] Join(SortedDictionary<int, byte[]> stored, DefinitionPart upload)

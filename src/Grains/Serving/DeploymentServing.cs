@@ -1,3 +1,4 @@
+using Orleans;
 using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Inference.Nlp;
@@ -12,7 +13,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
-public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, ServingOptions options)
+public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -75,8 +76,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
     /// <summary>The model's NLP task (config + vocabulary + this session's inputs), built on first text request.</summary>
     private async Task<NlpTaskOnNode> LoadNlpAsync(NodeRoute route, OnnxSession session)
     {
-        var records = await models.RecordsAsync([route.ModelId], CancellationToken.None);
-        var config = records.GetValueOrDefault(route.ModelId)?.Config;
+        var config = await grains.GetGrain<ITrainedModelGrain>(route.ModelId).GetConfig();
         if (config is null) throw Errors.ElasticsearchException.NotFound($"Could not find trained model [{route.ModelId}]");
         var vocabulary = await models.ReadVocabularyAsync(route.ModelId, CancellationToken.None)
                          ?? throw Errors.ElasticsearchException.Conflict(

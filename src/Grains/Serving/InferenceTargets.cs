@@ -1,4 +1,3 @@
-using Npgsql;
 using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
@@ -15,7 +14,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// a request resolves from memory. A request keeps the target it resolved, so an alias move never
 /// breaks a request in flight.
 /// </summary>
-public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables models, ServingOptions options, TimeProvider clock)
+public sealed class InferenceTargets(IGrainFactory grains, ServingOptions options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot? _snapshot;
@@ -50,14 +49,18 @@ public sealed class InferenceTargets(IGrainFactory grains, ModelStoreTables mode
             try
             {
                 var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
-                var aliases = await models.AliasesAsync(CancellationToken.None);
+                var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetAll())
+                    .Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
                 var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
                 var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
-                foreach (var (id, record) in await models.RecordsAsync(wanted.Where(id => !configs.ContainsKey(id)).ToArray(), CancellationToken.None))
-                    if (record.Config is { } config) configs[id] = config;
+                var missing = await Task.WhenAll(wanted.Where(id => !configs.ContainsKey(id))
+                    .Select(async id => (Id: id, Config: await grains.GetGrain<ITrainedModelGrain>(id).GetConfig())));
+                foreach (var (id, config) in missing)
+                    if (config is not null) configs[id] = config;
                 fresh = new Snapshot(assignments, aliases, configs, takenAt);
             }
-            catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException or NpgsqlException)
+            catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException or OrleansException
+                                          or Errors.ElasticsearchException { Status: 503 or 429 })
             {
                 // The coordinator's silo just died, or PostgreSQL is restarting: the routes seen a moment ago are
                 // still the best guess (the router skips nodes it cannot reach); try again after the refresh interval.

@@ -7,13 +7,12 @@ using TrainedModelsOrleans.Grains.Deployments;
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>
-/// Makes this silo an ML node: once the host has started (the silo is active), the node records what it
-/// offers, joins the plan and re-opens what is routed to it (e.g. after a crash); while the host begins to
+/// Makes this silo an ML node: once the host has started (the silo is active), the node joins the plan and re-opens what is routed to it (e.g. after a crash); while the host begins to
 /// stop, and the silo still serves calls, the node leaves so its allocations move. Every Orleans membership
 /// change asks the coordinator to re-plan; a timer catches whatever a lost call missed.
 /// </summary>
 public sealed partial class NodeAgentService(
-    IGrainFactory grains, IClusterMembershipService membership, LocalNode node, MlNodes nodes, MlSettings settings,
+    IGrainFactory grains, IClusterMembershipService membership, LocalNode node, MlSettings settings,
     ILogger<NodeAgentService> logger)
     : IHostedLifecycleService
 {
@@ -32,7 +31,6 @@ public sealed partial class NodeAgentService(
     {
         try
         {
-            await nodes.OfferAsync(node, cancellationToken);
             await Node.Join().WaitAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -1,24 +1,62 @@
 using Microsoft.Extensions.Logging;
-using TrainedModelsOrleans.Grains.Deployments;
-using TrainedModelsOrleans.Inference.OnnxRuntime;
 using Orleans;
 using Orleans.Concurrency;
+using Orleans.Transactions.Abstractions;
+using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Placement;
+using TrainedModelsOrleans.Inference.OnnxRuntime;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
+/// <summary>A node's durable state: what it offered and the reservations the committed plan holds on it.</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Alias("tmo.NodeCapacityState")]
+public sealed class NodeCapacityState
+{
+    public int Processors { get; set; }
+    public long MemoryBytes { get; set; }
+    public Dictionary<string, NodeReservation> Reservations { get; set; } = new(StringComparer.Ordinal);
+    public int NormalThreads { get; set; }
+    public int LowThreads { get; set; }
+}
+
 /// <summary>
-/// The agent of one ML node: joins the plan when its silo starts, and makes the node serve exactly
-/// the routes committed for it — opening models for starting routes (reporting started or failed
+/// The agent of one ML node, on that node's silo: keeps the node's reservations (invariant 1 is checked here, in the
+/// plan's transaction, and again by PostgreSQL on the stored row), joins and leaves the plan, and makes the node
+/// serve exactly the routes committed for it — opening models for starting routes (reporting started or failed
 /// with ONNX Runtime's reason) and closing what is no longer routed here.
 /// </summary>
 [SiloNamePlacement]
+[Reentrant]
 public sealed partial class NodeCapacityGrain(
-    DeploymentTables tables, DeploymentServing serving, ILogger<NodeCapacityGrain> logger)
+    [TransactionalState("node-capacity")] ITransactionalState<NodeCapacityState> capacity,
+    DeploymentServing serving,
+    LocalNode local,
+    ILogger<NodeCapacityGrain> logger)
     : Grain, INodeCapacityGrain
 {
+    private readonly SemaphoreSlim _applying = new(1, 1);
+
     private string Node => this.GetPrimaryKeyString();
     private IAssignmentCoordinatorGrain Coordinator => GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
+
+    public Task<NodeOffer> GetOffer() => Task.FromResult(new NodeOffer(local.Name, local.Processors, local.MemoryBytes));
+
+    public Task Reserve(IReadOnlyDictionary<string, NodeReservation> reservations) => capacity.PerformUpdate(state =>
+    {
+        var normal = reservations.Values.Where(r => r.Priority == Priority.Normal).Sum(r => r.Threads);
+        if (normal > local.Processors)
+            throw new ElasticsearchException(429, "status_exception",
+                $"node [{Node}] would run {normal} normal-priority threads on {local.Processors} allocated processors");
+        state.Processors = local.Processors;
+        state.MemoryBytes = local.MemoryBytes;
+        state.Reservations = new Dictionary<string, NodeReservation>(reservations, StringComparer.Ordinal);
+        state.NormalThreads = normal;
+        state.LowThreads = reservations.Values.Where(r => r.Priority == Priority.Low).Sum(r => r.Threads);
+    });
+
+    public Task<NodeCapacity> GetCapacity() =>
+        capacity.PerformRead(s => new NodeCapacity(Node, s.Processors, s.MemoryBytes, s.NormalThreads, s.LowThreads));
 
     public async Task Join()
     {
@@ -34,7 +72,21 @@ public sealed partial class NodeCapacityGrain(
 
     public async Task RoutesChanged()
     {
-        var routes = await tables.RoutesOfNodeAsync(Node, CancellationToken.None);
+        // One application of the routes at a time: this grain is reentrant, and two notifications may race.
+        await _applying.WaitAsync();
+        try
+        {
+            await ApplyRoutesAsync();
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    private async Task ApplyRoutesAsync()
+    {
+        var routes = await Coordinator.GetRoutes(Node);
         foreach (var route in routes.Where(r => r.State == RoutingState.Starting && r.Allocations > 0))
         {
             string? failure = null;
@@ -67,9 +119,6 @@ public sealed partial class NodeCapacityGrain(
     }
 
     private IInferenceWorkerGrain Worker(string deploymentId) => GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(Node, deploymentId));
-
-    public async Task<NodeCapacity> GetCapacity() =>
-        await tables.NodeCapacityAsync(Node, CancellationToken.None) ?? new NodeCapacity(Node, 0, 0, 0, 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} failed to open on node {Node}: {Reason}")]
     private static partial void LogOpenFailed(ILogger logger, string deployment, string node, string reason);

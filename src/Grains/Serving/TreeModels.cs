@@ -1,3 +1,4 @@
+using Orleans;
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Errors;
@@ -8,7 +9,7 @@ using TrainedModelsOrleans.Grains.Models;
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>Tree-ensemble models compiled once per silo and evaluated in process (no deployment), as ES does.</summary>
-public sealed class TreeModels(ModelStoreTables models)
+public sealed class TreeModels(ModelStoreTables models, IGrainFactory grains)
 {
     private readonly ConcurrentDictionary<(string ModelId, long CreateTime), Lazy<Task<Evaluator>>> _compiled = new();
 
@@ -21,10 +22,8 @@ public sealed class TreeModels(ModelStoreTables models)
 
     private async Task<Evaluator> CompileAsync(TrainedModelConfig config)
     {
-        var records = await models.RecordsAsync([config.ModelId], CancellationToken.None);
-        var record = records.GetValueOrDefault(config.ModelId);
         TreeEnsembleDefinition definition;
-        if (record?.InlineDefinition is { } inline)
+        if (await grains.GetGrain<ITrainedModelGrain>(config.ModelId).GetInlineDefinition() is { } inline)
         {
             definition = TreeEnsembleDefinition.Parse(inline.ToJsonString());
         }

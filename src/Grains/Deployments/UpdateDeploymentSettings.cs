@@ -9,7 +9,7 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// required; <c>number_of_allocations</c>, <c>adaptive_allocations</c> (null resets it) and <c>timeout</c>;
 /// the <c>timeout</c> and <c>master_timeout</c> query parameters.
 /// </summary>
-public sealed class UpdateDeploymentRequest
+public sealed class UpdateDeploymentSettings
 {
     public const string ParserName = "cluster:admin/xpack/ml/trained_models/deployment/update";
 
@@ -31,7 +31,7 @@ public sealed class UpdateDeploymentRequest
     public TimeValue? MasterTimeout { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    public static UpdateDeploymentRequest Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, string body) =>
+    public static UpdateDeploymentSettings Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, string body) =>
         Parse(deploymentId, query, Encoding.UTF8.GetBytes(body));
 
     /// <summary>
@@ -40,7 +40,7 @@ public sealed class UpdateDeploymentRequest
     /// "Inconsistent model_id; …"; bad query times → 400 <c>illegal_argument_exception</c>; then the request's
     /// rules in one 400 <c>action_request_validation_exception</c>.
     /// </summary>
-    public static UpdateDeploymentRequest Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
+    public static UpdateDeploymentSettings Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
     {
         var json = JsonBody.Parse(body);
         string? bodyId = null;
@@ -55,7 +55,7 @@ public sealed class UpdateDeploymentRequest
             .Declare("model_threads", Accepts.Int, v =>
             {
                 allocations = Values.Int(v);
-                warnings.Add(StartDeploymentRequest.DeprecatedField("model_threads", "number_of_allocations"));
+                warnings.Add(StartDeploymentSettings.DeprecatedField("model_threads", "number_of_allocations"));
             })
             .Declare("adaptive_allocations", Accepts.Object | Accepts.NullToken, v =>
             {
@@ -69,7 +69,7 @@ public sealed class UpdateDeploymentRequest
             throw EsErrors.BadRequest(
                 $"Inconsistent model_id; '{bodyId}' specified in the body differs from '{deploymentId}' specified as a URL argument");
 
-        var request = new UpdateDeploymentRequest
+        var request = new UpdateDeploymentSettings
         {
             DeploymentId = bodyId ?? deploymentId,
             NumberOfAllocations = allocations,
@@ -85,6 +85,33 @@ public sealed class UpdateDeploymentRequest
     }
 
     /// <summary>UpdateTrainedModelDeploymentAction.Request.validate(), in ES's order.</summary>
+    public UpdateDeploymentRequest ToRequest() => new()
+    {
+        DeploymentId = DeploymentId,
+        NumberOfAllocations = NumberOfAllocations,
+        AdaptiveAllocations = AdaptiveAllocations?.ToContract(),
+        ResetAdaptiveAllocations = ResetAdaptiveAllocations,
+        Timeout = Timeout.StringRep,
+        Warnings = Warnings,
+    };
+
+    /// <summary>A typed request, however it came, read and validated as the REST form is.</summary>
+    public static UpdateDeploymentSettings From(UpdateDeploymentRequest request)
+    {
+        var settings = new UpdateDeploymentSettings
+        {
+            DeploymentId = request.DeploymentId,
+            NumberOfAllocations = request.NumberOfAllocations,
+            AdaptiveAllocations = AdaptiveAllocationsSettings.From(request.AdaptiveAllocations),
+            ResetAdaptiveAllocations = request.ResetAdaptiveAllocations,
+            Timeout = TimeValue.Parse(request.Timeout, "timeout"),
+            Warnings = request.Warnings,
+        };
+        var errors = settings.ValidationErrors();
+        if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
+        return settings;
+    }
+
     public IReadOnlyList<string> ValidationErrors()
     {
         var errors = new List<string>();

@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.Grains.Models;
 using System.Text;
 using TrainedModelsOrleans.Grains.Models.Parsing;
 
@@ -8,7 +9,7 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// reads it (body first, then query values override it) and validated as
 /// StartTrainedModelDeploymentAction.Request.validate() does, with ES's texts and order.
 /// </summary>
-public sealed class StartDeploymentRequest
+public sealed class StartDeploymentSettings
 {
     /// <summary>The body parser's name in ES's messages (the action name).</summary>
     public const string ParserName = "cluster:admin/xpack/ml/trained_models/deployment/start";
@@ -56,7 +57,7 @@ public sealed class StartDeploymentRequest
     public int EffectiveNumberOfAllocations =>
         NumberOfAllocations ?? (AdaptiveAllocations?.MinNumberOfAllocations is int min && min > 0 ? min : DefaultNumberOfAllocations);
 
-    public static StartDeploymentRequest Parse(string modelIdFromPath, IReadOnlyDictionary<string, string?> query, string body) =>
+    public static StartDeploymentSettings Parse(string modelIdFromPath, IReadOnlyDictionary<string, string?> query, string body) =>
         Parse(modelIdFromPath, query, Encoding.UTF8.GetBytes(body));
 
     /// <summary>
@@ -66,7 +67,7 @@ public sealed class StartDeploymentRequest
     /// <c>illegal_argument_exception</c> / <c>parse_exception</c>); then every broken rule in one 400
     /// <c>action_request_validation_exception</c> ("Validation Failed: 1: …;2: …;").
     /// </summary>
-    public static StartDeploymentRequest Parse(string modelIdFromPath, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
+    public static StartDeploymentSettings Parse(string modelIdFromPath, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
     {
         var f = new Fields();
         var warnings = new List<string>();
@@ -91,7 +92,7 @@ public sealed class StartDeploymentRequest
         if (RestParameters.String(query, "cache_size") is { } cacheSize) f.CacheSize = ByteSize.Parse(cacheSize, "cache_size");
         if (RestParameters.String(query, "priority") is { } priority) f.Priority = EsNames.ParsePriority(priority);
 
-        var request = new StartDeploymentRequest
+        var request = new StartDeploymentSettings
         {
             ModelId = modelId,
             DeploymentId = deploymentId,
@@ -110,10 +111,53 @@ public sealed class StartDeploymentRequest
         return request;
     }
 
+    /// <summary>The typed request the grain receives (what the HTTP layer read).</summary>
+    public StartDeploymentRequest ToRequest() => new()
+    {
+        ModelId = ModelId,
+        DeploymentId = DeploymentId,
+        NumberOfAllocations = NumberOfAllocations,
+        ThreadsPerAllocation = ThreadsPerAllocation,
+        QueueCapacity = QueueCapacity,
+        CacheSize = CacheSize?.StringRep,
+        Priority = Priority,
+        Timeout = Timeout.StringRep,
+        WaitFor = WaitFor,
+        AdaptiveAllocations = AdaptiveAllocations?.ToContract(),
+        Warnings = Warnings,
+    };
+
+    /// <summary>
+    /// A typed request, however it came (the HTTP layer or an SDK caller), read with ES's value rules (a bad
+    /// <c>cache_size</c> or <c>timeout</c> is a 400 naming the field) and validated as <see cref="Parse(string, IReadOnlyDictionary{string, string?}, ReadOnlySpan{byte})"/> validates.
+    /// </summary>
+    public static StartDeploymentSettings From(StartDeploymentRequest request)
+    {
+        var settings = new StartDeploymentSettings
+        {
+            ModelId = request.ModelId,
+            DeploymentId = string.IsNullOrEmpty(request.DeploymentId) ? request.ModelId : request.DeploymentId,
+            NumberOfAllocations = request.NumberOfAllocations,
+            ThreadsPerAllocation = request.ThreadsPerAllocation,
+            QueueCapacity = request.QueueCapacity,
+            CacheSize = request.CacheSize is { } size ? ByteSize.Parse(size, "cache_size") : null,
+            Priority = request.Priority,
+            Timeout = TimeValue.Parse(request.Timeout, "timeout"),
+            WaitFor = request.WaitFor,
+            AdaptiveAllocations = AdaptiveAllocationsSettings.From(request.AdaptiveAllocations),
+            Warnings = request.Warnings,
+        };
+        var errors = settings.ValidationErrors();
+        if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
+        return settings;
+    }
+
     /// <summary>StartTrainedModelDeploymentAction.Request.validate(), in ES's order.</summary>
     public IReadOnlyList<string> ValidationErrors()
     {
         var errors = new List<string>();
+        // A deployment id obeys the model id rules (MlStrings.isValidId, hasValidLengthForId); it also names a grain and a state row.
+        errors.AddRange(ModelIdRules.Errors(DeploymentId, "deployment_id"));
         // ES's first rule (an invalid wait_for state) cannot fail: every AllocationState is valid.
         errors.AddRange(AdaptiveAllocationsSettings.NumberOfAllocationsErrors(NumberOfAllocations, AdaptiveAllocations));
         if (ThreadsPerAllocation < 1) errors.Add("[threads_per_allocation] must be a positive integer");

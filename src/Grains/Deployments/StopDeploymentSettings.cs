@@ -8,7 +8,7 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// (<c>allow_no_match</c> default true, <c>force</c>, <c>finish_pending_work</c>), from the body and the query.
 /// The id is matched exactly (ES 8.8+).
 /// </summary>
-public sealed class StopDeploymentRequest
+public sealed class StopDeploymentSettings
 {
     public const string ParserName = "cluster:admin/xpack/ml/trained_models/deployment/stop";
 
@@ -17,7 +17,13 @@ public sealed class StopDeploymentRequest
     public bool Force { get; init; }
     public bool FinishPendingWork { get; init; }
 
-    public static StopDeploymentRequest Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, string body) =>
+    public StopDeploymentRequest ToRequest() =>
+        new() { DeploymentId = DeploymentId, AllowNoMatch = AllowNoMatch, Force = Force, FinishPendingWork = FinishPendingWork };
+
+    public static StopDeploymentSettings From(StopDeploymentRequest request) =>
+        new() { DeploymentId = request.DeploymentId, AllowNoMatch = request.AllowNoMatch, Force = request.Force, FinishPendingWork = request.FinishPendingWork };
+
+    public static StopDeploymentSettings Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, string body) =>
         Parse(deploymentId, query, Encoding.UTF8.GetBytes(body));
 
     /// <summary>
@@ -25,7 +31,7 @@ public sealed class StopDeploymentRequest
     /// path → 400 <c>illegal_argument_exception</c> "Inconsistent model_id; …" (ES uses IllegalArgumentException
     /// here, unlike start); a query boolean that is not true/false → 400 <c>illegal_argument_exception</c>.
     /// </summary>
-    public static StopDeploymentRequest Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
+    public static StopDeploymentSettings Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
     {
         string? bodyId = null;
         bool allowNoMatch = true, force = false, finishPendingWork = false;
@@ -44,7 +50,7 @@ public sealed class StopDeploymentRequest
         }
 
         // ES reads the query only when there is no body; here a query value given with a body overrides it.
-        return new StopDeploymentRequest
+        return new StopDeploymentSettings
         {
             DeploymentId = bodyId ?? deploymentId,
             AllowNoMatch = RestParameters.Bool(query, "allow_no_match") ?? allowNoMatch,
