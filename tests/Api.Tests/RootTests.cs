@@ -26,6 +26,26 @@ public sealed class RootTests(ServiceFixture service) : IClassFixture<ServiceFix
     }
 
     [Fact]
+    public async Task The_orleans_dashboard_is_served_on_the_api_port_and_shows_our_grains()
+    {
+        var page = await service.Http.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<html", await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+
+        (await service.PutAsync($"/_ml/trained_models/{Deployments.NewId("dashboard")}", TestSupport.ModelUploads.OnnxConfig())).AssertOk();
+        // The dashboard gathers activation counts from the silos about once a second.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        string counters;
+        do
+        {
+            counters = await service.Http.GetStringAsync("/dashboard/DashboardCounters");
+            if (counters.Contains("TrainedModelGrain", StringComparison.Ordinal) && counters.Contains("MlIdsGrain", StringComparison.Ordinal)) return;
+            await Task.Delay(200);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Fail($"the dashboard's counters do not list our grains: {counters[..Math.Min(counters.Length, 500)]}");
+    }
+
+    [Fact]
     public async Task Errors_carry_the_product_header_and_elasticsearch_error_shape()
     {
         var response = await service.GetAsync("/_no_such_api");
