@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Grains.Wire;
 
@@ -36,13 +37,11 @@ else if (options.OnnxFile is { } file)
     };
     await model.Put(Encoding.UTF8.GetBytes(config.ToJsonString()), deferDefinitionDecompression: false, waitForCompletion: false);
     var bytes = await File.ReadAllBytesAsync(file);
-    var part = new JsonObject
+    // The definition as one part of raw bytes: the SDK skips the base64 the HTTP API needs.
+    await model.PutDefinitionPart(new DefinitionPart
     {
-        ["definition"] = Convert.ToBase64String(bytes),
-        ["total_definition_length"] = bytes.Length,
-        ["total_parts"] = 1,
-    };
-    await model.PutDefinitionPart("0", Encoding.UTF8.GetBytes(part.ToJsonString()));
+        ModelId = options.ModelId, Part = 0, TotalParts = 1, TotalDefinitionLength = bytes.Length, Definition = bytes,
+    });
     Console.WriteLine($"uploaded {file} ({bytes.Length} bytes) as {options.ModelId}");
 }
 

@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.Grains.Models;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -168,7 +169,8 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
         var model = Grain<ITrainedModelGrain>(id);
         await model.Put(Json(ModelUploads.OnnxConfig()), false, false).WaitAsync(Bound);
         var parts = ModelUploads.Parts(TestOnnxModels.Mlp(), 2);
-        for (var i = 0; i < parts.Count; i++) await model.PutDefinitionPart(i.ToString(System.Globalization.CultureInfo.InvariantCulture), Json(parts[i])).WaitAsync(Bound);
+        for (var i = 0; i < parts.Count; i++)
+            await model.PutDefinitionPart(DefinitionPartRequest.Parse(id, i.ToString(System.Globalization.CultureInfo.InvariantCulture), parts[i].ToJsonString())).WaitAsync(Bound);
         return id;
     }
 

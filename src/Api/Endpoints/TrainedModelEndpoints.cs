@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Models;
+using TrainedModelsOrleans.Grains.Inference;
 using TrainedModelsOrleans.Grains.Serving;
 using Orleans;
 
@@ -34,7 +36,7 @@ public static class TrainedModelEndpoints
         models.MapPost("/{model_id}/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, QueryParameters.All(request), deploymentPath: false));
+            return await InferAsync(InferRequest.Parse(body, QueryParameters.All(request), deploymentPath: false).ToRequest(model_id), grains);
         });
 
         models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
@@ -42,7 +44,7 @@ public static class TrainedModelEndpoints
             Warnings.Add(request.HttpContext.Response,
                 ["[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! Use [POST /_ml/trained_models/{model_id}/_infer] instead."]);
             var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return ElasticsearchJson.Ok(await grains.GetGrain<IInferenceGrain>("infer").Infer(model_id, body, QueryParameters.All(request), deploymentPath: true));
+            return await InferAsync(InferRequest.Parse(body, QueryParameters.All(request), deploymentPath: true).ToRequest(model_id), grains);
         });
 
         models.MapDelete("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
@@ -54,17 +56,23 @@ public static class TrainedModelEndpoints
         models.MapPut("/{model_id}/definition/{part}", async (string model_id, string part, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: true);
-            await grains.GetGrain<ITrainedModelGrain>(model_id).PutDefinitionPart(part, body);
+            await grains.GetGrain<ITrainedModelGrain>(model_id).PutDefinitionPart(DefinitionPartRequest.Parse(model_id, part, body));
             return ElasticsearchJson.Acknowledged();
         });
 
         models.MapPut("/{model_id}/vocabulary", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: true);
-            await grains.GetGrain<ITrainedModelGrain>(model_id).PutVocabulary(body);
+            await grains.GetGrain<ITrainedModelGrain>(model_id).PutVocabulary(VocabularyRules.Parse(model_id, body));
             return ElasticsearchJson.Acknowledged();
         });
         return app;
+    }
+
+    private static async Task<IResult> InferAsync(InferTrainedModelRequest infer, IGrainFactory grains)
+    {
+        var response = await grains.GetGrain<IInferenceGrain>("infer").Infer(infer);
+        return ElasticsearchJson.Ok(new System.Text.Json.Nodes.JsonObject { ["inference_results"] = response.InferenceResults });
     }
 
     private static async Task<IResult> GetStats(string? idExpression, HttpRequest request, IGrainFactory grains)

@@ -26,11 +26,11 @@ public interface ITrainedModelGrain : IGrainWithStringKey
     /// <summary>DELETE _ml/trained_models/&lt;id&gt;.</summary>
     Task Delete(bool force);
 
-    /// <summary>PUT _ml/trained_models/&lt;id&gt;/definition/&lt;part&gt;.</summary>
-    Task PutDefinitionPart(string part, byte[] body);
+    /// <summary>PUT _ml/trained_models/&lt;id&gt;/definition/&lt;part&gt;: one part, its bytes base64-decoded.</summary>
+    Task PutDefinitionPart(DefinitionPart part);
 
     /// <summary>PUT _ml/trained_models/&lt;id&gt;/vocabulary.</summary>
-    Task PutVocabulary(byte[] body);
+    Task PutVocabulary(VocabularyUpload vocabulary);
 }
 
 /// <summary>Queries over all models (GET with wildcards, lists, paging). A stateless worker.</summary>

@@ -40,7 +40,7 @@ public interface IInferenceGrain : IGrainWithStringKey
 {
     /// <summary>POST _ml/trained_models/&lt;id&gt;/_infer (and the deprecated .../deployment/_infer).</summary>
     [ResponseTimeout("00:10:00")]
-    Task<System.Text.Json.Nodes.JsonObject> Infer(string id, byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath);
+    Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest request);
 
     /// <summary>The SDK's tensor path: each doc's input tensors in, its output tensors out.</summary>
     [ResponseTimeout("00:10:00")]

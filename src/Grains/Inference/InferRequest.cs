@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Serving;
 
 namespace TrainedModelsOrleans.Grains.Inference;
 
@@ -56,6 +57,18 @@ public sealed record InferRequest(JsonArray Docs, JsonObject? InferenceConfig, T
         if (deploymentPath && docs.Count > 1) throw ElasticsearchException.BadRequest("multiple documents are not supported");
         if (query.TryGetValue("timeout", out var fromQuery) && !string.IsNullOrEmpty(fromQuery)) timeout = TimeValue.Parse(fromQuery, "timeout");
         return new InferRequest(docs, update, timeout);
+    }
+
+    public InferTrainedModelRequest ToRequest(string id) => new() { Id = id, Docs = Docs, InferenceConfig = InferenceConfig, Timeout = Timeout.StringRep };
+
+    /// <summary>A typed request, however it came (the HTTP layer or an SDK caller), checked as <see cref="Parse"/> checks it.</summary>
+    public static InferRequest From(InferTrainedModelRequest request)
+    {
+        if (request.Docs is null) throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] Required [docs]");
+        if (request.Docs.Count == 0) throw ElasticsearchException.Validation(["at least one document is required"]);
+        for (var i = 0; i < request.Docs.Count; i++)
+            if (request.Docs[i] is not JsonObject) throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] failed to parse field [docs]: element [{i}] is not an object");
+        return new InferRequest(request.Docs, request.InferenceConfig, TimeValue.Parse(request.Timeout, "timeout"));
     }
 
     private static ElasticsearchException FieldType(string field, JsonNode? value) =>

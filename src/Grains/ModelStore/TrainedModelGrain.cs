@@ -98,9 +98,9 @@ public sealed class TrainedModelGrain(
         return true;
     });
 
-    public Task PutDefinitionPart(string part, byte[] body) => InTurnAsync(async current =>
+    public Task PutDefinitionPart(DefinitionPart part) => InTurnAsync(async current =>
     {
-        var upload = DefinitionPartRequest.Parse(ModelId, part, body);
+        var upload = DefinitionPartRequest.Validate(part with { ModelId = ModelId });
         var config = current.Config ?? throw TrainedModelCreation.NotFound(ModelId);
         DefinitionAssembly.CheckModelAcceptsParts(config);
         var assembly = DefinitionAssembly.From(ModelId, current.Progress).Add(upload);
@@ -139,9 +139,9 @@ public sealed class TrainedModelGrain(
         return true;
     });
 
-    public Task PutVocabulary(byte[] body) => InTurnAsync(async current =>
+    public Task PutVocabulary(VocabularyUpload vocabulary) => InTurnAsync(async current =>
     {
-        var upload = VocabularyRules.Parse(ModelId, body);
+        var upload = VocabularyRules.Validate(vocabulary with { ModelId = ModelId });
         var config = current.Config ?? throw TrainedModelCreation.NotFound(ModelId);
         VocabularyRules.CheckModelAcceptsVocabulary(config, upload);
         if (current.HasVocabulary) throw VocabularyRules.AlreadyExists(ModelId);

@@ -40,16 +40,21 @@ public static class DefinitionPartRequest
             .Declare("total_parts", Accepts.Int, v => totalParts = Values.Int(v))
             .Parse(json, json.Root);
         if (definition is null) throw EsErrors.IllegalArgument("[definition] must not be null.");
+        return Validate(new DefinitionPart { ModelId = modelId, Part = part, TotalDefinitionLength = totalLength, TotalParts = totalParts, Definition = definition });
+    }
 
+    /// <summary>Request.validate(): every broken rule in one 400 <c>action_request_validation_exception</c>; the part as given otherwise.</summary>
+    public static DefinitionPart Validate(DefinitionPart part)
+    {
+        if (part.Definition is null) throw EsErrors.IllegalArgument("[definition] must not be null.");
         var errors = new List<string>();
-        if (part < 0) errors.Add("[part] must be greater or equal to 0");
-        if (totalParts <= 0) errors.Add("[total_parts] must be greater than 0");
-        if (totalParts > MaxParts) errors.Add($"[total_parts] must be less than or equal to {MaxParts}");
-        if (totalLength <= 0) errors.Add("[total_definition_length] must be greater than 0");
-        if (part >= totalParts) errors.Add("[part] must be less than total_parts");
+        if (part.Part < 0) errors.Add("[part] must be greater or equal to 0");
+        if (part.TotalParts <= 0) errors.Add("[total_parts] must be greater than 0");
+        if (part.TotalParts > MaxParts) errors.Add($"[total_parts] must be less than or equal to {MaxParts}");
+        if (part.TotalDefinitionLength <= 0) errors.Add("[total_definition_length] must be greater than 0");
+        if (part.Part >= part.TotalParts) errors.Add("[part] must be less than total_parts");
         if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
-
-        return new DefinitionPart { ModelId = modelId, Part = part, TotalDefinitionLength = totalLength, TotalParts = totalParts, Definition = definition };
+        return part;
     }
 }
 

@@ -32,12 +32,16 @@ public static class VocabularyRules
             .Declare("scores", Accepts.DoubleArray, v => scores = Values.DoubleList(v))
             .Parse(json, json.Root);
         if (vocabulary is null) throw EsErrors.IllegalArgument("[vocabulary] must not be null.");
-        scores ??= [];
+        return Validate(new VocabularyUpload { ModelId = modelId, Vocabulary = vocabulary, Merges = merges ?? [], Scores = scores ?? [] });
+    }
 
-        if (vocabulary.Count == 0) throw EsErrors.Validation("[vocabulary] must not be empty");
-        if (scores.Count > 0 && scores.Count != vocabulary.Count) throw EsErrors.Validation("[scores] must have same length as [vocabulary]");
-
-        return new VocabularyUpload { ModelId = modelId, Vocabulary = vocabulary, Merges = merges ?? [], Scores = scores };
+    /// <summary>Request.validate(): 400 <c>action_request_validation_exception</c>; the upload as given otherwise.</summary>
+    public static VocabularyUpload Validate(VocabularyUpload upload)
+    {
+        if (upload.Vocabulary is null) throw EsErrors.IllegalArgument("[vocabulary] must not be null.");
+        if (upload.Vocabulary.Count == 0) throw EsErrors.Validation("[vocabulary] must not be empty");
+        if (upload.Scores.Count > 0 && upload.Scores.Count != upload.Vocabulary.Count) throw EsErrors.Validation("[scores] must have same length as [vocabulary]");
+        return upload;
     }
 
     /// <summary>

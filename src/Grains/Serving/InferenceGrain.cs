@@ -18,9 +18,10 @@ namespace TrainedModelsOrleans.Grains.Serving;
 [Reentrant]
 public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DeploymentServing serving) : Grain, IInferenceGrain
 {
-    public async Task<JsonObject> Infer(string id, byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
+    public async Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest given)
     {
-        var request = InferRequest.Parse(body, query, deploymentPath);
+        var request = InferRequest.From(given);
+        var id = given.Id;
         var target = await ResolveAsync(id);
         var timeout = request.Timeout.ToTimeSpan();
         JsonArray results;
@@ -43,7 +44,7 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
                 served => ServedRequests.InferDocumentsAsync(served, request.Docs, request.InferenceConfig, timeout),
                 worker => worker.InferDocuments(request.Docs, request.InferenceConfig, timeout));
         }
-        return new JsonObject { ["inference_results"] = results };
+        return new InferTrainedModelResponse { InferenceResults = results };
     }
 
     public Task<InferenceTensor[][]> InferTensors(string id, InferenceTensor[][] docs, TimeSpan? timeout = null)
