@@ -52,7 +52,9 @@ public sealed class SiloHost : IAsyncDisposable
 
     public static async Task<SiloHost> StartAsync(string[] args, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is the program's folder, so its appsettings.json (quiet logging, the defaults) applies
+        // wherever the process is started from; DataDirectory stays relative to the working directory.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var settings = NodeSettings.From(builder.Configuration);
         if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(NodeSettings.DefaultUrls);
         builder.Logging.AddSimpleConsole(o =>
