@@ -16,37 +16,18 @@ namespace TrainedModelsOrleans.ControlPlane.Tests;
 /// Deployments and node reservations: one transaction per change over the deployment records, the node reservations,
 /// the namespace and the coordinator's index. Each test drives grains, then reads the committed rows in PostgreSQL.
 /// </summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneCluster>, IDisposable
+public sealed class DeploymentTransactionTests(ControlPlaneCluster cluster, ITestOutputHelper output) : ControlPlaneTest(cluster, output)
 {
-    private readonly ControlPlaneCluster _cluster;
-    private readonly ITestOutputHelper _output;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-
-    public DeploymentTransactionTests(ControlPlaneCluster cluster, ITestOutputHelper output)
-    {
-        _cluster = cluster;
-        _output = output;
-        cluster.Log.Output = output;
-        output.WriteLine($"cluster of {string.Join(", ", cluster.Nodes.Select(n => $"{n.Name} ({n.Processors} processors)"))} ready in {cluster.StartTime.TotalMilliseconds:F0} ms");
-    }
-
-    public void Dispose()
-    {
-        _output.WriteLine($"test took {_clock.Elapsed.TotalMilliseconds:F0} ms");
-        _cluster.Log.Output = null;
-    }
-
-    private IAssignmentCoordinatorGrain Coordinator => _cluster.Grain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
+    private IAssignmentCoordinatorGrain Coordinator => Cluster.Grain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key);
 
     [Fact]
     public async Task Twenty_racing_starts_of_one_deployment_id_start_it_once()
     {
-        var model = await _cluster.UploadOnnxModelAsync("race");
+        var model = await Cluster.UploadOnnxModelAsync("race");
         var deploymentId = MlApi.NewId("race-dep");
         var start = new StartDeploymentRequest { ModelId = model, DeploymentId = deploymentId, WaitFor = AllocationState.Starting };
 
-        var callers = _cluster.Callers;
+        var callers = Cluster.Callers;
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
             OutcomeAsync(() => callers[i % callers.Count].GetGrain<IDeploymentGrain>(deploymentId).Start(start))));
 
@@ -54,24 +35,24 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
         await AssertOneDeploymentCommittedAsync(deploymentId, model);
 
         // Stopping it frees the id: no deployment row, no namespace entry.
-        await _cluster.Grain<IDeploymentGrain>(deploymentId).Stop(new StopDeploymentRequest { DeploymentId = deploymentId }).WaitAsync(Bound);
-        await _cluster.CommittedAsync();
-        Assert.Empty(await _cluster.RowsAsync("SELECT deployment_id FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId)));
-        Assert.Empty(await _cluster.RowsAsync("SELECT id FROM ml_ids WHERE id = @d", ("d", deploymentId)));
+        await Cluster.Grain<IDeploymentGrain>(deploymentId).Stop(new StopDeploymentRequest { DeploymentId = deploymentId }).WaitAsync(Bound);
+        await Cluster.CommittedAsync();
+        Assert.Empty(await Cluster.RowsAsync("SELECT deployment_id FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId)));
+        Assert.Empty(await Cluster.RowsAsync("SELECT id FROM ml_ids WHERE id = @d", ("d", deploymentId)));
     }
 
     /// <summary>The same race one level down, on the coordinator, with the parameters a start computes.</summary>
     [Fact]
     public async Task Twenty_racing_CreateAssignment_calls_for_one_deployment_id_commit_one_assignment()
     {
-        var model = await _cluster.UploadOnnxModelAsync("race");
+        var model = await Cluster.UploadOnnxModelAsync("race");
         var deploymentId = MlApi.NewId("race-coord");
-        var config = await _cluster.Grain<ITrainedModelGrain>(model).GetConfig().WaitAsync(Bound);
+        var config = await Cluster.Grain<ITrainedModelGrain>(model).GetConfig().WaitAsync(Bound);
         var request = StartDeploymentSettings.From(new StartDeploymentRequest { ModelId = model, DeploymentId = deploymentId });
         var parameters = request.ToTaskParameters(config!.ModelSizeBytes);
         var memory = MemoryEstimate.Of(parameters, null);
 
-        var callers = _cluster.Callers;
+        var callers = Cluster.Callers;
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
             OutcomeAsync(() => callers[i % callers.Count].GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).CreateAssignment(parameters, memory))));
 
@@ -89,9 +70,9 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
     public async Task Concurrent_starts_of_different_deployments_never_oversubscribe_a_node()
     {
         var models = new List<string>();
-        for (var i = 0; i < 3; i++) models.Add(await _cluster.UploadOnnxModelAsync("busy"));
+        for (var i = 0; i < 3; i++) models.Add(await Cluster.UploadOnnxModelAsync("busy"));
         var random = new Random(11);
-        var callers = _cluster.Callers;
+        var callers = Cluster.Callers;
         var previous = new List<string>();
         var (started, refused) = (0, 0);
         for (var round = 0; round < 4; round++)
@@ -108,7 +89,7 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
                 var caller = callers[random.Next(callers.Count)];
                 return (Id: deploymentId, Outcome: OutcomeAsync(() => caller.GetGrain<IDeploymentGrain>(deploymentId).Start(start)));
             }).ToArray();
-            var stops = previous.Select(id => OutcomeAsync(() => _cluster.Grain<IDeploymentGrain>(id).Stop(new StopDeploymentRequest { DeploymentId = id }))).ToArray();
+            var stops = previous.Select(id => OutcomeAsync(() => Cluster.Grain<IDeploymentGrain>(id).Stop(new StopDeploymentRequest { DeploymentId = id }))).ToArray();
 
             var stopErrors = await Task.WhenAll(stops);
             var startErrors = await Task.WhenAll(starts.Select(s => s.Outcome));
@@ -127,9 +108,9 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
             }
             await AssertNoNodeOversubscribedAsync();
         }
-        _output.WriteLine($"{started} starts succeeded, {refused} were refused for capacity (429)");
+        Output.WriteLine($"{started} starts succeeded, {refused} were refused for capacity (429)");
         Assert.True(started > 0 && refused > 0, "the rounds should both fill the nodes and overflow them");
-        foreach (var id in previous) await _cluster.Grain<IDeploymentGrain>(id).Stop(new StopDeploymentRequest { DeploymentId = id }).WaitAsync(Bound);
+        foreach (var id in previous) await Cluster.Grain<IDeploymentGrain>(id).Stop(new StopDeploymentRequest { DeploymentId = id }).WaitAsync(Bound);
         await AssertNoNodeOversubscribedAsync();
     }
 
@@ -141,10 +122,10 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
     [Fact]
     public async Task A_Reserve_beyond_the_processors_in_a_transaction_is_refused_with_429_and_changes_nothing()
     {
-        var node = _cluster.Nodes.MinBy(n => n.Processors)!;
-        var capacity = _cluster.Grain<INodeCapacityGrain>(node.Name);
+        var node = Cluster.Nodes.MinBy(n => n.Processors)!;
+        var capacity = Cluster.Grain<INodeCapacityGrain>(node.Name);
         var before = await capacity.GetCapacity().WaitAsync(Bound);
-        await _cluster.CommittedAsync();
+        await Cluster.CommittedAsync();
         var rowBefore = await RawRowAsync(node.Name);
 
         var threads = node.Processors + 1;
@@ -152,9 +133,9 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
         {
             [MlApi.NewId("probe")] = new(ThreadsPerAllocation: 1, Allocations: threads, Priority.Normal),
         };
-        var error = await OutcomeAsync(() => _cluster.Transactions.RunTransaction(TransactionOption.Create, () => capacity.Reserve(reservations)));
+        var error = await OutcomeAsync(() => Cluster.Transactions.RunTransaction(TransactionOption.Create, () => capacity.Reserve(reservations)));
 
-        _output.WriteLine($"refused: {error}");
+        Output.WriteLine($"refused: {error}");
         Assert.IsAssignableFrom<OrleansTransactionAbortedException>(error);
         var refusal = Refusal(error);
         Assert.NotNull(refusal);
@@ -162,16 +143,16 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
         Assert.Equal("status_exception", refusal.Type);
         Assert.Equal($"node [{node.Name}] would run {threads} normal-priority threads on {node.Processors} allocated processors", refusal.Reason);
 
-        await _cluster.CommittedAsync();
+        await Cluster.CommittedAsync();
         Assert.Equal(rowBefore, await RawRowAsync(node.Name));
         Assert.Equal(before, await capacity.GetCapacity().WaitAsync(Bound));
-        Assert.Equal(before.NormalThreads, Assert.Single(await _cluster.RowsAsync("SELECT normal_threads FROM node_capacity WHERE node = @n", ("n", node.Name)))[0]);
+        Assert.Equal(before.NormalThreads, Assert.Single(await Cluster.RowsAsync("SELECT normal_threads FROM node_capacity WHERE node = @n", ("n", node.Name)))[0]);
     }
 
     private void AssertOneWinner(string deploymentId, Exception?[] outcomes)
     {
         var errors = outcomes.Where(o => o is not null).ToArray();
-        _output.WriteLine($"{outcomes.Length - errors.Length} succeeded; refusals: " + string.Join("; ",
+        Output.WriteLine($"{outcomes.Length - errors.Length} succeeded; refusals: " + string.Join("; ",
             errors.GroupBy(e => Refusal(e) is { } r ? $"{r.Status} {r.Reason}" : e!.ToString()).Select(g => $"{g.Count()}× {g.Key}")));
         Assert.Single(outcomes, o => o is null);
         foreach (var error in errors)
@@ -190,13 +171,13 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
         Assert.NotNull(assignment);
         Assert.Equal(model, assignment.TaskParameters.ModelId);
 
-        await _cluster.CommittedAsync();
-        var deployments = await _cluster.RowsAsync("SELECT model_id FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId));
+        await Cluster.CommittedAsync();
+        var deployments = await Cluster.RowsAsync("SELECT model_id FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId));
         Assert.Equal(model, Assert.Single(deployments)[0]);
-        var ids = await _cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @d", ("d", deploymentId));
+        var ids = await Cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @d", ("d", deploymentId));
         var id = Assert.Single(ids);
         Assert.Equal(("deployment", model), ((string)id[0]!, (string)id[1]!));
-        var index = await _cluster.CommittedStateAsync("assignment-index", AssignmentCoordinatorGrain.Key);
+        var index = await Cluster.CommittedStateAsync("assignment-index", AssignmentCoordinatorGrain.Key);
         Assert.NotNull(index);
         Assert.Single(JsonDocument.Parse(index).RootElement.GetProperty("DeploymentIds").EnumerateArray(), e => e.GetString() == deploymentId);
     }
@@ -209,22 +190,22 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
     /// </summary>
     private async Task AssertNoNodeOversubscribedAsync()
     {
-        await MlApi.AssertNoNodeOversubscribedAsync(_cluster.DataSource);
+        await MlApi.AssertNoNodeOversubscribedAsync(Cluster.DataSource);
         var snapshot = await CommittedSnapshotAsync();
         var processors = JsonDocument.Parse(snapshot.Processors).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
-        Assert.Equal(_cluster.Nodes.ToDictionary(n => n.Name, n => n.Processors), processors);
+        Assert.Equal(Cluster.Nodes.ToDictionary(n => n.Name, n => n.Processors), processors);
         var routes = JsonDocument.Parse(snapshot.Routes).RootElement.EnumerateArray().Select(r => (
             Node: r.GetProperty("node").GetString()!, Deployment: r.GetProperty("deployment").GetString()!,
             Reservation: (r.GetProperty("threads").GetInt32(), r.GetProperty("allocations").GetInt32(), r.GetProperty("priority").GetString()!))).ToArray();
         var states = JsonDocument.Parse(snapshot.Reservations).RootElement;
-        foreach (var node in _cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
         {
             var routed = routes.Where(r => r.Node == node.Name).ToDictionary(r => r.Deployment, r => r.Reservation);
             var state = states.GetProperty(node.Name);
             var reserved = state.GetProperty("Reservations").EnumerateObject().ToDictionary(r => r.Name, r => (
                 r.Value.GetProperty("ThreadsPerAllocation").GetInt32(), r.Value.GetProperty("Allocations").GetInt32(), r.Value.GetProperty("Priority").GetString()!));
             var normal = routed.Values.Where(r => r.Item3 == "normal").Sum(r => r.Item1 * r.Item2);
-            _output.WriteLine($"{node.Name}: {routed.Count} routes, {normal} normal threads on {node.Processors} processors");
+            Output.WriteLine($"{node.Name}: {routed.Count} routes, {normal} normal threads on {node.Processors} processors");
             Assert.True(normal <= node.Processors, $"{node.Name} routes {normal} normal threads on {node.Processors} processors");
             Assert.Equal(node.Processors, state.GetProperty("Processors").GetInt32());
             Assert.Equal(normal, state.GetProperty("NormalThreads").GetInt32());
@@ -237,7 +218,7 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var row = Assert.Single(await _cluster.RowsAsync("""
+            var row = Assert.Single(await Cluster.RowsAsync("""
                 SELECT
                   (SELECT count(*) FROM orleansstorage WHERE payloadbinary IS NOT NULL
                      AND jsonb_array_length(COALESCE(convert_from(payloadbinary, 'UTF8')::jsonb -> 'PendingStates', '[]'::jsonb)) > 0),
@@ -256,7 +237,7 @@ public sealed class DeploymentTransactionTests : IClassFixture<ControlPlaneClust
 
     private async Task<(int Version, string Payload)> RawRowAsync(string node)
     {
-        var row = Assert.Single(await _cluster.RowsAsync(
+        var row = Assert.Single(await Cluster.RowsAsync(
             "SELECT version, convert_from(payloadbinary, 'UTF8') FROM orleansstorage WHERE graintypestring = 'node-capacity' AND grainidextensionstring LIKE @k",
             ("k", "%/" + node)));
         return ((int)row[0]!, (string)row[1]!);

@@ -15,28 +15,8 @@ namespace TrainedModelsOrleans.ControlPlane.Tests;
 /// The one namespace of model ids, deployment ids and aliases (IMlIdsGrain), and the changes that claim in it
 /// together with their own state: alias moves, model PUTs, and transactions a participant refuses.
 /// </summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluster>, IDisposable
+public sealed class NamespaceTransactionTests(ControlPlaneCluster cluster, ITestOutputHelper output) : ControlPlaneTest(cluster, output)
 {
-    private readonly ControlPlaneCluster _cluster;
-    private readonly ITestOutputHelper _output;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-
-    public NamespaceTransactionTests(ControlPlaneCluster cluster, ITestOutputHelper output)
-    {
-        _cluster = cluster;
-        _output = output;
-        cluster.Log.Output = output;
-        output.WriteLine($"cluster of {string.Join(", ", cluster.Nodes.Select(n => n.Name))} ready in {cluster.StartTime.TotalMilliseconds:F0} ms");
-    }
-
-    public void Dispose()
-    {
-        _output.WriteLine($"test took {_clock.Elapsed.TotalMilliseconds:F0} ms");
-        _cluster.Log.Output = null;
-    }
-
-    private IMlIdsGrain Ids => _cluster.Grain<IMlIdsGrain>(IMlIdsGrain.Key);
 
     /// <summary>
     /// Two aliases moved at once among four models, each by six racing PUTs with reassign=true, for ten rounds:
@@ -47,12 +27,12 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
     public async Task Racing_alias_moves_leave_each_alias_on_exactly_one_model_everywhere()
     {
         var models = new List<string>();
-        for (var i = 0; i < 4; i++) models.Add(await _cluster.PutTreeModelAsync(MlApi.NewId("aliased")));
+        for (var i = 0; i < 4; i++) models.Add(await Cluster.PutTreeModelAsync(MlApi.NewId("aliased")));
         var aliases = new[] { AliasId("moving"), AliasId("moving") };
-        foreach (var alias in aliases) await _cluster.Grain<IModelAliasGrain>(alias).Put(new PutModelAliasRequest { ModelId = models[0], ModelAlias = alias }).WaitAsync(Bound);
+        foreach (var alias in aliases) await Cluster.Grain<IModelAliasGrain>(alias).Put(new PutModelAliasRequest { ModelId = models[0], ModelAlias = alias }).WaitAsync(Bound);
 
         var random = new Random(5);
-        var callers = _cluster.Callers;
+        var callers = Cluster.Callers;
         var reassign = Query(("reassign", "true"));
         for (var round = 0; round < 10; round++)
         {
@@ -66,19 +46,19 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
             foreach (var (move, error) in moves.Zip(errors)) Assert.True(error is null, $"moving {move.Alias} to {move.Model}: {error}");
 
             var namespaceNow = await Ids.GetAll().WaitAsync(Bound);
-            await _cluster.CommittedAsync();
+            await Cluster.CommittedAsync();
             foreach (var alias in aliases)
             {
-                var target = await _cluster.Grain<IModelAliasGrain>(alias).GetModelId().WaitAsync(Bound);
+                var target = await Cluster.Grain<IModelAliasGrain>(alias).GetModelId().WaitAsync(Bound);
                 Assert.Contains(target, moves.Where(m => m.Alias == alias).Select(m => m.Model));
                 Assert.Equal((MlIdEntry.Alias, target), (namespaceNow[alias].Kind, namespaceNow[alias].ModelId));
-                var rows = await _cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @a", ("a", alias));
+                var rows = await Cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @a", ("a", alias));
                 Assert.Equal((MlIdEntry.Alias, target), ((string)Assert.Single(rows)[0]!, (string)rows[0][1]!));
-                var aliasRows = await _cluster.RowsAsync("SELECT state ->> 'ModelId' FROM ml_committed_states('model-alias') WHERE grain_key = @a", ("a", alias));
+                var aliasRows = await Cluster.RowsAsync("SELECT state ->> 'ModelId' FROM ml_committed_states('model-alias') WHERE grain_key = @a", ("a", alias));
                 Assert.Equal(target, (string)Assert.Single(aliasRows)[0]!);
             }
             // No other entry names these aliases, and every alias entry of these models belongs to one of them.
-            Assert.Equal(aliases.Order(StringComparer.Ordinal), (await _cluster.RowsAsync(
+            Assert.Equal(aliases.Order(StringComparer.Ordinal), (await Cluster.RowsAsync(
                 "SELECT id FROM ml_ids WHERE kind = 'alias' AND model_id = ANY(@m) ORDER BY id COLLATE \"C\"", ("m", models.ToArray()))).Select(r => (string)r[0]!));
         }
     }
@@ -94,7 +74,7 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
         var models = Enumerable.Range(0, 20).Select(i => $"model-{i}").ToArray();
 
         var errors = await Task.WhenAll(models.Select(model => OutcomeAsync(() =>
-            _cluster.Transactions.RunTransaction(TransactionOption.Create, () => Ids.Claim(deploymentId, MlIdEntry.ForDeployment(model))))));
+            Cluster.Transactions.RunTransaction(TransactionOption.Create, () => Ids.Claim(deploymentId, MlIdEntry.ForDeployment(model))))));
 
         var winner = Assert.Single(models.Zip(errors), r => r.Second is null).First;
         var expected = DeploymentErrors.AlreadyStarted(deploymentId);
@@ -106,7 +86,7 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
         Assert.Equal((MlIdEntry.Deployment, winner), await HolderAsync(deploymentId));
 
         // Not a real deployment: give the id back.
-        await _cluster.Transactions.RunTransaction(TransactionOption.Create, () => Ids.Release(deploymentId, MlIdEntry.Deployment)).WaitAsync(Bound);
+        await Cluster.Transactions.RunTransaction(TransactionOption.Create, () => Ids.Release(deploymentId, MlIdEntry.Deployment)).WaitAsync(Bound);
         await AssertNotClaimedAsync(deploymentId);
     }
 
@@ -114,10 +94,10 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
     [Fact]
     public async Task A_claim_in_a_transaction_whose_second_claim_collides_commits_nothing()
     {
-        var taken = await _cluster.PutTreeModelAsync(MlApi.NewId("taken"));
+        var taken = await Cluster.PutTreeModelAsync(MlApi.NewId("taken"));
         var fresh = AliasId("fresh");
 
-        var error = await OutcomeAsync(() => _cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
+        var error = await OutcomeAsync(() => Cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             await Ids.Claim(fresh, MlIdEntry.ForAlias(taken));
             await Ids.Claim(taken, MlIdEntry.ForDeployment("some-other-model"));
@@ -132,16 +112,16 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
     [Fact]
     public async Task A_claim_in_a_transaction_that_another_participant_refuses_commits_nothing()
     {
-        var node = _cluster.Nodes.MinBy(n => n.Processors)!;
+        var node = Cluster.Nodes.MinBy(n => n.Processors)!;
         var fresh = AliasId("fresh");
-        var model = await _cluster.PutTreeModelAsync(MlApi.NewId("claimed"));
-        await _cluster.CommittedAsync();
-        var capacityBefore = await _cluster.CommittedStateAsync("node-capacity", node.Name);
+        var model = await Cluster.PutTreeModelAsync(MlApi.NewId("claimed"));
+        await Cluster.CommittedAsync();
+        var capacityBefore = await Cluster.CommittedStateAsync("node-capacity", node.Name);
 
-        var error = await OutcomeAsync(() => _cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
+        var error = await OutcomeAsync(() => Cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             await Ids.Claim(fresh, MlIdEntry.ForAlias(model));
-            await _cluster.Grain<INodeCapacityGrain>(node.Name).Reserve(new Dictionary<string, NodeReservation>(StringComparer.Ordinal)
+            await Cluster.Grain<INodeCapacityGrain>(node.Name).Reserve(new Dictionary<string, NodeReservation>(StringComparer.Ordinal)
             {
                 [fresh] = new(ThreadsPerAllocation: node.Processors, Allocations: 2, Priority.Normal),
             });
@@ -150,17 +130,17 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
         Assert.IsAssignableFrom<OrleansTransactionAbortedException>(error);
         Assert.Equal(429, Refusal(error)?.Status);
         await AssertNotClaimedAsync(fresh);
-        Assert.Equal(capacityBefore, await _cluster.CommittedStateAsync("node-capacity", node.Name));
+        Assert.Equal(capacityBefore, await Cluster.CommittedStateAsync("node-capacity", node.Name));
     }
 
     /// <summary>And with the caller throwing after every participant accepted its change.</summary>
     [Fact]
     public async Task Claims_in_a_transaction_whose_caller_throws_afterwards_commit_nothing()
     {
-        var model = await _cluster.PutTreeModelAsync(MlApi.NewId("claimed"));
+        var model = await Cluster.PutTreeModelAsync(MlApi.NewId("claimed"));
         var (first, second) = (AliasId("fresh"), AliasId("fresh"));
 
-        var error = await OutcomeAsync(() => _cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
+        var error = await OutcomeAsync(() => Cluster.Transactions.RunTransaction(TransactionOption.Create, async () =>
         {
             await Ids.Claim(first, MlIdEntry.ForAlias(model));
             await Ids.Claim(second, MlIdEntry.ForAlias(model));
@@ -179,9 +159,9 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
     [Fact]
     public async Task A_model_PUT_racing_an_alias_PUT_of_the_same_id_has_exactly_one_winner()
     {
-        var target = await _cluster.PutTreeModelAsync(MlApi.NewId("target"));
+        var target = await Cluster.PutTreeModelAsync(MlApi.NewId("target"));
         var (modelWins, aliasWins) = (0, 0);
-        var callers = _cluster.Callers;
+        var callers = Cluster.Callers;
         for (var round = 0; round < 10; round++)
         {
             // From two different nodes' grain factories, as two API nodes would call.
@@ -204,24 +184,24 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
             else aliasWins++;
 
             // The grains.
-            Assert.Equal(modelWon, await _cluster.Grain<ITrainedModelGrain>(id).GetConfig().WaitAsync(Bound) is not null);
-            Assert.Equal(modelWon ? null : target, await _cluster.Grain<IModelAliasGrain>(id).GetModelId().WaitAsync(Bound));
+            Assert.Equal(modelWon, await Cluster.Grain<ITrainedModelGrain>(id).GetConfig().WaitAsync(Bound) is not null);
+            Assert.Equal(modelWon ? null : target, await Cluster.Grain<IModelAliasGrain>(id).GetModelId().WaitAsync(Bound));
             var entry = (await Ids.GetAll().WaitAsync(Bound))[id];
             Assert.Equal(modelWon ? (MlIdEntry.Model, id) : (MlIdEntry.Alias, target), (entry.Kind, entry.ModelId));
             // The committed rows.
-            await _cluster.CommittedAsync();
-            var rows = await _cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @i", ("i", id));
+            await Cluster.CommittedAsync();
+            var rows = await Cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @i", ("i", id));
             Assert.Equal(modelWon ? ("model", id) : ("alias", target), ((string)Assert.Single(rows)[0]!, (string)rows[0][1]!));
-            Assert.Equal(modelWon ? 1 : 0, (await _cluster.RowsAsync("SELECT model_id FROM ml_models WHERE model_id = @i", ("i", id))).Count);
-            var aliasRows = await _cluster.RowsAsync("SELECT state ->> 'ModelId' FROM ml_committed_states('model-alias') WHERE grain_key = @i", ("i", id));
+            Assert.Equal(modelWon ? 1 : 0, (await Cluster.RowsAsync("SELECT model_id FROM ml_models WHERE model_id = @i", ("i", id))).Count);
+            var aliasRows = await Cluster.RowsAsync("SELECT state ->> 'ModelId' FROM ml_committed_states('model-alias') WHERE grain_key = @i", ("i", id));
             Assert.Equal(modelWon ? null : target, aliasRows.Select(r => (string?)r[0]).SingleOrDefault());
         }
-        _output.WriteLine($"the model PUT won {modelWins} times, the alias PUT {aliasWins} times");
+        Output.WriteLine($"the model PUT won {modelWins} times, the alias PUT {aliasWins} times");
     }
 
     private void AssertAborted(Exception? error, Grains.Errors.ElasticsearchException expected)
     {
-        _output.WriteLine($"aborted: {error}");
+        Output.WriteLine($"aborted: {error}");
         Assert.IsAssignableFrom<OrleansTransactionAbortedException>(error);
         var refusal = Refusal(error);
         Assert.NotNull(refusal);
@@ -231,17 +211,17 @@ public sealed class NamespaceTransactionTests : IClassFixture<ControlPlaneCluste
     private async Task AssertNotClaimedAsync(string id)
     {
         Assert.False((await Ids.GetAll().WaitAsync(Bound)).ContainsKey(id), $"{id} is claimed in the namespace grain");
-        await _cluster.CommittedAsync();
-        Assert.Empty(await _cluster.RowsAsync("SELECT kind FROM ml_ids WHERE id = @i", ("i", id)));
+        await Cluster.CommittedAsync();
+        Assert.Empty(await Cluster.RowsAsync("SELECT kind FROM ml_ids WHERE id = @i", ("i", id)));
         // Nor prepared anywhere: no row holds the id at all, committed or pending.
-        Assert.Equal(0L, await _cluster.Database.ScalarAsync<long>(
+        Assert.Equal(0L, await Cluster.Database.ScalarAsync<long>(
             "SELECT count(*) FROM orleansstorage WHERE graintypestring = 'ml-ids' AND position(@i in convert_from(payloadbinary, 'UTF8')) > 0", ("i", id)));
     }
 
     private async Task<(string Kind, string ModelId)> HolderAsync(string id)
     {
-        await _cluster.CommittedAsync();
-        var row = Assert.Single(await _cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @i", ("i", id)));
+        await Cluster.CommittedAsync();
+        var row = Assert.Single(await Cluster.RowsAsync("SELECT kind, model_id FROM ml_ids WHERE id = @i", ("i", id)));
         return ((string)row[0]!, (string)row[1]!);
     }
 }
