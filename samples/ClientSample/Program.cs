@@ -35,7 +35,7 @@ else if (options.OnnxFile is { } file)
         ["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject() },
         ["input"] = new JsonObject { ["field_names"] = new JsonArray(options.Input) },
     };
-    await model.Put(Encoding.UTF8.GetBytes(config.ToJsonString()), deferDefinitionDecompression: false, waitForCompletion: false);
+    await model.Put(new PutTrainedModelRequest { ModelId = options.ModelId, Config = config });
     var bytes = await File.ReadAllBytesAsync(file);
     // The definition as one part of raw bytes: the SDK skips the base64 the HTTP API needs.
     await model.PutDefinitionPart(new DefinitionPart

@@ -167,7 +167,7 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
     {
         id ??= MlApi.NewId(prefix);
         var model = Grain<ITrainedModelGrain>(id);
-        await model.Put(Json(ModelUploads.OnnxConfig()), false, false).WaitAsync(Bound);
+        await model.Put(new PutTrainedModelRequest { ModelId = id, Config = ModelUploads.OnnxConfig() }).WaitAsync(Bound);
         var parts = ModelUploads.Parts(TestOnnxModels.Mlp(), 2);
         for (var i = 0; i < parts.Count; i++)
             await model.PutDefinitionPart(DefinitionPartRequest.Parse(id, i.ToString(System.Globalization.CultureInfo.InvariantCulture), parts[i].ToJsonString())).WaitAsync(Bound);
@@ -177,7 +177,7 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
     /// <summary>A tree-ensemble model with its definition inline (not deployable; enough for aliases).</summary>
     public async Task<string> PutTreeModelAsync(string id)
     {
-        await Grain<ITrainedModelGrain>(id).Put(Json(ModelUploads.TreeModel()), false, false).WaitAsync(Bound);
+        await Grain<ITrainedModelGrain>(id).Put(new PutTrainedModelRequest { ModelId = id, Config = ModelUploads.TreeModel() }).WaitAsync(Bound);
         return id;
     }
 

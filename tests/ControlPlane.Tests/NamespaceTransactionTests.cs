@@ -167,7 +167,7 @@ public sealed class NamespaceTransactionTests(ControlPlaneCluster cluster, ITest
             // From two different nodes' grain factories, as two API nodes would call.
             var id = AliasId("contested");
             var (modelCaller, aliasCaller) = (callers[1 + round % 2], callers[2 - round % 2]);
-            var modelPut = OutcomeAsync(() => modelCaller.GetGrain<ITrainedModelGrain>(id).Put(Json(ModelUploads.TreeModel()), false, false));
+            var modelPut = OutcomeAsync(() => modelCaller.GetGrain<ITrainedModelGrain>(id).Put(new PutTrainedModelRequest { ModelId = id, Config = ModelUploads.TreeModel() }));
             var aliasPut = OutcomeAsync(() => aliasCaller.GetGrain<IModelAliasGrain>(id).Put(new PutModelAliasRequest { ModelId = target, ModelAlias = id }));
             var (modelError, aliasError) = (await modelPut, await aliasPut);
             Assert.True((modelError is null) != (aliasError is null), $"round {round}: model PUT {modelError?.ToString() ?? "ok"}; alias PUT {aliasError?.ToString() ?? "ok"}");

@@ -5,6 +5,7 @@ using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.ModelStore;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Inference;
+using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Serving;
 using Orleans;
 
@@ -20,11 +21,16 @@ public static class TrainedModelEndpoints
         models.MapPut("/{model_id}", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
             var body = await RequestBody.ReadBytesAsync(request, required: true);
-            var response = await grains.GetGrain<ITrainedModelGrain>(model_id).Put(body,
-                QueryParameters.Bool(request, "defer_definition_decompression", false),
-                QueryParameters.Bool(request, "wait_for_completion", false));
+            var (defer, wait) = (QueryParameters.Bool(request, "defer_definition_decompression", false), QueryParameters.Bool(request, "wait_for_completion", false));
+            // Read here with Elasticsearch's parser (its 400s answer before any grain call); the grain reads it again, as it would an SDK caller's.
+            PutTrainedModelSettings.Parse(model_id, body, defer, wait);
+            var put = new PutTrainedModelRequest
+            {
+                ModelId = model_id, Config = JsonNode.Parse(body)!.AsObject(), DeferDefinitionDecompression = defer, WaitForCompletion = wait,
+            };
+            var response = await grains.GetGrain<ITrainedModelGrain>(model_id).Put(put);
             Warnings.Add(request.HttpContext.Response, response.Warnings);
-            return ElasticsearchJson.Ok(response.Body);
+            return ElasticsearchJson.Ok(TrainedModelConfigJson.Render(response.Config));
         });
 
         models.MapGet("/", (HttpRequest request, IGrainFactory grains) => GetModels(null, request, grains));

@@ -12,7 +12,7 @@ namespace TrainedModelsOrleans.Grains.ModelStore;
 public interface ITrainedModelGrain : IGrainWithStringKey
 {
     /// <summary>PUT _ml/trained_models/&lt;id&gt;: the stored config as ES renders it.</summary>
-    Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion);
+    Task<PutTrainedModelResponse> Put(PutTrainedModelRequest request);
 
     /// <summary>The stored configuration, or null when there is no such model.</summary>
     Task<TrainedModelConfig?> GetConfig();

@@ -8,7 +8,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// A stored trained model's configuration, in Elasticsearch's field names
 /// (x-pack/plugin/core/.../ml/inference/TrainedModelConfig.java). Stored as JSON and returned by
 /// GET _ml/trained_models; <c>task_type</c>, <c>fully_defined</c> and <c>onnx</c> are ours.
-/// Built by PutTrainedModelRequest / TrainedModelCreation, never by hand from user input.
+/// Built by PutTrainedModelSettings / TrainedModelCreation, never by hand from user input.
 /// </summary>
 [GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TrainedModelConfig")]
 public sealed record TrainedModelConfig

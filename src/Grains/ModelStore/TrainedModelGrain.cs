@@ -33,9 +33,11 @@ public sealed class TrainedModelGrain(
     private string ModelId => this.GetPrimaryKeyString();
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public Task<StoreResponse> Put(byte[] body, bool deferDefinitionDecompression, bool waitForCompletion) => InTurnAsync(async current =>
+    public Task<PutTrainedModelResponse> Put(PutTrainedModelRequest given) => InTurnAsync(async current =>
     {
-        var request = PutTrainedModelRequest.Parse(ModelId, body, deferDefinitionDecompression, waitForCompletion);
+        // The config document is read with Elasticsearch's parser whether the HTTP layer or an SDK caller sent it.
+        var request = PutTrainedModelSettings.Parse(ModelId, System.Text.Encoding.UTF8.GetBytes(given.Config.ToJsonString()),
+            given.DeferDefinitionDecompression, given.WaitForCompletion);
         var created = TrainedModelCreation.Create(request, clock.GetUtcNow());
         var config = created.Config;
         if (current.Config is not null) throw TrainedModelCreation.AlreadyExists(ModelId);
@@ -56,7 +58,7 @@ public sealed class TrainedModelGrain(
             TrainedModelCreation.CheckIdentifiers(config, Existing(ids));
             await Ids.Claim(ModelId, MlIdEntry.ForModel(ModelId, config.Tags));
         });
-        return new StoreResponse(TrainedModelConfigJson.Render(config), request.Warnings);
+        return new PutTrainedModelResponse { Config = config, Warnings = request.Warnings };
     });
 
     public Task<bool> Import(TrainedModelRecord record) => InTurnAsync(async current =>

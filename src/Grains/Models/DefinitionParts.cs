@@ -35,7 +35,7 @@ public static class DefinitionPartRequest
         long totalLength = 0;
         var totalParts = 0;
         new ObjectParser(ParserName)
-            .Declare("definition", Accepts.String, v => definition = PutTrainedModelRequest.DecodeBase64(Values.String(v)))
+            .Declare("definition", Accepts.String, v => definition = PutTrainedModelSettings.DecodeBase64(Values.String(v)))
             .Declare("total_definition_length", Accepts.Long, v => totalLength = Values.Long(v))
             .Declare("total_parts", Accepts.Int, v => totalParts = Values.Int(v))
             .Parse(json, json.Root);

@@ -30,7 +30,7 @@ public static class TrainedModelCreation
     /// TrainedModel.validate() failures → 400 "Definition for [id] has validation failures." (caused by the rule);
     /// model_type ≠ the definition's type; an inference config that cannot serve the definition's target type.
     /// </summary>
-    public static TrainedModelCreated Create(PutTrainedModelRequest request, DateTimeOffset now)
+    public static TrainedModelCreated Create(PutTrainedModelSettings request, DateTimeOffset now)
     {
         var id = request.ModelId;
         var definition = request.Definition;

@@ -181,7 +181,7 @@ public class DefinitionPartsTests
     [Fact]
     public void Model_whose_definition_was_given_inline_refuses_parts()
     {
-        var created = TrainedModelCreation.Create(PutTrainedModelRequest.Parse("m", PutTrainedModelRequestTests.TreeBody), DateTimeOffset.UnixEpoch);
+        var created = TrainedModelCreation.Create(PutTrainedModelSettings.Parse("m", PutTrainedModelRequestTests.TreeBody), DateTimeOffset.UnixEpoch);
         Expect.Error(() => DefinitionAssembly.CheckModelAcceptsParts(created.Config), 400, "status_exception",
             "cannot put definition for model [m] as location is null");
     }
@@ -189,7 +189,7 @@ public class DefinitionPartsTests
     [Fact]
     public void Onnx_model_accepts_parts()
     {
-        var created = TrainedModelCreation.Create(PutTrainedModelRequest.Parse("m", PutTrainedModelRequestTests.OnnxBody), DateTimeOffset.UnixEpoch);
+        var created = TrainedModelCreation.Create(PutTrainedModelSettings.Parse("m", PutTrainedModelRequestTests.OnnxBody), DateTimeOffset.UnixEpoch);
         DefinitionAssembly.CheckModelAcceptsParts(created.Config);
     }
 }

@@ -32,7 +32,7 @@ public class InferenceConfigParserTests
     [Fact]
     public void Unknown_config_name_inside_a_put_body_is_wrapped_by_the_config_parser()
     {
-        var e = Expect.Error(() => PutTrainedModelRequest.Parse("m", """{"model_type":"onnx","inference_config":{"sentiment":{}}}"""),
+        var e = Expect.Error(() => PutTrainedModelSettings.Parse("m", """{"model_type":"onnx","inference_config":{"sentiment":{}}}"""),
             400, "x_content_parse_exception", "[trained_model_config] failed to parse field [inference_config]");
         e.RootIs("named_object_not_found_exception", "unknown field [sentiment]");
     }

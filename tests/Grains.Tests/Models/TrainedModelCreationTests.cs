@@ -10,7 +10,7 @@ public class TrainedModelCreationTests
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
 
     private static TrainedModelCreated Create(string body, string id = "my-model", bool defer = false) =>
-        TrainedModelCreation.Create(PutTrainedModelRequest.Parse(id, body, defer), Now);
+        TrainedModelCreation.Create(PutTrainedModelSettings.Parse(id, body, defer), Now);
 
     [Fact]
     public void Onnx_model_gets_the_service_defaults_and_the_native_location()

@@ -6,7 +6,7 @@ namespace TrainedModelsOrleans.Grains.Tests.Models;
 public class VocabularyRulesTests
 {
     private static TrainedModelConfig Model(string body) =>
-        TrainedModelCreation.Create(PutTrainedModelRequest.Parse("m", body), DateTimeOffset.UnixEpoch).Config;
+        TrainedModelCreation.Create(PutTrainedModelSettings.Parse("m", body), DateTimeOffset.UnixEpoch).Config;
 
     [Fact]
     public void Vocabulary_with_merges_and_scores_is_read()

@@ -11,7 +11,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// parser, Builder.validate(true) and constructor), in ES's order and with ES's texts.
 /// Checks that need the definition or the cluster's state come next, in <see cref="TrainedModelCreation"/>.
 /// </summary>
-public sealed class PutTrainedModelRequest
+public sealed class PutTrainedModelSettings
 {
     public const string ParserName = "trained_model_config";
 
@@ -52,7 +52,7 @@ public sealed class PutTrainedModelRequest
     /// <summary>True when any definition was given in the body (inline or compressed).</summary>
     public bool HasInlineDefinition => Definition is not null || CompressedDefinition is not null;
 
-    public static PutTrainedModelRequest Parse(string modelIdFromPath, string body, bool deferDefinitionDecompression = false, bool waitForCompletion = false) =>
+    public static PutTrainedModelSettings Parse(string modelIdFromPath, string body, bool deferDefinitionDecompression = false, bool waitForCompletion = false) =>
         Parse(modelIdFromPath, Encoding.UTF8.GetBytes(body), deferDefinitionDecompression, waitForCompletion);
 
     /// <summary>
@@ -61,7 +61,7 @@ public sealed class PutTrainedModelRequest
     /// for an inconsistent model_id and constructor rules; <c>action_request_validation_exception</c>
     /// ("Validation Failed: 1: …;") for Builder.validate(true) and Request.validate().
     /// </summary>
-    public static PutTrainedModelRequest Parse(string modelIdFromPath, ReadOnlySpan<byte> body, bool deferDefinitionDecompression = false, bool waitForCompletion = false)
+    public static PutTrainedModelSettings Parse(string modelIdFromPath, ReadOnlySpan<byte> body, bool deferDefinitionDecompression = false, bool waitForCompletion = false)
     {
         var json = JsonBody.Parse(body);
         var fields = new Fields();
@@ -87,7 +87,7 @@ public sealed class PutTrainedModelRequest
         if (deferDefinitionDecompression && (fields.ModelSize ?? 0) == 0 && fields.Compressed is not null)
             throw EsErrors.Validation("when [defer_definition_decompression] is true and a compressed definition is provided, model_size_bytes must be set");
 
-        return new PutTrainedModelRequest
+        return new PutTrainedModelSettings
         {
             ModelId = fields.ModelId!,
             ModelType = fields.ModelType,

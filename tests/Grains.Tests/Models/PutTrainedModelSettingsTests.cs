@@ -17,8 +17,8 @@ public class PutTrainedModelRequestTests
     internal static readonly string TreeBody =
         $$$"""{"input":{"field_names":["a","b"]},"inference_config":{"regression":{}},"definition":{{{TreeDefinition}}} }""";
 
-    private static PutTrainedModelRequest Parse(string body, string id = "my-model", bool defer = false) =>
-        PutTrainedModelRequest.Parse(id, body, defer);
+    private static PutTrainedModelSettings Parse(string body, string id = "my-model", bool defer = false) =>
+        PutTrainedModelSettings.Parse(id, body, defer);
 
     [Fact]
     public void Onnx_model_gets_the_default_input_field()
@@ -281,7 +281,7 @@ public class PutTrainedModelRequestTests
     [Fact]
     public void Query_parameters_are_kept()
     {
-        var request = PutTrainedModelRequest.Parse("my-model", OnnxBody, deferDefinitionDecompression: true, waitForCompletion: true);
+        var request = PutTrainedModelSettings.Parse("my-model", OnnxBody, deferDefinitionDecompression: true, waitForCompletion: true);
         Assert.True(request.DeferDefinitionDecompression);
         Assert.True(request.WaitForCompletion);
     }
