@@ -37,10 +37,10 @@ public interface ITrainedModelGrain : IGrainWithStringKey
 public interface IModelStoreGrain : IGrainWithStringKey
 {
     /// <summary>GET _ml/trained_models[/&lt;ids&gt;]: {"count", "trained_model_configs"}.</summary>
-    Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query);
+    Task<JsonObject> GetModels(GetTrainedModelsRequest request);
 
     /// <summary>GET _ml/trained_models[/&lt;ids&gt;]/_stats.</summary>
-    Task<JsonObject> GetStats(string? idExpression, IReadOnlyDictionary<string, string?> query);
+    Task<JsonObject> GetStats(GetTrainedModelsRequest request);
 }
 
 /// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>

@@ -14,9 +14,9 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
 {
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public async Task<JsonObject> GetModels(string? idExpression, IReadOnlyDictionary<string, string?> query)
+    public async Task<JsonObject> GetModels(GetTrainedModelsRequest given)
     {
-        var request = GetTrainedModelsRequest.Parse(idExpression, query);
+        var request = GetTrainedModelsSettings.Of(given);
         var ids = await Ids.GetAll();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds);
@@ -53,10 +53,13 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         (await pipelines.ReferencesAsync(CancellationToken.None))
             .GroupBy(r => ids.TryGetValue(r.ModelId, out var entry) ? entry.ModelId : r.ModelId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(r => r.PipelineId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
-    public async Task<JsonObject> GetStats(string? idExpression, IReadOnlyDictionary<string, string?> query)
+    public async Task<JsonObject> GetStats(GetTrainedModelsRequest given)
     {
-        var request = GetTrainedModelsRequest.Parse(idExpression, query.Where(q => q.Key is "allow_no_match" or "from" or "size")
-            .ToDictionary(q => q.Key, q => q.Value));
+        // _stats reads only allow_no_match, from and size.
+        var request = GetTrainedModelsSettings.Of(new GetTrainedModelsRequest
+        {
+            ModelId = given.ModelId, AllowNoMatch = given.AllowNoMatch, From = given.From, Size = given.Size,
+        });
         var ids = await Ids.GetAll();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds);

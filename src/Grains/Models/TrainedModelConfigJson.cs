@@ -12,7 +12,7 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// </summary>
 public static class TrainedModelConfigJson
 {
-    public static JsonObject Render(TrainedModelConfig config, GetTrainedModelsRequest? request = null, JsonObject? definition = null)
+    public static JsonObject Render(TrainedModelConfig config, GetTrainedModelsSettings? request = null, JsonObject? definition = null)
     {
         var includes = request?.Includes ?? new HashSet<string>();
         var json = new JsonObject { ["model_id"] = config.ModelId, ["model_type"] = config.ModelType };
@@ -26,7 +26,7 @@ public static class TrainedModelConfigJson
             json["license_level"] = config.LicenseLevel;
         }
         if (config.Description is not null) json["description"] = config.Description;
-        if (definition is not null && includes.Contains(GetTrainedModelsRequest.IncludeDefinition))
+        if (definition is not null && includes.Contains(GetTrainedModelsSettings.IncludeDefinition))
         {
             if (request?.DecompressDefinition != false) json["definition"] = definition.DeepClone();
             else json["compressed_definition"] = Compress(definition);
@@ -39,7 +39,7 @@ public static class TrainedModelConfigJson
         json["inference_config"] = config.InferenceConfig.DeepClone();
         if (config.Location is not null)
             json["location"] = new JsonObject { ["index"] = new JsonObject { ["name"] = config.Location.Index.Name } };
-        if (includes.Contains(GetTrainedModelsRequest.IncludeDefinitionStatus)) json["fully_defined"] = config.FullyDefined;
+        if (includes.Contains(GetTrainedModelsSettings.IncludeDefinitionStatus)) json["fully_defined"] = config.FullyDefined;
         if (config.PlatformArchitecture is not null) json["platform_architecture"] = config.PlatformArchitecture;
         if (config.PrefixStrings is { } prefixes)
         {

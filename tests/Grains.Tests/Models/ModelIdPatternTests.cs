@@ -82,7 +82,7 @@ public class ModelIdPatternTests
     }
 }
 
-public class GetTrainedModelsRequestTests
+public class GetTrainedModelsSettingsTests
 {
     private static readonly Dictionary<string, IReadOnlyList<string>> Models = new()
     {
@@ -92,8 +92,8 @@ public class GetTrainedModelsRequestTests
         ["d"] = [],
     };
 
-    private static GetTrainedModelsRequest Parse(string? id, params (string Key, string? Value)[] query) =>
-        GetTrainedModelsRequest.Parse(id, query.ToDictionary(q => q.Key, q => q.Value));
+    private static GetTrainedModelsSettings Parse(string? id, params (string Key, string? Value)[] query) =>
+        GetTrainedModelsSettings.Parse(id, query.ToDictionary(q => q.Key, q => q.Value));
 
     [Fact]
     public void Defaults_are_elasticsearchs()
@@ -177,5 +177,22 @@ public class GetTrainedModelsRequestTests
         Expect.Error(() => Parse("a,b", ("include", "definition")).Select(Models), 400, "status_exception",
             "Getting model definition is not supported when getting more than one model");
         Assert.Equal(["a"], Parse("a", ("include", "definition")).Select(Models).ModelIds);
+    }
+
+    [Fact]
+    public void A_typed_listing_request_is_checked_with_the_rules_of_the_query_form()
+    {
+        var parsed = Parse("m*", ("from", "2"), ("size", "5"), ("include", "definition_status"), ("tags", "a,b"), ("allow_no_match", "false"));
+        var back = GetTrainedModelsSettings.Of(parsed.ToRequest("m*"));
+        Assert.Equal((2, 5, false), (back.From, back.Size, back.AllowNoMatch));
+        Assert.Equal(["a", "b"], back.Tags);
+        Assert.Contains("definition_status", back.Includes);
+
+        var unknown = Assert.Throws<Errors.ElasticsearchException>(() =>
+            GetTrainedModelsSettings.Of(new ModelStore.GetTrainedModelsRequest { Include = ["everything"] }));
+        Assert.Equal(400, unknown.Status);
+        Assert.Contains("unknown [include] parameters [everything]", unknown.Reason, StringComparison.Ordinal);
+        var negative = Assert.Throws<Errors.ElasticsearchException>(() => GetTrainedModelsSettings.Of(new ModelStore.GetTrainedModelsRequest { From = -1 }));
+        Assert.Equal(("illegal_argument_exception", "Parameter [from] cannot be < 0"), (negative.Type, negative.Reason));
     }
 }

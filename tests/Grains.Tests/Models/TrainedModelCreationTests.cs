@@ -165,7 +165,7 @@ public class TrainedModelCreationTests
         Assert.Null(plain["task_type"]);
         Assert.Equal(".ml-inference-native-000002", (string)plain["location"]!["index"]!["name"]!);
 
-        var request = GetTrainedModelsRequest.Parse("my-model", new Dictionary<string, string?> { ["include"] = "definition_status", ["exclude_generated"] = "true" });
+        var request = GetTrainedModelsSettings.Parse("my-model", new Dictionary<string, string?> { ["include"] = "definition_status", ["exclude_generated"] = "true" });
         var withStatus = TrainedModelConfigJson.Render(config, request);
         Assert.False((bool)withStatus["fully_defined"]!);
         Assert.Null(withStatus["created_by"]);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models.Parsing;
+using TrainedModelsOrleans.Grains.ModelStore;
 
 namespace TrainedModelsOrleans.Grains.Models;
 
@@ -12,7 +13,7 @@ public sealed record TrainedModelsPage(IReadOnlyList<string> ModelIds, long Coun
 /// GetTrainedModelsAction.Request/Includes and PageParams read them, with their defaults
 /// (from 0, size 100, allow_no_match true, decompress_definition true).
 /// </summary>
-public sealed record GetTrainedModelsRequest
+public sealed record GetTrainedModelsSettings
 {
     public const int DefaultFrom = 0;
     public const int DefaultSize = 100;
@@ -44,33 +45,58 @@ public sealed record GetTrainedModelsRequest
     /// from or size (<c>illegal_argument_exception</c> "Parameter [from] cannot be &lt; 0"); a value that is
     /// not an integer or boolean (<c>illegal_argument_exception</c>, ES's RestRequest texts).
     /// </summary>
-    public static GetTrainedModelsRequest Parse(string? modelId, IReadOnlyDictionary<string, string?> query)
+    public static GetTrainedModelsSettings Parse(string? modelId, IReadOnlyDictionary<string, string?> query)
     {
         string? Param(string key) => query.TryGetValue(key, out var v) ? v : null;
 
         var tags = SplitByComma(Param("tags"));
         var includes = SplitByComma(Param("include")).ToHashSet(StringComparer.Ordinal);
-        var unknown = includes.Where(i => !KnownIncludes.Contains(i)).Order(StringComparer.Ordinal).ToList();
-        if (unknown.Count > 0)
-            throw EsErrors.BadRequest($"unknown [include] parameters {EsErrors.JavaList(unknown)}. Valid options are {EsErrors.JavaList(KnownIncludes)}");
-
-        var from = IntParam("from", Param("from"), DefaultFrom);
-        var size = IntParam("size", Param("size"), DefaultSize);
-        if (from < 0) throw EsErrors.IllegalArgument("Parameter [from] cannot be < 0");
-        if (size < 0) throw EsErrors.IllegalArgument("Parameter [size] cannot be < 0");
-
-        return new GetTrainedModelsRequest
+        CheckIncludes(includes); // ES's order: the include list before from and size are read
+        return Of(new GetTrainedModelsRequest
         {
-            Ids = ModelIdPattern.Parse(string.IsNullOrEmpty(modelId) ? "_all" : modelId),
+            ModelId = modelId,
             AllowNoMatch = BoolParam(Param("allow_no_match"), true),
-            From = from,
-            Size = size,
-            Includes = includes,
+            From = IntParam("from", Param("from"), DefaultFrom),
+            Size = IntParam("size", Param("size"), DefaultSize),
+            Include = includes.ToArray(),
             Tags = tags,
             DecompressDefinition = BoolParam(Param("decompress_definition"), true),
             ExcludeGenerated = BoolParam(Param("exclude_generated"), false),
+        });
+    }
+
+    /// <summary>A typed request, however it came (the HTTP layer or an SDK caller), checked with the rules of <see cref="Parse"/>.</summary>
+    public static GetTrainedModelsSettings Of(GetTrainedModelsRequest request)
+    {
+        var includes = request.Include.ToHashSet(StringComparer.Ordinal);
+        CheckIncludes(includes);
+        if (request.From < 0) throw EsErrors.IllegalArgument("Parameter [from] cannot be < 0");
+        if (request.Size < 0) throw EsErrors.IllegalArgument("Parameter [size] cannot be < 0");
+        return new GetTrainedModelsSettings
+        {
+            Ids = ModelIdPattern.Parse(string.IsNullOrEmpty(request.ModelId) ? "_all" : request.ModelId),
+            AllowNoMatch = request.AllowNoMatch,
+            From = request.From,
+            Size = request.Size,
+            Includes = includes,
+            Tags = request.Tags,
+            DecompressDefinition = request.DecompressDefinition,
+            ExcludeGenerated = request.ExcludeGenerated,
         };
     }
+
+    private static void CheckIncludes(IReadOnlySet<string> includes)
+    {
+        var unknown = includes.Where(i => !KnownIncludes.Contains(i)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            throw EsErrors.BadRequest($"unknown [include] parameters {EsErrors.JavaList(unknown)}. Valid options are {EsErrors.JavaList(KnownIncludes)}");
+    }
+
+    public GetTrainedModelsRequest ToRequest(string? modelId) => new()
+    {
+        ModelId = modelId, AllowNoMatch = AllowNoMatch, From = From, Size = Size, Include = Includes.Order(StringComparer.Ordinal).ToArray(),
+        Tags = Tags, DecompressDefinition = DecompressDefinition, ExcludeGenerated = ExcludeGenerated,
+    };
 
     /// <summary>
     /// Picks the page: models with every asked tag, matched by the id expression (404 as
