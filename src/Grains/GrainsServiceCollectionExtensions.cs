@@ -1,3 +1,5 @@
+using Orleans;
+using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Hosting;
@@ -37,6 +39,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeAgentService>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeAgentService>());
         services.TryAddSingleton<LegacyModelImport>();
         services.AddHostedService(sp => sp.GetRequiredService<LegacyModelImport>());
         return silo;

@@ -14,7 +14,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 public sealed partial class NodeAgentService(
     IGrainFactory grains, IClusterMembershipService membership, LocalNode node, MlSettings settings,
     ILogger<NodeAgentService> logger)
-    : IHostedLifecycleService
+    : IHostedLifecycleService, ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _changed = new(0, 1);
@@ -75,9 +75,18 @@ public sealed partial class NodeAgentService(
         }
     }
 
-    /// <summary>Runs before any hosted service stops: the silo still serves grain calls, so the node can leave the plan.</summary>
-    public async Task StoppingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The node leaves as the silo's Active stage stops: the first stage to stop, while the silo still takes and makes
+    /// grain calls (the host's stopping notice may come after Orleans has begun to stop).
+    /// </summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(NodeAgentService), ServiceLifecycleStage.Active, _ => Task.CompletedTask, LeaveAsync);
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task LeaveAsync(CancellationToken cancellationToken)
     {
+        if (_stopping.IsCancellationRequested) return;
         await _stopping.CancelAsync();
         if (_membershipWatch is not null) await _membershipWatch;
         if (_refreshLoop is not null) await _refreshLoop;
