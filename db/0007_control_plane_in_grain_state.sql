@@ -4,12 +4,11 @@
 -- payload is a transactional record as JSON: {"CommittedState": …, "PendingStates": [{"State": …}, …], …}, and
 -- each key is "<grain type>/<key>" (TypeScopedGrainStorage). The old relational copies go; views with their
 -- names keep the committed state queryable (for operators, and for tests that check invariants in the rows).
--- Routes, capacity rows and node offers are derived again by the coordinator; they go. Models and aliases are the
--- user's data: their tables are kept as legacy_* until LegacyModelImport has brought them into the grains.
+-- Routes and capacity rows are derived again by the coordinator; they go. Models and aliases are the user's
+-- data: their tables are kept as legacy_* until LegacyModelImport has brought them into the grains.
 DROP TABLE IF EXISTS deployment_routes;
 DROP TABLE IF EXISTS node_capacity;
 DROP FUNCTION IF EXISTS check_node_threads();
-DROP TABLE IF EXISTS ml_nodes;
 DO $$
 BEGIN
     IF to_regclass('grain_state') IS NOT NULL THEN ALTER TABLE grain_state RENAME TO legacy_grain_state; END IF;
