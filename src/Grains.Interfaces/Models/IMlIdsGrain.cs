@@ -13,8 +13,8 @@ public interface IMlIdsGrain : IGrainWithStringKey
 {
     public const string Key = "ml-ids";
 
-    /// <summary>Within a transaction: what holds this id, or null.</summary>
-    [Transaction(TransactionOption.Join)]
+    /// <summary>What holds this id, or null (within the caller's transaction, or a read of its own).</summary>
+    [Transaction(TransactionOption.CreateOrJoin)]
     Task<MlIdEntry?> Find(string id);
 
     /// <summary>Within a transaction: every id.</summary>

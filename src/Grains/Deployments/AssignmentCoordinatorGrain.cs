@@ -246,14 +246,13 @@ public sealed partial class AssignmentCoordinatorGrain(
     private async Task ChangeAsync(Func<IReadOnlyList<MlNode>, Change> plan, string? leaving = null)
     {
         Change? committed = null;
-        IReadOnlyList<MlNode> committedNodes = [];
         Dictionary<string, IReadOnlyDictionary<string, NodeReservation>> written = new(StringComparer.Ordinal);
         await transactions.RunAsync(async () =>
         {
             var nodes = (await mlNodes.LiveAsync(CancellationToken.None)).Where(n => n.Name != leaving).ToArray();
             var change = plan(nodes);
             written = await CommitAsync(change, nodes);
-            (committed, committedNodes) = (change, nodes);
+            committed = change;
         });
         Apply(committed!, written);
     }

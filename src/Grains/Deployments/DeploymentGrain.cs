@@ -35,8 +35,7 @@ public sealed class DeploymentGrain(
         var model = GrainFactory.GetGrain<ITrainedModelGrain>(modelId);
         var config = await model.GetConfig();
         var assignments = await Coordinator.GetAssignments();
-        var ids = await Ids.GetAll();
-        var namesAnotherModel = request.DeploymentId != modelId && ids.TryGetValue(request.DeploymentId, out var taken)
+        var namesAnotherModel = request.DeploymentId != modelId && await Ids.Find(request.DeploymentId) is { } taken
                                 && taken.Kind is MlIdEntry.Model or MlIdEntry.Alias && taken.ModelId != modelId;
         DeploymentRules.CheckStart(request, new StartContext
         {

@@ -92,7 +92,7 @@ public sealed class StartDeploymentSettings
         if (RestParameters.String(query, "cache_size") is { } cacheSize) f.CacheSize = ByteSize.Parse(cacheSize, "cache_size");
         if (RestParameters.String(query, "priority") is { } priority) f.Priority = EsNames.ParsePriority(priority);
 
-        var request = new StartDeploymentSettings
+        return Validated(new StartDeploymentSettings
         {
             ModelId = modelId,
             DeploymentId = deploymentId,
@@ -105,10 +105,7 @@ public sealed class StartDeploymentSettings
             WaitFor = f.WaitFor,
             AdaptiveAllocations = f.Adaptive,
             Warnings = warnings,
-        };
-        var errors = request.ValidationErrors();
-        if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
-        return request;
+        });
     }
 
     /// <summary>The typed request the grain receives (what the HTTP layer read).</summary>
@@ -133,7 +130,7 @@ public sealed class StartDeploymentSettings
     /// </summary>
     public static StartDeploymentSettings From(StartDeploymentRequest request)
     {
-        var settings = new StartDeploymentSettings
+        return Validated(new StartDeploymentSettings
         {
             ModelId = request.ModelId,
             DeploymentId = string.IsNullOrEmpty(request.DeploymentId) ? request.ModelId : request.DeploymentId,
@@ -146,13 +143,18 @@ public sealed class StartDeploymentSettings
             WaitFor = request.WaitFor,
             AdaptiveAllocations = AdaptiveAllocationsSettings.From(request.AdaptiveAllocations),
             Warnings = request.Warnings,
-        };
+        });
+    }
+
+    /// <summary>StartTrainedModelDeploymentAction.Request.validate(), in ES's order.</summary>
+    /// <summary>The settings, when no rule is broken; else every broken rule in one 400 <c>action_request_validation_exception</c>.</summary>
+    private static StartDeploymentSettings Validated(StartDeploymentSettings settings)
+    {
         var errors = settings.ValidationErrors();
         if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
         return settings;
     }
 
-    /// <summary>StartTrainedModelDeploymentAction.Request.validate(), in ES's order.</summary>
     public IReadOnlyList<string> ValidationErrors()
     {
         var errors = new List<string>();

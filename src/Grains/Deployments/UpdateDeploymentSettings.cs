@@ -69,7 +69,7 @@ public sealed class UpdateDeploymentSettings
             throw EsErrors.BadRequest(
                 $"Inconsistent model_id; '{bodyId}' specified in the body differs from '{deploymentId}' specified as a URL argument");
 
-        var request = new UpdateDeploymentSettings
+        return Validated(new UpdateDeploymentSettings
         {
             DeploymentId = bodyId ?? deploymentId,
             NumberOfAllocations = allocations,
@@ -78,10 +78,7 @@ public sealed class UpdateDeploymentSettings
             Timeout = RestParameters.Time(query, "timeout") ?? timeout,
             MasterTimeout = RestParameters.Time(query, "master_timeout"),
             Warnings = warnings,
-        };
-        var errors = request.ValidationErrors();
-        if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
-        return request;
+        });
     }
 
     /// <summary>UpdateTrainedModelDeploymentAction.Request.validate(), in ES's order.</summary>
@@ -98,7 +95,7 @@ public sealed class UpdateDeploymentSettings
     /// <summary>A typed request, however it came, read and validated as the REST form is.</summary>
     public static UpdateDeploymentSettings From(UpdateDeploymentRequest request)
     {
-        var settings = new UpdateDeploymentSettings
+        return Validated(new UpdateDeploymentSettings
         {
             DeploymentId = request.DeploymentId,
             NumberOfAllocations = request.NumberOfAllocations,
@@ -106,7 +103,12 @@ public sealed class UpdateDeploymentSettings
             ResetAdaptiveAllocations = request.ResetAdaptiveAllocations,
             Timeout = TimeValue.Parse(request.Timeout, "timeout"),
             Warnings = request.Warnings,
-        };
+        });
+    }
+
+    /// <summary>The settings, when no rule is broken; else every broken rule in one 400 <c>action_request_validation_exception</c>.</summary>
+    private static UpdateDeploymentSettings Validated(UpdateDeploymentSettings settings)
+    {
         var errors = settings.ValidationErrors();
         if (errors.Count > 0) throw EsErrors.Validation([.. errors]);
         return settings;
