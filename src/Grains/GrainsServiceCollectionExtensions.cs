@@ -35,6 +35,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<DeploymentServing>();
         services.TryAddSingleton<InferenceTargets>();
         services.TryAddSingleton<InferenceRouter>();
+        services.TryAddSingleton<DirectInference>();
         services.TryAddSingleton<TreeModels>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();

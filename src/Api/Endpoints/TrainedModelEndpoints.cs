@@ -8,6 +8,7 @@ using TrainedModelsOrleans.Grains.Inference;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Serving;
 using Orleans;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
 
@@ -39,11 +40,10 @@ public static class TrainedModelEndpoints
         models.MapGet("/_stats", (HttpRequest request, IGrainFactory grains) => GetStats(null, request, grains));
         models.MapGet("/{model_id}/_stats", (string model_id, HttpRequest request, IGrainFactory grains) => GetStats(model_id, request, grains));
 
-        models.MapPost("/{model_id}/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
-        {
-            var body = await RequestBody.ReadBytesAsync(request, required: false);
-            return await InferAsync(InferRequest.Parse(body, QueryParameters.All(request), deploymentPath: false).ToRequest(model_id), grains);
-        });
+        // Present when this process is a silo (an API-only process has no data plane of its own).
+        var direct = app.ServiceProvider.GetService<DirectInference>();
+        models.MapPost("/{model_id}/_infer", (string model_id, HttpRequest request, IGrainFactory grains) =>
+            TensorInferEndpoint.InferAsync(model_id, request, grains, direct));
 
         models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
@@ -75,7 +75,7 @@ public static class TrainedModelEndpoints
         return app;
     }
 
-    private static async Task<IResult> InferAsync(InferTrainedModelRequest infer, IGrainFactory grains)
+    internal static async Task<IResult> InferAsync(InferTrainedModelRequest infer, IGrainFactory grains)
     {
         var response = await grains.GetGrain<IInferenceGrain>("infer").Infer(infer);
         return ElasticsearchJson.Ok(new System.Text.Json.Nodes.JsonObject { ["inference_results"] = response.InferenceResults });

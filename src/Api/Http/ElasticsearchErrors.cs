@@ -58,7 +58,7 @@ public static class ElasticsearchJson
 
     public static async Task WriteAsync(HttpContext context, JsonNode body)
     {
-        context.Response.ContentType = WantsCompatibleMediaType(context.Request) ? CompatibleMediaType : "application/json";
+        context.Response.ContentType = ContentTypeFor(context.Request);
         if (HttpMethods.IsHead(context.Request.Method)) return;
         var pretty = context.Request.Query.ContainsKey("pretty") && context.Request.Query["pretty"] != "false";
         await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = pretty });
@@ -69,6 +69,9 @@ public static class ElasticsearchJson
     public static IResult Ok(JsonNode body) => new JsonNodeResult(body, StatusCodes.Status200OK);
 
     public static IResult Acknowledged() => Ok(new JsonObject { ["acknowledged"] = true });
+
+    /// <summary>The media type of an answer: the compatible one when the client asked for it.</summary>
+    public static string ContentTypeFor(HttpRequest request) => WantsCompatibleMediaType(request) ? CompatibleMediaType : "application/json";
 
     private static bool WantsCompatibleMediaType(HttpRequest request) =>
         request.Headers.Accept.ToString().Contains("compatible-with", StringComparison.OrdinalIgnoreCase)

@@ -15,6 +15,12 @@ public sealed record InferRequest(JsonArray Docs, JsonObject? InferenceConfig, T
     public const string ParserName = "infer_trained_model_request";
     public static readonly TimeValue DefaultTimeout = TimeValue.FromSeconds(10);
 
+    // ES parses with strict duplicate detection and allows comments.
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = 256, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip,
+    };
+
     public static InferRequest Parse(byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
     {
         if (body.Length == 0 || body.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
@@ -22,11 +28,13 @@ public sealed record InferRequest(JsonArray Docs, JsonObject? InferenceConfig, T
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 256 }) as JsonObject
+            root = JsonNode.Parse(body, documentOptions: DocumentOptions) as JsonObject
                    ?? throw new ElasticsearchException(400, "x_content_parse_exception", $"[{ParserName}] expected an object");
         }
         catch (JsonException e)
         {
+            // Elasticsearch's wording, with the [line:column] of the fault (e.g. "Duplicate field 'docs'"), from the parser that keeps it.
+            Models.Parsing.JsonBody.Parse(body);
             throw new ElasticsearchException(400, "x_content_parse_exception", $"Failed to parse request body: {e.Message}");
         }
 

@@ -55,6 +55,19 @@ public sealed class InferenceRouter(LocalNode localNode, DeploymentServing servi
         }
     }
 
+    /// <summary>
+    /// True when the router would run a request of this deployment here now (this node is the least loaded routable
+    /// one and serves it): the caller may then run it on <paramref name="served"/> without a closure or a grain call.
+    /// </summary>
+    public bool TryChooseLocal(TrainedModelAssignment deployment, out ServedDeployment served)
+    {
+        served = null!;
+        return Choose(deployment, NoneTried, skipUnreachable: true) == LocalNode
+               && serving.TryGet(deployment.TaskParameters.DeploymentId, out served) && !served.Executor.IsStopped;
+    }
+
+    private static readonly HashSet<string> NoneTried = [];
+
     private string Choose(TrainedModelAssignment deployment, HashSet<string> tried) =>
         Choose(deployment, tried, skipUnreachable: true) ?? Choose(deployment, tried, skipUnreachable: false)
         ?? throw Errors.ElasticsearchException.Conflict($"Trained model deployment [{deployment.TaskParameters.DeploymentId}] is not allocated to any nodes");
@@ -67,9 +80,9 @@ public sealed class InferenceRouter(LocalNode localNode, DeploymentServing servi
         string? best = null;
         var bestLoad = long.MaxValue;
         var bestIsLocal = false;
-        foreach (var node in RoutableNodes(deployment))
+        foreach (var (node, route) in deployment.RoutingTable)
         {
-            if (tried.Contains(node)) continue;
+            if (!AssignmentStatus.IsRoutable(route) || tried.Contains(node)) continue;
             if (skipUnreachable && _unreachableUntil.TryGetValue(node, out var until) && until > now) continue;
             var isLocal = node == LocalNode;
             long load = isLocal
