@@ -28,7 +28,7 @@ public static class InferenceBenchmark
             new Model("paddleocr-cls", PublishedModels.PublishedModels.PaddleOcrClassifier(), PublishedModels.PublishedModels.PaddleOcrClassifierInputName,
                 PublishedModels.PublishedModels.InputShape(1), (int)PublishedModels.PublishedModels.InputShape(1).Aggregate(1L, (a, d) => a * d)),
         };
-        var table = new ResultTable($"Inference: raw ONNX Runtime vs served ({Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per row, 2 allocations × 1 thread, one shared session, no batching)")
+        var table = new ResultTable($"Inference: raw ONNX Runtime vs served ({Environment.ProcessorCount} cores, {duration.TotalSeconds:0} s per row in {ThroughputRounds} alternating rounds, 2 allocations × 1 thread, one shared session, no batching)")
             .Columns("model", "path", "callers", "inferences/s", "p50 µs", "p99 µs", "ratio to raw");
         // First, while the process heap is fresh (freed native memory stays in glibc's heap and hides growth).
         var sessions = SessionChoice(models[1], duration);
@@ -50,17 +50,18 @@ public static class InferenceBenchmark
                 var input = Input(model, seed: 1);
 
                 using var session = new OnnxSession(model.Bytes, new OnnxSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
-                var raw1 = await MeasureAsync(1, duration, () => { session.Run([OnnxInput.Create(model.Input, input, model.Shape)]); return Task.CompletedTask; });
-                var raw2 = await MeasureAsync(2, duration, () => { session.Run([OnnxInput.Create(model.Input, input, model.Shape)]); return Task.CompletedTask; });
-
+                Task Raw() { session.Run([OnnxInput.Create(model.Input, input, model.Shape)]); return Task.CompletedTask; }
                 var doc = new[] { new[] { InferenceTensor.Of(model.Input, input, model.Shape) } };
-                var grain1 = await MeasureAsync(1, duration, () => grains.InferTensors(id, doc));
-                var grainN = await MeasureAsync(8, duration, () => grains.InferTensors(id, doc));
-
+                Task Grain() => grains.InferTensors(id, doc);
                 var body = Encoding.UTF8.GetBytes(TensorBody(input, model.Shape));
                 Task Post() => PostAsync(http, id, body);
+
+                // The three throughput rows run in alternating rounds (a slower stretch of a shared machine then
+                // weighs on all three alike), their rates averaged over the rounds.
+                var (raw2, grainN, httpN) = await AlternatingAsync(duration, (Raw, 2), (Grain, 8), (Post, 8));
+                var raw1 = await MeasureAsync(1, duration, Raw);
+                var grain1 = await MeasureAsync(1, duration, Grain);
                 var http1 = await MeasureAsync(1, duration, Post);
-                var httpN = await MeasureAsync(8, duration, Post);
 
                 table.Row(model.Name, "(a) raw ORT", 2, raw2.Rate, raw2.P50, raw2.P99, "1.00");
                 table.Row(model.Name, "(b) grain call", 8, grainN.Rate, grainN.P50, grainN.P99, (grainN.Rate / raw2.Rate).ToString("0.00"));
@@ -76,40 +77,47 @@ public static class InferenceBenchmark
         }
 
         // Dynamic batching: the tiny model under 64 concurrent clients, with and without it. Two nodes with the
-        // same settings, deployment and callers; only Serving:MaxBatchSize differs. Their rounds alternate, so a
-        // slower or faster stretch of a shared machine weighs on both rows alike.
-        var batching = new ResultTable($"Dynamic batching, mlp, 64 concurrent clients on the grain path (2 allocations × 1 thread; {BatchingRounds} alternating rounds per row, p50/p99 the median over rounds)")
-            .Columns("setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched");
+        // same settings, deployment and callers; only Serving:MaxBatchSize differs. Two ways in: the grain call a
+        // co-hosted .NET caller makes, and the short way the HTTP API takes (DirectInference: the node's executor,
+        // no grain call). Their rounds alternate, so a slower or faster stretch of a shared machine weighs on all alike.
+        var batching = new ResultTable($"Dynamic batching, mlp, 64 concurrent clients (2 allocations × 1 thread; {BatchingRounds} alternating rounds per row, p50/p99 the median over rounds)")
+            .Columns("way in", "setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched");
         int[] maxBatches = [1, 32];
+        string[] ways = ["grain call", "short way (no grain call)"];
         var nodes = new List<SiloHost>();
         try
         {
-            var settings = new List<Func<Task>[]>();
+            var settings = new List<(string Way, int MaxBatch, Func<Task>[] Clients)>();
             foreach (var maxBatch in maxBatches)
             {
                 var node = await StartNodeAsync(await newDatabase($"inference_batch_{maxBatch}"), maxBatch);
                 nodes.Add(node);
                 using var http = new HttpClient { BaseAddress = node.BaseAddress };
                 var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
+                var direct = node.Services.GetRequiredService<DirectInference>();
                 await DeployAsync(http, "bench-batch", TestOnnxModels.Mlp(), allocations: 2);
+                var target = await direct.ResolveAsync("bench-batch") ?? throw new InvalidOperationException("bench-batch did not resolve");
                 // Each client sends its own input, as distinct users would.
-                settings.Add(Enumerable.Range(0, 64).Select(i =>
-                {
-                    var doc = new[] { new[] { InferenceTensor.Of("input", Input(models[0], i), 1, 64) } };
-                    return (Func<Task>)(() => grains.InferTensors("bench-batch", doc));
-                }).ToArray());
+                var docs = Enumerable.Range(0, 64).Select(i => new[] { new[] { InferenceTensor.Of("input", Input(models[0], i), 1, 64) } }).ToArray();
+                settings.Add((ways[0], maxBatch, docs.Select(doc => (Func<Task>)(() => grains.InferTensors("bench-batch", doc))).ToArray()));
+                settings.Add((ways[1], maxBatch, docs.Select(doc => (Func<Task>)(() => direct.InferTensorsAsync(target, doc, TimeSpan.FromSeconds(10)))).ToArray()));
             }
             var rounds = settings.Select(_ => new List<LoadLoop.Run>()).ToArray();
-            foreach (var clients in settings) await LoadLoop.RunAsync(clients, clients.Length, TimeSpan.FromMilliseconds(500));
+            foreach (var setting in settings) await LoadLoop.RunAsync(setting.Clients, setting.Clients.Length, TimeSpan.FromMilliseconds(500));
             for (var round = 0; round < BatchingRounds; round++)
                 for (var s = 0; s < settings.Count; s++)
-                    rounds[s].Add(await LoadLoop.RunAsync(settings[s], settings[s].Length, duration / BatchingRounds));
-            var unbatched = rounds[0].Average(r => r.Rate);
-            for (var s = 0; s < settings.Count; s++)
+                    rounds[s].Add(await LoadLoop.RunAsync(settings[s].Clients, settings[s].Clients.Length, duration / BatchingRounds));
+            foreach (var way in ways)
             {
-                var rate = rounds[s].Average(r => r.Rate);
-                batching.Row(maxBatches[s] == 1 ? "no batching" : $"batches of up to {maxBatches[s]}", rate,
-                    Median(rounds[s].Select(r => r.P50)), Median(rounds[s].Select(r => r.P99)), (rate / unbatched).ToString("0.00") + "×");
+                var unbatched = settings.Select((x, i) => (x, i)).Single(x => x.x.Way == way && x.x.MaxBatch == 1).i;
+                var unbatchedRate = rounds[unbatched].Average(r => r.Rate);
+                for (var s = 0; s < settings.Count; s++)
+                {
+                    if (settings[s].Way != way) continue;
+                    var rate = rounds[s].Average(r => r.Rate);
+                    batching.Row(way, settings[s].MaxBatch == 1 ? "no batching" : $"batches of up to {settings[s].MaxBatch}", rate,
+                        Median(rounds[s].Select(r => r.P50)), Median(rounds[s].Select(r => r.P99)), (rate / unbatchedRate).ToString("0.00") + "×");
+                }
             }
         }
         finally
@@ -126,6 +134,20 @@ public static class InferenceBenchmark
     }
 
     private const int BatchingRounds = 6;
+    private const int ThroughputRounds = 3;
+
+    private sealed record Averaged(double Rate, double P50, double P99);
+
+    private static async Task<(Averaged, Averaged, Averaged)> AlternatingAsync(TimeSpan duration, params (Func<Task> Call, int Callers)[] rows)
+    {
+        var runs = rows.Select(_ => new List<LoadLoop.Run>()).ToArray();
+        foreach (var (call, callers) in rows) await LoadLoop.RunAsync(Enumerable.Repeat(call, callers).ToArray(), callers, TimeSpan.FromMilliseconds(500));
+        for (var round = 0; round < ThroughputRounds; round++)
+            for (var r = 0; r < rows.Length; r++)
+                runs[r].Add(await LoadLoop.RunAsync(Enumerable.Repeat(rows[r].Call, rows[r].Callers).ToArray(), rows[r].Callers, duration / ThroughputRounds));
+        var averaged = runs.Select(r => new Averaged(r.Average(x => x.Rate), Median(r.Select(x => x.P50)), Median(r.Select(x => x.P99)))).ToArray();
+        return (averaged[0], averaged[1], averaged[2]);
+    }
 
     private static double Median(IEnumerable<double> values)
     {

@@ -16,7 +16,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DeploymentServing serving) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router) : Grain, IInferenceGrain
 {
     public async Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest given)
     {
@@ -68,11 +68,10 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
 
     /// <summary>
     /// The common case, without an await before the queue: from a fresh view, the id reaches a ready
-    /// deployment whose only routable node is this silo (the router would choose it), and it is served here.
+    /// deployment the router would run on this silo, and it is served here.
     /// </summary>
     private ServedDeployment? ServedHere(string id) =>
-        targets.Fresh?.Resolve(id).Pick() is { Ready: true } candidate && candidate.OnlyRoutableNode == router.LocalNode
-        && serving.TryGet(candidate.Deployment.TaskParameters.DeploymentId, out var served) && !served.Executor.IsStopped
+        targets.Fresh?.Resolve(id).Pick() is { Ready: true } candidate && router.TryChooseLocal(candidate.Deployment, out var served)
             ? served
             : null;
 

@@ -184,20 +184,5 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
         public bool Ready { get; } = config is not null
                                      && deployment.AssignmentState is not (AssignmentState.Stopping or AssignmentState.Failed)
                                      && deployment.RoutingTable.Values.Any(AssignmentStatus.IsRoutable);
-
-        /// <summary>The node that takes all its requests when only one is routable (no choice to make), else null.</summary>
-        public string? OnlyRoutableNode { get; } = OnlyRoutable(deployment);
-
-        private static string? OnlyRoutable(TrainedModelAssignment deployment)
-        {
-            string? only = null;
-            foreach (var (node, route) in deployment.RoutingTable)
-            {
-                if (!AssignmentStatus.IsRoutable(route)) continue;
-                if (only is not null) return null;
-                only = node;
-            }
-            return only;
-        }
     }
 }
