@@ -7,7 +7,7 @@ using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Grains.Wire;
 
 // A .NET service using the Orleans client SDK: upload an ONNX model (optional), start a deployment,
-// run inference through the tensor path, and stop the deployment — over the silos' Orleans gateways
+// run inference through the tensor path, read the deployment's stats, and stop the deployment — over the silos' Orleans gateways
 // (each silo's Node:GatewayPort, the HTTP port + 200), no HTTP.
 //
 //   dotnet run --project samples/ClientSample -- --gateways 127.0.0.1:9400,127.0.0.1:9401 \
@@ -58,6 +58,13 @@ foreach (var tensor in outputs[0])
     var values = tensor.Data.Cast<object>().Take(8).Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture));
     Console.WriteLine($"{tensor.Name} [{string.Join(',', tensor.Shape)}]: {string.Join(", ", values)}{(tensor.Data.Length > 8 ? ", …" : "")}");
 }
+
+// The model's stats, typed (GET _ml/trained_models/<id>/_stats without the JSON): each deployment, and what each node counted.
+var stats = await client.GetGrain<IModelStoreGrain>("sdk").GetStats(new GetTrainedModelsRequest { ModelId = options.ModelId });
+foreach (var deploymentStats in stats.TrainedModelStats.Select(s => s.DeploymentStats).OfType<TrainedModelDeploymentStats>())
+    foreach (var node in deploymentStats.Nodes)
+        Console.WriteLine($"{deploymentStats.Assignment.TaskParameters.DeploymentId} on {node.NodeId}: " +
+                          $"{deploymentStats.Assignment.RoutingTable[node.NodeId].CurrentAllocations} allocations, {node.Stats?.InferenceCount ?? 0} inferences");
 
 if (!options.KeepDeployment)
 {

@@ -55,6 +55,10 @@ public sealed class ClusterClientProcessTests(ITestOutputHelper output)
         var expected = TestOnnxModels.MlpReference(Enumerable.Range(0, 64).Select(i => (float)Math.Sin(i)).ToArray(), 1);
         Assert.Equal(expected.Length, printed.Length);
         for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], printed[i], 1e-5f);
+        // Its typed stats: a line per node serving the deployment, whose counts add up to the one inference.
+        var nodeLines = lines.Where(l => l.StartsWith($"{sampleModel} on ", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(nodeLines);
+        Assert.Equal(1, nodeLines.Sum(l => int.Parse(l.Split(", ")[^1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal("stopped", lines[^1]);
         Assert.Equal(1, await cluster.ScalarAsync<long>("SELECT count(*) FROM ml_ids WHERE id = $1 AND kind = 'model'", sampleModel));
         Assert.Equal(0, await cluster.ScalarAsync<long>("SELECT count(*) FROM deployment_routes WHERE deployment_id = $1", sampleModel));

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.ModelStore;
+using TrainedModelsOrleans.Grains.Serving;
 using Xunit;
 using static TrainedModelsOrleans.ControlPlaneRules.Tests.Assignments;
 
@@ -143,5 +145,69 @@ public class RenderingTests
     {
         var assignment = Of() with { TaskParameters = new TaskParameters { ModelId = "m", DeploymentId = "m", ModelBytes = 1630 } };
         Assert.Equal("1.5kb", (string?)DeploymentStatsJson.Render(assignment, new Dictionary<string, NodeInferenceStats>(), Nodes)["cache_size"]);
+    }
+
+    [Fact]
+    public void Model_stats_render_each_entry_in_es_order_and_a_started_route_whose_node_is_silent_shows_zeros()
+    {
+        var assignment = Of(numberOfAllocations: 3, routes:
+        [
+            ("node-1", Route(RoutingState.Started, 2, 2)),
+            ("node-9", Route(RoutingState.Started, 1, 1)),
+        ]);
+        var response = new GetTrainedModelStatsResponse
+        {
+            Count = 2,
+            TrainedModelStats =
+            [
+                new TrainedModelStats
+                {
+                    ModelId = "model",
+                    ModelSizeStats = new TrainedModelSizeStats { ModelSizeBytes = 1630, RequiredNativeMemoryBytes = 251_661_500 },
+                    InferenceStats = new InferenceStats { Timestamp = 1_667_389_900_001 },
+                    DeploymentStats = new TrainedModelDeploymentStats
+                    {
+                        Assignment = assignment,
+                        Nodes =
+                        [
+                            new TrainedModelDeploymentNodeStats
+                            {
+                                NodeId = "node-1", Node = Nodes["node-1"],
+                                Stats = new NodeDeploymentStats("node-1", 3, 1, 12.5, 18.5, 0, 0, 1, 0, 3, 2, 1_667_389_900_000, 1_667_389_835_000),
+                            },
+                            // Not in the cluster's membership, and silent: no node description, zero counters.
+                            new TrainedModelDeploymentNodeStats { NodeId = "node-9" },
+                        ],
+                    },
+                },
+                new TrainedModelStats
+                {
+                    ModelId = "tree", ModelSizeStats = new TrainedModelSizeStats { ModelSizeBytes = 10 }, PipelineCount = 1,
+                },
+            ],
+        };
+
+        SameJson("""
+            {"count":2,"trained_model_stats":[
+              {"model_id":"model","model_size_stats":{"model_size_bytes":1630,"required_native_memory_bytes":251661500},"pipeline_count":0,
+               "inference_stats":{"failure_count":0,"inference_count":0,"cache_miss_count":0,"missing_all_fields_count":0,"timestamp":1667389900001},
+               "deployment_stats":{"deployment_id":"dep","model_id":"model","threads_per_allocation":1,"number_of_allocations":3,"queue_capacity":1024,
+                 "state":"started",
+                 "allocation_status":{"allocation_count":3,"target_allocation_count":3,"state":"fully_allocated"},
+                 "cache_size":"10kb","priority":"normal","start_time":1667389834766,
+                 "timeout_count":1,"inference_count":3,"peak_throughput_per_minute":3,
+                 "nodes":[
+                   {"node":{"node-1":{"name":"silo-1","transport_address":"127.0.0.1:9300","attributes":{},"roles":["ml"]}},
+                    "routing_state":{"routing_state":"started"},
+                    "inference_count":3,"average_inference_time_ms":12.5,"average_inference_time_ms_excluding_cache_hits":18.5,
+                    "inference_cache_hit_count":1,"last_access":1667389900000,"number_of_pending_requests":0,"timeout_count":1,
+                    "start_time":1667389835000,"threads_per_allocation":1,"number_of_allocations":2,
+                    "peak_throughput_per_minute":3,"throughput_last_minute":2,"inference_cache_hit_count_last_minute":0},
+                   {"routing_state":{"routing_state":"started"},
+                    "inference_count":0,"inference_cache_hit_count":0,"number_of_pending_requests":0,
+                    "start_time":1667389834766,"threads_per_allocation":1,"number_of_allocations":1,
+                    "peak_throughput_per_minute":0,"throughput_last_minute":0,"inference_cache_hit_count_last_minute":0}]}},
+              {"model_id":"tree","model_size_stats":{"model_size_bytes":10,"required_native_memory_bytes":0},"pipeline_count":1}]}
+            """, TrainedModelStatsJson.Render(response));
     }
 }

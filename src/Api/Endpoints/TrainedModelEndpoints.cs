@@ -87,14 +87,14 @@ public static class TrainedModelEndpoints
         // _stats reads only allow_no_match, from and size (other parameters are ignored, as in ES).
         var stats = GetTrainedModelsSettings.Parse(idExpression, query.Where(q => q.Key is "allow_no_match" or "from" or "size")
             .ToDictionary(q => q.Key, q => q.Value)).ToRequest(idExpression);
-        return ElasticsearchJson.Ok(await grains.GetGrain<IModelStoreGrain>("models").GetStats(stats));
+        return ElasticsearchJson.Ok(TrainedModelStatsJson.Render(await grains.GetGrain<IModelStoreGrain>("models").GetStats(stats)));
     }
 
     private static async Task<IResult> GetModels(string? idExpression, HttpRequest request, IGrainFactory grains)
     {
-        var query = QueryParameters.All(request);
+        var settings = GetTrainedModelsSettings.Parse(idExpression, QueryParameters.All(request));
         // One stateless worker id: the pool spreads concurrent GETs over the node's workers.
-        var body = await grains.GetGrain<IModelStoreGrain>("models").GetModels(GetTrainedModelsSettings.Parse(idExpression, query).ToRequest(idExpression));
-        return ElasticsearchJson.Ok(body);
+        var response = await grains.GetGrain<IModelStoreGrain>("models").GetModels(settings.ToRequest(idExpression));
+        return ElasticsearchJson.Ok(TrainedModelListJson.Render(response, settings));
     }
 }

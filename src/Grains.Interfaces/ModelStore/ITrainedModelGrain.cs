@@ -36,11 +36,14 @@ public interface ITrainedModelGrain : IGrainWithStringKey
 /// <summary>Queries over all models (GET with wildcards, lists, paging). A stateless worker.</summary>
 public interface IModelStoreGrain : IGrainWithStringKey
 {
-    /// <summary>GET _ml/trained_models[/&lt;ids&gt;]: {"count", "trained_model_configs"}.</summary>
-    Task<JsonObject> GetModels(GetTrainedModelsRequest request);
+    /// <summary>GET _ml/trained_models[/&lt;ids&gt;]: the matched count and the page's stored configs.</summary>
+    Task<GetTrainedModelsResponse> GetModels(GetTrainedModelsRequest request);
 
-    /// <summary>GET _ml/trained_models[/&lt;ids&gt;]/_stats.</summary>
-    Task<JsonObject> GetStats(GetTrainedModelsRequest request);
+    /// <summary>
+    /// GET _ml/trained_models[/&lt;ids&gt;]/_stats: the matched count and each listed model's stats, per deployment
+    /// (reads only the request's model id, allow_no_match, from and size).
+    /// </summary>
+    Task<GetTrainedModelStatsResponse> GetStats(GetTrainedModelsRequest request);
 }
 
 /// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>

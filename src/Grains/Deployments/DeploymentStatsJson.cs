@@ -32,30 +32,6 @@ public sealed record NodeInferenceStats
     public long? StartTime { get; init; }
 }
 
-/// <summary>The part of ES's DiscoveryNode that stats print under <c>node</c>.</summary>
-public sealed record NodeDescription
-{
-    public required string Id { get; init; }
-    public required string Name { get; init; }
-    public string? EphemeralId { get; init; }
-    public required string TransportAddress { get; init; }
-    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
-    public IReadOnlyList<string> Roles { get; init; } = ["ml"];
-
-    /// <summary>DiscoveryNode.toXContent's fields: name, ephemeral_id, transport_address, attributes, roles.</summary>
-    public JsonObject ToJson()
-    {
-        var json = new JsonObject { ["name"] = Name };
-        if (EphemeralId is not null) json["ephemeral_id"] = EphemeralId;
-        json["transport_address"] = TransportAddress;
-        var attributes = new JsonObject();
-        foreach (var (key, value) in Attributes.OrderBy(a => a.Key, StringComparer.Ordinal)) attributes[key] = value;
-        json["attributes"] = attributes;
-        json["roles"] = new JsonArray(Roles.Select(r => (JsonNode?)r).ToArray());
-        return json;
-    }
-}
-
 /// <summary>
 /// An entry's <c>deployment_stats</c> for <c>GET _ml/trained_models/&lt;id&gt;/_stats</c>, shaped as
 /// AssignmentStats.toXContent with the state TransportGetDeploymentStatsAction sets.
@@ -179,7 +155,7 @@ public static class DeploymentStatsJson
     private static JsonObject RenderNode(ShownNode node, TrainedModelAssignment assignment, NodeDescription? description)
     {
         var json = new JsonObject();
-        if (description is not null) json["node"] = new JsonObject { [description.Id] = description.ToJson() };
+        if (description is not null) json["node"] = new JsonObject { [description.Id] = RenderDescription(description) };
         var routingState = new JsonObject { ["routing_state"] = EsNames.Of(node.State) };
         if (node.Reason is not null) routingState["reason"] = node.Reason;
         json["routing_state"] = routingState;
@@ -210,6 +186,19 @@ public static class DeploymentStatsJson
         json["throughput_last_minute"] = stats.ThroughputLastMinute;
         if (stats.AverageInferenceTimeMsLastMinute is { } lastMinute) json["average_inference_time_ms_last_minute"] = lastMinute;
         json["inference_cache_hit_count_last_minute"] = stats.InferenceCacheHitCountLastMinute;
+        return json;
+    }
+
+    /// <summary>DiscoveryNode.toXContent's fields: name, ephemeral_id, transport_address, attributes, roles.</summary>
+    private static JsonObject RenderDescription(NodeDescription node)
+    {
+        var json = new JsonObject { ["name"] = node.Name };
+        if (node.EphemeralId is not null) json["ephemeral_id"] = node.EphemeralId;
+        json["transport_address"] = node.TransportAddress;
+        var attributes = new JsonObject();
+        foreach (var (key, value) in node.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal)) attributes[key] = value;
+        json["attributes"] = attributes;
+        json["roles"] = new JsonArray(node.Roles.Select(r => (JsonNode?)r).ToArray());
         return json;
     }
 }

@@ -8,25 +8,25 @@ using Orleans.Runtime;
 
 namespace TrainedModelsOrleans.Grains.ModelStore;
 
-/// <summary>GET over many models: ES's id expression, tags and paging, rendered from committed records.</summary>
+/// <summary>GET over many models: ES's id expression, tags and paging, answered from committed records (the HTTP layer renders them).</summary>
 [StatelessWorker]
 public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) : Grain, IModelStoreGrain
 {
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
-    public async Task<JsonObject> GetModels(GetTrainedModelsRequest given)
+    public async Task<GetTrainedModelsResponse> GetModels(GetTrainedModelsRequest given)
     {
         var request = GetTrainedModelsSettings.Of(given);
         var ids = await Ids.GetAll();
         var page = request.Select(ModelTags(ids), Aliases(ids));
-        var records = await RecordsAsync(page.ModelIds);
-        var configs = new JsonArray();
+        var records = await RecordsAsync(page.ModelIds, request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinition));
+        var configs = new List<ListedTrainedModel>();
         foreach (var id in page.ModelIds)
         {
             if (!records.TryGetValue(id, out var record) || record.Config is null) continue; // deleted since the listing
-            configs.Add(TrainedModelConfigJson.Render(record.Config, request, record.InlineDefinition));
+            configs.Add(new ListedTrainedModel { Config = record.Config, Definition = record.InlineDefinition });
         }
-        return new JsonObject { ["count"] = page.Count, ["trained_model_configs"] = configs };
+        return new GetTrainedModelsResponse { Count = page.Count, TrainedModelConfigs = configs };
     }
 
     /// <summary>Every model's tags, from the namespace (a model claims its id with its tags).</summary>
@@ -36,14 +36,15 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
     private static IReadOnlyDictionary<string, string> Aliases(IReadOnlyDictionary<string, MlIdEntry> ids) =>
         ids.Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
 
-    /// <summary>The committed records of these models, each from its grain (in parallel).</summary>
-    private async Task<IReadOnlyDictionary<string, (TrainedModelConfig? Config, JsonObject? InlineDefinition)>> RecordsAsync(IReadOnlyList<string> modelIds)
+    /// <summary>The committed records of these models, each from its grain (in parallel); inline definitions only when asked.</summary>
+    private async Task<IReadOnlyDictionary<string, (TrainedModelConfig? Config, JsonObject? InlineDefinition)>> RecordsAsync(
+        IReadOnlyList<string> modelIds, bool withDefinitions = false)
     {
         var records = await Task.WhenAll(modelIds.Select(async id =>
         {
             var model = GrainFactory.GetGrain<ITrainedModelGrain>(id);
             var config = await model.GetConfig();
-            return (Id: id, Config: config, Inline: config is null ? null : await model.GetInlineDefinition());
+            return (Id: id, Config: config, Inline: config is null || !withDefinitions ? null : await model.GetInlineDefinition());
         }));
         return records.ToDictionary(r => r.Id, r => (r.Config, r.Inline), StringComparer.Ordinal);
     }
@@ -53,7 +54,8 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         (await pipelines.ReferencesAsync(CancellationToken.None))
             .GroupBy(r => ids.TryGetValue(r.ModelId, out var entry) ? entry.ModelId : r.ModelId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(r => r.PipelineId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
-    public async Task<JsonObject> GetStats(GetTrainedModelsRequest given)
+
+    public async Task<GetTrainedModelStatsResponse> GetStats(GetTrainedModelsRequest given)
     {
         // _stats reads only allow_no_match, from and size.
         var request = GetTrainedModelsSettings.Of(new GetTrainedModelsRequest
@@ -65,26 +67,31 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         var records = await RecordsAsync(page.ModelIds);
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
         var pipelineCounts = await PipelineCountsAsync(ids);
-        var nodes = mlNodes.Known().ToDictionary(n => n, n => new NodeDescription { Id = n, Name = n, TransportAddress = n });
+        var known = mlNodes.Known().ToHashSet(StringComparer.Ordinal);
 
-        var stats = new JsonArray();
+        var stats = new List<TrainedModelStats>();
         foreach (var id in page.ModelIds)
         {
             if (!records.TryGetValue(id, out var record) || record.Config is not { } config) continue;
             var ofModel = assignments.Where(a => a.TaskParameters.ModelId == id).ToArray();
             if (ofModel.Length == 0) stats.Add(ModelStats(config, pipelineCounts, null));
             foreach (var assignment in ofModel)
-            {
-                var nodeStats = assignment.RoutingTable.Where(r => r.Value.RoutingState == RoutingState.Started)
-                    .ToDictionary(r => r.Key, _ => new NodeInferenceStats { StartTime = assignment.StartTime });
-                // Each node reports its own counters; a node that cannot answer shows zeros, as ES shows a node it lost.
-                var reported = await Task.WhenAll(nodeStats.Keys.Select(node => NodeStatsAsync(assignment.TaskParameters.DeploymentId, node)));
-                foreach (var node in reported)
-                    if (node is not null && nodeStats.ContainsKey(node.Node)) nodeStats[node.Node] = ToNodeStats(node);
-                stats.Add(ModelStats(config, pipelineCounts, DeploymentStatsJson.Render(assignment, nodeStats, nodes)));
-            }
+                stats.Add(ModelStats(config, pipelineCounts, await DeploymentStatsAsync(assignment, known)));
         }
-        return new JsonObject { ["count"] = page.Count, ["trained_model_stats"] = stats };
+        return new GetTrainedModelStatsResponse { Count = page.Count, TrainedModelStats = stats };
+    }
+
+    /// <summary>The assignment and each routed node's part: its description if the cluster knows it, its counters if its route is started.</summary>
+    private async Task<TrainedModelDeploymentStats> DeploymentStatsAsync(TrainedModelAssignment assignment, IReadOnlySet<string> knownNodes)
+    {
+        // Each node reports its own counters; a node that cannot answer has none (its route shows zeros, as ES shows a node it lost).
+        var nodes = await Task.WhenAll(AssignmentStatus.SortedRoutes(assignment).Select(async route => new TrainedModelDeploymentNodeStats
+        {
+            NodeId = route.Key,
+            Node = knownNodes.Contains(route.Key) ? new NodeDescription { Id = route.Key, Name = route.Key, TransportAddress = route.Key } : null,
+            Stats = route.Value.RoutingState == RoutingState.Started ? await NodeStatsAsync(assignment.TaskParameters.DeploymentId, route.Key) : null,
+        }));
+        return new TrainedModelDeploymentStats { Assignment = assignment, Nodes = nodes };
     }
 
     private async Task<Serving.NodeDeploymentStats?> NodeStatsAsync(string deploymentId, string node)
@@ -100,45 +107,19 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         }
     }
 
-    private static NodeInferenceStats ToNodeStats(Serving.NodeDeploymentStats s) => new()
+    private static TrainedModelStats ModelStats(TrainedModelConfig config, IReadOnlyDictionary<string, int> pipelineCounts, TrainedModelDeploymentStats? deploymentStats) => new()
     {
-        InferenceCount = s.InferenceCount,
-        AverageInferenceTimeMs = s.AverageInferenceTimeMs,
-        AverageInferenceTimeMsExcludingCacheHits = s.AverageInferenceTimeMsExcludingCacheHits,
-        InferenceCacheHitCount = s.CacheHitCount,
-        ErrorCount = (int)s.ErrorCount,
-        RejectedExecutionCount = (int)s.RejectedExecutionCount,
-        TimeoutCount = (int)s.TimeoutCount,
-        NumberOfPendingRequests = s.PendingRequests,
-        PeakThroughputPerMinute = s.PeakThroughputPerMinute,
-        ThroughputLastMinute = s.ThroughputLastMinute,
-        LastAccess = s.LastAccess,
-        StartTime = s.StartTime,
-    };
-
-    private static JsonObject ModelStats(TrainedModelConfig config, IReadOnlyDictionary<string, int> pipelineCounts, JsonObject? deploymentStats)
-    {
-        var json = new JsonObject
+        ModelId = config.ModelId,
+        ModelSizeStats = new TrainedModelSizeStats
         {
-            ["model_id"] = config.ModelId,
-            ["model_size_stats"] = new JsonObject
-            {
-                ["model_size_bytes"] = config.ModelSizeBytes,
-                ["required_native_memory_bytes"] = config.ModelType == TrainedModelType.Onnx
-                    ? MemoryEstimate.Of(new TaskParameters { ModelId = config.ModelId, DeploymentId = config.ModelId, ModelBytes = config.ModelSizeBytes }, null)
-                    : 0,
-            },
-            ["pipeline_count"] = pipelineCounts.GetValueOrDefault(config.ModelId),
-            ["inference_stats"] = new JsonObject
-            {
-                ["failure_count"] = 0,
-                ["inference_count"] = 0,
-                ["cache_miss_count"] = 0,
-                ["missing_all_fields_count"] = 0,
-                ["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            },
-        };
-        if (deploymentStats is not null) json["deployment_stats"] = deploymentStats;
-        return json;
-    }
+            ModelSizeBytes = config.ModelSizeBytes,
+            RequiredNativeMemoryBytes = config.ModelType == TrainedModelType.Onnx
+                ? MemoryEstimate.Of(new TaskParameters { ModelId = config.ModelId, DeploymentId = config.ModelId, ModelBytes = config.ModelSizeBytes }, null)
+                : 0,
+        },
+        PipelineCount = pipelineCounts.GetValueOrDefault(config.ModelId),
+        // Ingest processors do not run here: their counters are zeros, read now.
+        InferenceStats = new InferenceStats { Timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
+        DeploymentStats = deploymentStats,
+    };
 }

@@ -124,6 +124,68 @@ public sealed class GrainsWireTests : IDisposable
     }
 
     [Fact]
+    public void Listing_and_stats_responses_cross_unchanged()
+    {
+        var config = new TrainedModelConfig
+        {
+            ModelId = "tree", ModelType = TrainedModelType.TreeEnsemble, TaskType = InferenceTaskType.Regression,
+            Input = new TrainedModelInput { FieldNames = ["col1"] }, InferenceConfig = new JsonObject { ["regression"] = new JsonObject() },
+        };
+        var listing = RoundTrip(new GetTrainedModelsResponse
+        {
+            Count = 7,
+            TrainedModelConfigs = [new ListedTrainedModel { Config = config, Definition = new JsonObject { ["trained_model"] = new JsonObject { ["n"] = 1.50 } } }],
+        });
+        Assert.Equal(7, listing.Count);
+        Assert.Equal("tree", Assert.Single(listing.TrainedModelConfigs).Config.ModelId);
+        Assert.Equal("""{"trained_model":{"n":1.5}}""", listing.TrainedModelConfigs[0].Definition!.ToJsonString());
+
+        var assignment = new TrainedModelAssignment
+        {
+            TaskParameters = new TaskParameters { ModelId = "m", DeploymentId = "d", NumberOfAllocations = 2 },
+            RoutingTable = new Dictionary<string, RoutingInfo> { ["node-1"] = new() { CurrentAllocations = 2, TargetAllocations = 2, RoutingState = RoutingState.Started } },
+            AssignmentState = AssignmentState.Started,
+        };
+        var node = new NodeDeploymentStats("node-1", 3, 1, 12.5, null, 0, 0, 1, 0, 3, 2, null, 1_700_000_000_000);
+        var stats = RoundTrip(new GetTrainedModelStatsResponse
+        {
+            Count = 1,
+            TrainedModelStats =
+            [
+                new TrainedModelStats
+                {
+                    ModelId = "m",
+                    ModelSizeStats = new TrainedModelSizeStats { ModelSizeBytes = 10, RequiredNativeMemoryBytes = 20 },
+                    PipelineCount = 2,
+                    InferenceStats = new InferenceStats { InferenceCount = 4, Timestamp = 5 },
+                    DeploymentStats = new TrainedModelDeploymentStats
+                    {
+                        Assignment = assignment,
+                        Nodes =
+                        [
+                            new TrainedModelDeploymentNodeStats
+                            {
+                                NodeId = "node-1", Stats = node,
+                                Node = new NodeDescription { Id = "node-1", Name = "node-1", TransportAddress = "node-1", Attributes = new Dictionary<string, string> { ["a"] = "b" } },
+                            },
+                            new TrainedModelDeploymentNodeStats { NodeId = "node-2" },
+                        ],
+                    },
+                },
+            ],
+        });
+        var entry = Assert.Single(stats.TrainedModelStats);
+        Assert.Equal((1L, "m", 10L, 20L, 2), (stats.Count, entry.ModelId, entry.ModelSizeStats.ModelSizeBytes, entry.ModelSizeStats.RequiredNativeMemoryBytes, entry.PipelineCount));
+        Assert.Equal(new InferenceStats { InferenceCount = 4, Timestamp = 5 }, entry.InferenceStats);
+        var deployment = entry.DeploymentStats!;
+        Assert.Equal(assignment.TaskParameters, deployment.Assignment.TaskParameters);
+        Assert.Equal(assignment.RoutingTable["node-1"], deployment.Assignment.RoutingTable["node-1"]);
+        Assert.Equal(node, deployment.Nodes[0].Stats);
+        Assert.Equal(("node-1", "b", "ml"), (deployment.Nodes[0].Node!.Name, deployment.Nodes[0].Node!.Attributes["a"], Assert.Single(deployment.Nodes[0].Node!.Roles)));
+        Assert.Equal(("node-2", null, null), (deployment.Nodes[1].NodeId, deployment.Nodes[1].Node, deployment.Nodes[1].Stats));
+    }
+
+    [Fact]
     public void Query_dictionaries_with_null_values_and_raw_bodies_cross_as_arguments()
     {
         IReadOnlyDictionary<string, string?> query = new Dictionary<string, string?> { ["wait_for"] = "started", ["pretty"] = null };
