@@ -17,7 +17,7 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
     public async Task<JsonObject> GetModels(GetTrainedModelsRequest given)
     {
         var request = GetTrainedModelsSettings.Of(given);
-        var ids = await Ids.GetAll();
+        var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds);
         var configs = new JsonArray();
@@ -60,7 +60,7 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         {
             ModelId = given.ModelId, AllowNoMatch = given.AllowNoMatch, From = given.From, Size = given.Size,
         });
-        var ids = await Ids.GetAll();
+        var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds);
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
