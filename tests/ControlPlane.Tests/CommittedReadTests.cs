@@ -141,7 +141,7 @@ public sealed class CommittedReadTests(ControlPlaneCluster cluster, ITestOutputH
 
     /// <summary>Every grain state row's version (the ADO.NET storage bumps it on each write), by state name and key.</summary>
     private async Task<Dictionary<string, long>> StateRowVersionsAsync() =>
-        (await Cluster.RowsAsync("SELECT graintypestring || ' ' || grainidextensionstring, version FROM orleansstorage"))
+        (await Cluster.RowsAsync("SELECT graintypestring || ' ' || COALESCE(grainidextensionstring, ''), version FROM orleansstorage"))
         .ToDictionary(r => (string)r[0]!, r => Convert.ToInt64(r[1]), StringComparer.Ordinal);
 
     /// <summary>The rows written between two readings of <see cref="StateRowVersionsAsync"/>: "state key vN→vM".</summary>
