@@ -45,7 +45,7 @@ public sealed class NamespaceTransactionTests(ControlPlaneCluster cluster, ITest
             var errors = await Task.WhenAll(moves.Select(m => m.Outcome));
             foreach (var (move, error) in moves.Zip(errors)) Assert.True(error is null, $"moving {move.Alias} to {move.Model}: {error}");
 
-            var namespaceNow = await Ids.GetAll().WaitAsync(Bound);
+            var namespaceNow = await Ids.GetCommitted().WaitAsync(Bound);
             await Cluster.CommittedAsync();
             foreach (var alias in aliases)
             {
@@ -186,7 +186,7 @@ public sealed class NamespaceTransactionTests(ControlPlaneCluster cluster, ITest
             // The grains.
             Assert.Equal(modelWon, await Cluster.Grain<ITrainedModelGrain>(id).GetConfig().WaitAsync(Bound) is not null);
             Assert.Equal(modelWon ? null : target, await Cluster.Grain<IModelAliasGrain>(id).GetModelId().WaitAsync(Bound));
-            var entry = (await Ids.GetAll().WaitAsync(Bound))[id];
+            var entry = (await Ids.GetCommitted().WaitAsync(Bound))[id];
             Assert.Equal(modelWon ? (MlIdEntry.Model, id) : (MlIdEntry.Alias, target), (entry.Kind, entry.ModelId));
             // The committed rows.
             await Cluster.CommittedAsync();
@@ -210,7 +210,7 @@ public sealed class NamespaceTransactionTests(ControlPlaneCluster cluster, ITest
 
     private async Task AssertNotClaimedAsync(string id)
     {
-        Assert.False((await Ids.GetAll().WaitAsync(Bound)).ContainsKey(id), $"{id} is claimed in the namespace grain");
+        Assert.False((await Ids.GetCommitted().WaitAsync(Bound)).ContainsKey(id), $"{id} is claimed in the namespace grain");
         await Cluster.CommittedAsync();
         Assert.Empty(await Cluster.RowsAsync("SELECT kind FROM ml_ids WHERE id = @i", ("i", id)));
         // Nor prepared anywhere: no row holds the id at all, committed or pending.

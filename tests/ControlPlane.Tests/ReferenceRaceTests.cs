@@ -44,7 +44,7 @@ public sealed class ReferenceRaceTests(ControlPlaneCluster cluster, ITestOutputH
             await Cluster.CommittedAsync();
             Assert.Null(await Cluster.Grain<ITrainedModelGrain>(model).GetConfig().WaitAsync(Bound));
             var target = await Cluster.Grain<IModelAliasGrain>(alias).GetModelId().WaitAsync(Bound);
-            var entry = (await Ids.GetAll().WaitAsync(Bound)).GetValueOrDefault(alias);
+            var entry = (await Ids.GetCommitted().WaitAsync(Bound)).GetValueOrDefault(alias);
             var rows = await Cluster.RowsAsync("SELECT model_id FROM ml_ids WHERE id = @a", ("a", alias));
             Output.WriteLine($"round {round} (delete after {delay} ms): alias PUT {(putError is null ? "ok" : Refusal(putError)?.Reason)}; " +
                               $"alias grain → {target ?? "-"}, namespace → {entry?.ModelId ?? "-"}, ml_ids rows {rows.Count}");

@@ -13,13 +13,22 @@ public interface IMlIdsGrain : IGrainWithStringKey
 {
     public const string Key = "ml-ids";
 
-    /// <summary>What holds this id, or null (within the caller's transaction, or a read of its own).</summary>
-    [Transaction(TransactionOption.CreateOrJoin)]
+    /// <summary>Within a transaction: what holds this id, or null. Outside one, use <see cref="FindCommitted"/>.</summary>
+    [Transaction(TransactionOption.Join)]
     Task<MlIdEntry?> Find(string id);
 
-    /// <summary>Within a transaction: every id.</summary>
-    [Transaction(TransactionOption.CreateOrJoin)]
+    /// <summary>Within a transaction: every id. Outside one, use <see cref="GetCommitted"/>.</summary>
+    [Transaction(TransactionOption.Join)]
     Task<IReadOnlyDictionary<string, MlIdEntry>> GetAll();
+
+    /// <summary>
+    /// Outside transactions (views, listings, pre-checks): what holds this id in the last committed namespace, or
+    /// null. Writes nothing, where a transaction of its own would rewrite the namespace's row even to read.
+    /// </summary>
+    Task<MlIdEntry?> FindCommitted(string id);
+
+    /// <summary>Outside transactions: every id of the last committed namespace. Writes nothing (see <see cref="FindCommitted"/>).</summary>
+    Task<IReadOnlyDictionary<string, MlIdEntry>> GetCommitted();
 
     /// <summary>
     /// Within a transaction: the id is held by <paramref name="entry"/>. Refused (a 409/400 as Elasticsearch answers)

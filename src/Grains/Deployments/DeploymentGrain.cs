@@ -35,7 +35,7 @@ public sealed class DeploymentGrain(
         var model = GrainFactory.GetGrain<ITrainedModelGrain>(modelId);
         var config = await model.GetConfig();
         var assignments = await Coordinator.GetAssignments();
-        var namesAnotherModel = request.DeploymentId != modelId && await Ids.Find(request.DeploymentId) is { } taken
+        var namesAnotherModel = request.DeploymentId != modelId && await Ids.FindCommitted(request.DeploymentId) is { } taken
                                 && taken.Kind is MlIdEntry.Model or MlIdEntry.Alias && taken.ModelId != modelId;
         DeploymentRules.CheckStart(request, new StartContext
         {
@@ -87,7 +87,7 @@ public sealed class DeploymentGrain(
         var request = StopDeploymentSettings.From(given with { DeploymentId = DeploymentId });
         var exists = await Coordinator.GetAssignment(DeploymentId) is not null;
         var referenced = await pipelines.ReferencedIdsAsync(CancellationToken.None);
-        var aliases = (await Ids.GetAll()).Where(i => i.Value.Kind == MlIdEntry.Alias && i.Value.ModelId == DeploymentId).Select(i => i.Key);
+        var aliases = (await Ids.GetCommitted()).Where(i => i.Value.Kind == MlIdEntry.Alias && i.Value.ModelId == DeploymentId).Select(i => i.Key);
         if (DeploymentRules.CheckStop(request, exists, referenced, aliases))
         {
             // Routers stop sending once it is stopping; each node then drains (finish_pending_work) or fails its queue.

@@ -17,7 +17,7 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
     public async Task<GetTrainedModelsResponse> GetModels(GetTrainedModelsRequest given)
     {
         var request = GetTrainedModelsSettings.Of(given);
-        var ids = await Ids.GetAll();
+        var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds, request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinition));
         var configs = new List<ListedTrainedModel>();
@@ -62,7 +62,7 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         {
             ModelId = given.ModelId, AllowNoMatch = given.AllowNoMatch, From = given.From, Size = given.Size,
         });
-        var ids = await Ids.GetAll();
+        var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds);
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();

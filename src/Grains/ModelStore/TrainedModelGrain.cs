@@ -83,7 +83,7 @@ public sealed class TrainedModelGrain(
         {
             // ES's order (TransportDeleteTrainedModelAction): ingest references first, then deployments.
             var referenced = await pipelines.ReferencedIdsAsync(CancellationToken.None);
-            var aliases = ModelAliasRules.AliasesOf(ModelId, Aliases(await Ids.GetAll()));
+            var aliases = ModelAliasRules.AliasesOf(ModelId, Aliases(await Ids.GetCommitted()));
             if (referenced.Contains(ModelId) || aliases.Any(referenced.Contains))
                 throw ElasticsearchException.Conflict($"Cannot delete model [{ModelId}] as it is still referenced by ingest processors; use force to delete the model");
             if (deployments.Length > 0)
@@ -175,11 +175,19 @@ public sealed class TrainedModelGrain(
 
     /// <summary>
     /// The committed record, read once per activation (then kept: only this grain changes it). An id the namespace
-    /// does not hold as a model has no record to read: looking up unknown ids (GET, _infer) must not create state rows.
+    /// does not hold as a model has no record to read: looking up unknown ids (GET, _infer) must not create state rows,
+    /// nor rewrite the namespace's (its committed copy answers). Only this grain claims or frees its id as a model,
+    /// so the namespace and the record cannot move apart between the two reads.
     /// </summary>
-    private async Task<TrainedModelRecord> CommittedAsync() =>
-        _committed ??= await transactions.ReadAsync(async () =>
-            await Ids.Find(ModelId) is { Kind: MlIdEntry.Model } ? await model.PerformRead(r => r.Copy()) : new TrainedModelRecord());
+    private async Task<TrainedModelRecord> CommittedAsync()
+    {
+        if (_committed is { } committed) return committed;
+        var loaded = await Ids.FindCommitted(ModelId) is { Kind: MlIdEntry.Model }
+            ? await transactions.ReadAsync(() => model.PerformRead(r => r.Copy()))
+            : new TrainedModelRecord();
+        // A change that committed here while this read ran is newer than what it read.
+        return _committed ??= loaded;
+    }
 
     /// <summary>Commits <paramref name="record"/> together with what <paramref name="alongside"/> does in the same transaction.</summary>
     private async Task CommitAsync(TrainedModelRecord record, Func<Task>? alongside = null)

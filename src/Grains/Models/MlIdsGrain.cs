@@ -2,6 +2,7 @@ using Orleans;
 using Orleans.Concurrency;
 using Orleans.Transactions.Abstractions;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Transactions;
 
 namespace TrainedModelsOrleans.Grains.Models;
 
@@ -20,15 +21,33 @@ public sealed class MlIds
 /// the changes. Callers check Elasticsearch's rules with their own texts first; the refusals here are the backstop
 /// that makes a collision impossible whatever the interleaving.
 /// </summary>
+/// <remarks>
+/// Reads outside transactions answer from a copy of the committed namespace: Orleans commits even a read-only
+/// transaction by storing its read timestamp, which rewrote the row on every read. The copy is taken by a
+/// transactional read, so it holds only committed changes (a read locked after an update is ordered after it and
+/// commits only if that update does). Every change of this state runs an update here (one activation, no other
+/// writer) that ends before its transaction can commit; so a copy taken after the last update ended is current,
+/// and each update makes the next read take a new copy. A new activation starts without one.
+/// </remarks>
 [Reentrant]
-public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalState<MlIds> ids) : Grain, IMlIdsGrain
+public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalState<MlIds> ids, ControlPlaneTransactions transactions)
+    : Grain, IMlIdsGrain
 {
+    /// <summary>Updates this activation ran, each counted when its write under the lock is done (or failed).</summary>
+    private long _updates;
+    private CommittedIds? _committed;
+    /// <summary>The read taking a copy now, shared by the reads that arrive while it runs (null: none).</summary>
+    private CommittedIds.Loading? _loading;
+
     public Task<MlIdEntry?> Find(string id) => ids.PerformRead(s => s.Ids.GetValueOrDefault(id));
 
-    public Task<IReadOnlyDictionary<string, MlIdEntry>> GetAll() =>
-        ids.PerformRead(s => (IReadOnlyDictionary<string, MlIdEntry>)new Dictionary<string, MlIdEntry>(s.Ids, StringComparer.Ordinal));
+    public Task<IReadOnlyDictionary<string, MlIdEntry>> GetAll() => ids.PerformRead(CopyIds);
 
-    public Task Claim(string id, MlIdEntry entry) => ids.PerformUpdate(s =>
+    public async Task<MlIdEntry?> FindCommitted(string id) => (await CommittedAsync()).Ids.GetValueOrDefault(id);
+
+    public async Task<IReadOnlyDictionary<string, MlIdEntry>> GetCommitted() => (await CommittedAsync()).Ids;
+
+    public Task Claim(string id, MlIdEntry entry) => UpdateAsync(s =>
     {
         if (s.Ids.TryGetValue(id, out var held) && !MayReplace(held, entry)) throw Taken(id, held, entry);
         // Under the transaction's lock: an alias claimed for a model deleted meanwhile would point at nothing.
@@ -37,7 +56,7 @@ public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalStat
         s.Ids[id] = entry;
     });
 
-    public Task ClaimDeployment(string deploymentId, string modelId) => ids.PerformUpdate(s =>
+    public Task ClaimDeployment(string deploymentId, string modelId) => UpdateAsync(s =>
     {
         if (!IsModel(s, modelId)) throw Deployments.DeploymentErrors.ModelNotFound(modelId);
         if (s.Deployments.ContainsKey(deploymentId)) throw Deployments.DeploymentErrors.AlreadyStarted(deploymentId);
@@ -50,18 +69,18 @@ public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalStat
         s.Deployments[deploymentId] = modelId;
     });
 
-    public Task ReleaseDeployment(string deploymentId) => ids.PerformUpdate(s =>
+    public Task ReleaseDeployment(string deploymentId) => UpdateAsync(s =>
     {
         s.Deployments.Remove(deploymentId);
         if (s.Ids.TryGetValue(deploymentId, out var held) && held.Kind == MlIdEntry.Deployment) s.Ids.Remove(deploymentId);
     });
 
-    public Task Release(string id, string kind) => ids.PerformUpdate(s =>
+    public Task Release(string id, string kind) => UpdateAsync(s =>
     {
         if (s.Ids.TryGetValue(id, out var held) && held.Kind == kind) s.Ids.Remove(id);
     });
 
-    public Task<IReadOnlyList<string>> ReleaseModel(string modelId) => ids.PerformUpdate(s =>
+    public Task<IReadOnlyList<string>> ReleaseModel(string modelId) => UpdateAsync(s =>
     {
         if (s.Deployments.ContainsValue(modelId))
             throw ElasticsearchException.Conflict($"Cannot delete model [{modelId}] as it is currently deployed; use force to delete the model");
@@ -70,6 +89,58 @@ public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalStat
         if (s.Ids.TryGetValue(modelId, out var held) && held.Kind == MlIdEntry.Model) s.Ids.Remove(modelId);
         return (IReadOnlyList<string>)aliases;
     });
+
+    /// <summary>Every update goes through here: once it has run, a copy taken before it is no longer used.</summary>
+    private async Task<T> UpdateAsync<T>(Func<MlIds, T> update)
+    {
+        try
+        {
+            return await ids.PerformUpdate(update);
+        }
+        finally
+        {
+            _updates++;
+        }
+    }
+
+    private Task UpdateAsync(Action<MlIds> update) => UpdateAsync<bool>(s =>
+    {
+        update(s);
+        return true;
+    });
+
+    /// <summary>The committed namespace: the copy if no update ran since it was taken, else a new one (one read at a time).</summary>
+    private Task<CommittedIds> CommittedAsync()
+    {
+        var updates = _updates;
+        if (_committed is { } committed && committed.AsOfUpdates == updates) return Task.FromResult(committed);
+        if (_loading is { } loading && loading.AsOfUpdates == updates) return loading.Task;
+        var load = LoadAsync(updates);
+        if (!load.IsCompleted) _loading = new CommittedIds.Loading(updates, load);
+        return load;
+    }
+
+    private async Task<CommittedIds> LoadAsync(long updates)
+    {
+        try
+        {
+            var loaded = new CommittedIds(await transactions.ReadAsync(() => ids.PerformRead(CopyIds)), updates);
+            if (_committed is null || _committed.AsOfUpdates < updates) _committed = loaded;
+            return loaded;
+        }
+        finally
+        {
+            if (_loading?.AsOfUpdates == updates) _loading = null;
+        }
+    }
+
+    private static IReadOnlyDictionary<string, MlIdEntry> CopyIds(MlIds s) => new Dictionary<string, MlIdEntry>(s.Ids, StringComparer.Ordinal);
+
+    /// <summary>A copy of the committed ids, taken when this activation had run <see cref="AsOfUpdates"/> updates.</summary>
+    private sealed record CommittedIds(IReadOnlyDictionary<string, MlIdEntry> Ids, long AsOfUpdates)
+    {
+        public sealed record Loading(long AsOfUpdates, Task<CommittedIds> Task);
+    }
 
     private static bool IsModel(MlIds s, string modelId) => s.Ids.TryGetValue(modelId, out var held) && held.Kind == MlIdEntry.Model;
 

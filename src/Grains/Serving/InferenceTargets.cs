@@ -49,7 +49,7 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
             try
             {
                 var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
-                var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetAll())
+                var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetCommitted())
                     .Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
                 var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
                 var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
