@@ -93,8 +93,8 @@ public sealed class CommittedReadTests(ControlPlaneCluster cluster, ITestOutputH
 
             var added = await Cluster.PutTreeModelAsync($"{prefix}-{round}");
             Assert.Contains(added, await ListedModelIdsAsync($"{prefix}*"));
-            Assert.Contains(added, (await Store.GetStats(new GetTrainedModelsRequest { ModelId = $"{prefix}*" }).WaitAsync(Bound))["trained_model_stats"]!
-                .AsArray().Select(m => (string)m!["model_id"]!));
+            Assert.Contains(added, (await Store.GetStats(new GetTrainedModelsRequest { ModelId = $"{prefix}*" }).WaitAsync(Bound)).TrainedModelStats
+                .Select(m => m.ModelId));
             await Cluster.Grain<ITrainedModelGrain>(added).Delete(false).WaitAsync(Bound);
             Assert.DoesNotContain(added, await ListedModelIdsAsync($"{prefix}*"));
             Assert.Equal(MlIdEntry.Model, (await Ids.FindCommitted(models[0]).WaitAsync(Bound))?.Kind);
@@ -136,8 +136,8 @@ public sealed class CommittedReadTests(ControlPlaneCluster cluster, ITestOutputH
     private async Task<string> ListedModelIdAsync(string idOrAlias) => Assert.Single(await ListedModelIdsAsync(idOrAlias));
 
     private async Task<IReadOnlyList<string>> ListedModelIdsAsync(string expression) =>
-        (await Store.GetModels(new GetTrainedModelsRequest { ModelId = expression }).WaitAsync(Bound))["trained_model_configs"]!
-        .AsArray().Select(m => (string)m!["model_id"]!).ToArray();
+        (await Store.GetModels(new GetTrainedModelsRequest { ModelId = expression }).WaitAsync(Bound)).TrainedModelConfigs
+        .Select(m => m.Config.ModelId).ToArray();
 
     /// <summary>Every grain state row's version (the ADO.NET storage bumps it on each write), by state name and key.</summary>
     private async Task<Dictionary<string, long>> StateRowVersionsAsync() =>
