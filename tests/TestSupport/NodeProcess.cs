@@ -78,13 +78,32 @@ public sealed class NodeProcess : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// A port free now, below Linux's ephemeral range (32768–60999): a port the kernel hands out for port 0 is also
+    /// what it gives outgoing connections (PostgreSQL, Orleans, HTTP clients), which took one between the check and
+    /// the silo binding it.
+    /// </summary>
     public static int FreePort()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // taken: try another
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+        throw new InvalidOperationException("no free port found in 20000–31999");
     }
 
     /// <summary>Everything kept of stdout and stderr (the last lines), oldest first.</summary>

@@ -120,11 +120,12 @@ public sealed class MlIdsGrain([TransactionalState("ml-ids")] ITransactionalStat
         return load;
     }
 
+    /// <summary>One attempt (as a transactional read from outside a transaction always was): the callers keep a fallback or retry themselves.</summary>
     private async Task<CommittedIds> LoadAsync(long updates)
     {
         try
         {
-            var loaded = new CommittedIds(await transactions.ReadAsync(() => ids.PerformRead(CopyIds)), updates);
+            var loaded = new CommittedIds(await transactions.ReadOnceAsync(() => ids.PerformRead(CopyIds)), updates);
             if (_committed is null || _committed.AsOfUpdates < updates) _committed = loaded;
             return loaded;
         }

@@ -48,16 +48,10 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
             Snapshot fresh;
             try
             {
-                var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
-                var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetCommitted())
-                    .Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
-                var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
-                var configs = new Dictionary<string, TrainedModelConfig>(snapshot?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
-                var missing = await Task.WhenAll(wanted.Where(id => !configs.ContainsKey(id))
-                    .Select(async id => (Id: id, Config: await grains.GetGrain<ITrainedModelGrain>(id).GetConfig())));
-                foreach (var (id, config) in missing)
-                    if (config is not null) configs[id] = config;
-                fresh = new Snapshot(assignments, aliases, configs, takenAt);
+                // With a view to fall back on, a request waits a bounded time for a new one (a lock held by a
+                // transaction whose silo died, a silo not yet declared dead); the read goes on in the background.
+                var reading = ReadAsync(snapshot, takenAt);
+                fresh = snapshot is null ? await reading : await reading.WaitAsync(options.TargetRefreshTimeout);
             }
             catch (Exception e) when (snapshot is not null && e is SiloUnavailableException or TimeoutException or OrleansException
                                           or Errors.ElasticsearchException { Status: 503 or 429 })
@@ -74,6 +68,20 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
         {
             _refresh.Release();
         }
+    }
+
+    private async Task<Snapshot> ReadAsync(Snapshot? previous, DateTimeOffset takenAt)
+    {
+        var assignments = await grains.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
+        var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetCommitted())
+            .Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
+        var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
+        var configs = new Dictionary<string, TrainedModelConfig>(previous?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
+        var missing = await Task.WhenAll(wanted.Where(id => !configs.ContainsKey(id))
+            .Select(async id => (Id: id, Config: await grains.GetGrain<ITrainedModelGrain>(id).GetConfig())));
+        foreach (var (id, config) in missing)
+            if (config is not null) configs[id] = config;
+        return new Snapshot(assignments, aliases, configs, takenAt);
     }
 
     private void Publish(Snapshot snapshot, long refreshFrom)

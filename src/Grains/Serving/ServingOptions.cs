@@ -11,4 +11,7 @@ public sealed class ServingOptions
 
     /// <summary>How stale the silo's view of deployments and aliases may get before a request refreshes it.</summary>
     public TimeSpan TargetRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a request waits for a refresh of that view when it has an older one to fall back on.</summary>
+    public TimeSpan TargetRefreshTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

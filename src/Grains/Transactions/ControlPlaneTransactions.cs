@@ -26,6 +26,26 @@ public sealed partial class ControlPlaneTransactions(ITransactionClient transact
     /// <summary>A read: shared locks, so reads never queue behind one another.</summary>
     public Task<T> ReadAsync<T>(Func<Task<T>> read) => RunAsync(read, exclusiveLocks: false);
 
+    /// <summary>
+    /// A read with shared locks in one attempt, no retries: for a reader that has something better to do than wait
+    /// out a lock another transaction holds (a silo's inference view keeps its last one; a pre-check is repeated
+    /// by the change itself). Fails as the change would: a refusal as itself, contention as a 429.
+    /// </summary>
+    public async Task<T> ReadOnceAsync<T>(Func<Task<T>> read)
+    {
+        T result = default!;
+        try
+        {
+            await transactions.RunTransaction(TransactionOption.Create, async () => { result = await read(); }, false);
+            return result;
+        }
+        catch (OrleansTransactionAbortedException aborted)
+        {
+            if (Refusal(aborted) is { } refusal) ExceptionDispatchInfo.Throw(refusal);
+            throw Busy(1, aborted);
+        }
+    }
+
     private async Task<T> RunAsync<T>(Func<Task<T>> change, bool exclusiveLocks)
     {
         var started = TimeProvider.System.GetTimestamp();
