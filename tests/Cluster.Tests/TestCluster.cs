@@ -279,7 +279,7 @@ public sealed class TestCluster : IAsyncDisposable
             try { await client.DisposeAsync(); }
             catch (Exception e) { Log($"disposing a client: {e.Message}"); }
         }
-        Log(OutputTails(15));
+        Log(OutputTails(200));
         await Task.WhenAll(_silos.Select(s => s.DisposeAsync().AsTask()));
         if (_ownDataSource is not null) await _ownDataSource.DisposeAsync();
         if (_ownDatabase is not null) await _ownDatabase.DisposeAsync();
