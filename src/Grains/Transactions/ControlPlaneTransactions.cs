@@ -21,32 +21,19 @@ public sealed partial class ControlPlaneTransactions(ITransactionClient transact
     /// Runs <paramref name="change"/> in a new transaction, with write locks taken on every read (a read-modify-write
     /// never has to upgrade a lock another transaction also holds); retried while it aborts for reasons of contention.
     /// </summary>
-    public Task<T> RunAsync<T>(Func<Task<T>> change) => RunAsync(change, exclusiveLocks: true);
+    public Task<T> RunAsync<T>(Func<Task<T>> change) => RunAsync(change, exclusiveLocks: true, retry: true);
 
     /// <summary>A read: shared locks, so reads never queue behind one another.</summary>
-    public Task<T> ReadAsync<T>(Func<Task<T>> read) => RunAsync(read, exclusiveLocks: false);
+    public Task<T> ReadAsync<T>(Func<Task<T>> read) => RunAsync(read, exclusiveLocks: false, retry: true);
 
     /// <summary>
     /// A read with shared locks in one attempt, no retries: for a reader that has something better to do than wait
     /// out a lock another transaction holds (a silo's inference view keeps its last one; a pre-check is repeated
-    /// by the change itself). Fails as the change would: a refusal as itself, contention as a 429.
+    /// by the change itself). Fails as a change whose retries ran out: a refusal as itself, else its cause or a 429.
     /// </summary>
-    public async Task<T> ReadOnceAsync<T>(Func<Task<T>> read)
-    {
-        T result = default!;
-        try
-        {
-            await transactions.RunTransaction(TransactionOption.Create, async () => { result = await read(); }, false);
-            return result;
-        }
-        catch (OrleansTransactionAbortedException aborted)
-        {
-            if (Refusal(aborted) is { } refusal) ExceptionDispatchInfo.Throw(refusal);
-            throw Busy(1, aborted);
-        }
-    }
+    public Task<T> ReadOnceAsync<T>(Func<Task<T>> read) => RunAsync(read, exclusiveLocks: false, retry: false);
 
-    private async Task<T> RunAsync<T>(Func<Task<T>> change, bool exclusiveLocks)
+    private async Task<T> RunAsync<T>(Func<Task<T>> change, bool exclusiveLocks, bool retry)
     {
         var started = TimeProvider.System.GetTimestamp();
         for (var attempt = 1; ; attempt++)
@@ -60,7 +47,7 @@ public sealed partial class ControlPlaneTransactions(ITransactionClient transact
             catch (OrleansTransactionAbortedException aborted)
             {
                 if (Refusal(aborted) is { } refusal) ExceptionDispatchInfo.Throw(refusal);
-                if (TimeProvider.System.GetElapsedTime(started) > RetryBudget)
+                if (!retry || TimeProvider.System.GetElapsedTime(started) > RetryBudget)
                 {
                     if (Cause(aborted) is { } cause) ExceptionDispatchInfo.Throw(cause);
                     throw Busy(attempt, aborted);
