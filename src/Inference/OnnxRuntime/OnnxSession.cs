@@ -1,71 +1,87 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace TrainedModelsOrleans.Inference.OnnxRuntime;
 
 /// <summary>
-/// A loaded ONNX model. <see cref="Run(ReadOnlySpan{OnnxInput}, CancellationToken)"/> may be called
-/// from many threads at once (ORT allows it); <see cref="Dispose"/> waits for no one but releases the
-/// native session only after the last running call returns.
+/// A loaded ONNX model on ONNX Runtime's managed API. <see cref="Run(ReadOnlySpan{OnnxInput}, CancellationToken)"/>
+/// may be called from many threads at once (ORT allows it); <see cref="Dispose"/> waits for no one but
+/// releases the native session only after the last running call returns.
 /// </summary>
-public sealed unsafe class OnnxSession : IDisposable
+public sealed class OnnxSession : IDisposable
 {
-    // Above this many handle slots per call, scratch space comes from the native heap, not the stack.
-    private const int MaxStackPointers = 256;
+    // Stands in for the data of zero-element inputs: ORT wants a buffer even when it reads nothing from it.
+    private static readonly byte[] EmptyBuffer = GC.AllocateArray<byte>(1, pinned: true);
 
-    private readonly OrtSessionHandle _handle = new();
+    private readonly Ort.InferenceSession _session;
+    private readonly Ort.RunOptions _sharedRunOptions; // for runs that cannot be cancelled: never terminated
     private readonly OnnxTensorDescription[] _inputs;
     private readonly OnnxTensorDescription[] _outputs;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
     private readonly Dictionary<string, int> _inputIndex;
     private readonly Dictionary<string, int> _outputIndex;
+    private readonly int[] _allOutputs;
+    private readonly DimensionSource[]?[] _outputShapes;
+    private volatile bool _preallocateOutputs = true;
+    private int _references = 1; // the session's own, dropped by Dispose, plus one per running call
+    private int _disposed;
 
-    /// <summary>Loads a model from its serialized ONNX bytes.</summary>
-    /// <exception cref="OnnxRuntimeException">ORT refused the model (e.g. code 7 bad protobuf, 10 invalid graph).</exception>
-    public OnnxSession(ReadOnlySpan<byte> model, OnnxSessionOptions? options = null)
+    /// <summary>Loads a model from its serialized ONNX bytes (the array is handed to ORT as is).</summary>
+    /// <exception cref="OnnxRuntimeException">ORT refused the model (e.g. code 7 bad protobuf, 10 invalid graph) or an option.</exception>
+    public OnnxSession(byte[] model, OnnxSessionOptions? options = null)
     {
-        if (model.IsEmpty)
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Length == 0)
         {
             throw new ArgumentException("The model is empty.", nameof(model));
         }
 
-        options ??= OnnxSessionOptions.Default;
-        OrtLibrary.Runtime runtime = OrtLibrary.Load();
-        OrtApi api = runtime.Api;
-        void* sessionOptions = null;
+        OnnxRuntimeEnvironment.EnsureCreated();
         try
         {
-            api.Check(api.CreateSessionOptions(&sessionOptions), "Creating session options");
-            Configure(api, sessionOptions, options);
-            void* session = null;
-            fixed (byte* data = model)
-            {
-                api.Check(api.CreateSessionFromArray(runtime.Env, data, (nuint)model.Length, sessionOptions, &session), "Creating a session");
-            }
+            using Ort.SessionOptions sessionOptions = CreateSessionOptions(options ?? OnnxSessionOptions.Default);
+            _session = new Ort.InferenceSession(model, sessionOptions);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OnnxRuntimeException.From(e, "Creating a session");
+        }
 
-            _handle.Attach(session);
-            _inputs = Describe(runtime, session, isInput: true);
-            _outputs = Describe(runtime, session, isInput: false);
-            _handle.AttachNames(_inputs.Select(d => d.Name).ToArray(), _outputs.Select(d => d.Name).ToArray());
+        try
+        {
+            _inputNames = [.. _session.InputNames];
+            _outputNames = [.. _session.OutputNames];
+            _inputs = Array.ConvertAll(_inputNames, name => Describe(name, _session.InputMetadata[name]));
+            _outputs = Array.ConvertAll(_outputNames, name => Describe(name, _session.OutputMetadata[name]));
             _inputIndex = IndexByName(_inputs);
             _outputIndex = IndexByName(_outputs);
+            _allOutputs = Enumerable.Range(0, _outputs.Length).ToArray();
+            _outputShapes = Array.ConvertAll(_outputs, output => OutputShapeSources(output, _inputs));
+            _sharedRunOptions = new Ort.RunOptions();
         }
         catch
         {
-            _handle.Dispose();
+            _session.Dispose();
             throw;
         }
-        finally
-        {
-            api.ReleaseSessionOptions(sessionOptions);
-        }
+    }
+
+    /// <summary>Loads a model from its serialized ONNX bytes (copied once for ORT).</summary>
+    public OnnxSession(ReadOnlySpan<byte> model, OnnxSessionOptions? options = null)
+        : this(model.IsEmpty ? throw new ArgumentException("The model is empty.", nameof(model)) : model.ToArray(), options)
+    {
     }
 
     public IReadOnlyList<OnnxTensorDescription> Inputs => _inputs;
 
     public IReadOnlyList<OnnxTensorDescription> Outputs => _outputs;
 
-    public bool IsDisposed => _handle.IsClosed;
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Whether runs still hand ORT output arrays shaped from the model's declaration (false once ORT refused one).</summary>
+    internal bool PreallocatesOutputs => _preallocateOutputs;
 
     /// <summary>The position of the named input in <see cref="Inputs"/>, or -1.</summary>
     public int IndexOfInput(string name) => _inputIndex.GetValueOrDefault(name, -1);
@@ -84,7 +100,9 @@ public sealed unsafe class OnnxSession : IDisposable
     /// <summary>
     /// Runs the model and returns the outputs at <paramref name="outputIndices"/> (positions in
     /// <see cref="Outputs"/>), in that order; an empty span means all outputs. The inputs' data is
-    /// read in place, pinned for the call; the outputs are copied into new managed arrays.
+    /// read in place, pinned for the call. Outputs whose shape follows from the model and the inputs
+    /// are written by ORT straight into new managed arrays; the others are copied out of ORT's.
+    /// Cancelling the token terminates a run in progress (ORT's RunOptions.Terminate), at the next node.
     /// </summary>
     /// <exception cref="ArgumentException">An input names no model input, is given twice, has the wrong element type, or its data length does not match its shape.</exception>
     /// <exception cref="OnnxRuntimeException">ORT refused the call (e.g. code 2 for wrong dimensions).</exception>
@@ -92,130 +110,352 @@ public sealed unsafe class OnnxSession : IDisposable
     /// <exception cref="ObjectDisposedException">The session has been disposed.</exception>
     public OnnxOutput[] Run(ReadOnlySpan<OnnxInput> inputs, ReadOnlySpan<int> outputIndices, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         cancellationToken.ThrowIfCancellationRequested();
 
         int inputCount = inputs.Length;
-        int outputCount = outputIndices.IsEmpty ? _outputs.Length : outputIndices.Length;
-        Span<int> resolved = inputCount <= 64 ? stackalloc int[inputCount] : new int[inputCount];
+        int[] resolved = new int[inputCount];
         ValidateInputs(inputs, resolved);
         ValidateOutputs(outputIndices);
+        int[] outputs = outputIndices.IsEmpty ? _allOutputs : outputIndices.ToArray();
 
-        // Scratch for the pointer arrays Run takes: input names, input values, output names, output values.
-        int pointerCount = (2 * inputCount) + (2 * outputCount);
-        void** stackScratch = stackalloc void*[pointerCount <= MaxStackPointers ? pointerCount : 0];
-        void** scratch = pointerCount <= MaxStackPointers
-            ? stackScratch
-            : (void**)NativeMemory.Alloc((nuint)pointerCount, (nuint)sizeof(void*));
-        new Span<nint>(scratch, pointerCount).Clear();
-        byte** inputNames = (byte**)scratch;
-        void** inputValues = scratch + inputCount;
-        byte** requestedNames = (byte**)(scratch + (2 * inputCount));
-        void** outputValues = scratch + (2 * inputCount) + outputCount;
+        if (!TryAddReference())
+        {
+            throw new ObjectDisposedException(nameof(OnnxSession));
+        }
 
+        var inputValues = new Ort.OrtValue?[inputCount];
         PinnedInputs pinStorage = default;
         Span<MemoryHandle> pins = inputCount <= PinnedInputs.Length ? pinStorage : new MemoryHandle[inputCount];
-        byte empty = 0; // stands in for the data pointer of zero-element inputs
-
-        OrtApi api = OrtLibrary.Api;
-        void* memoryInfo = OrtLibrary.Load().CpuMemoryInfo;
-        void* runOptions = null;
+        Ort.RunOptions? cancellableRun = null;
         CancellationTokenRegistration registration = default;
-        bool referenced = false;
         try
         {
-            _handle.DangerousAddRef(ref referenced);
-            byte** sessionInputNames = _handle.InputNames;
-            byte** sessionOutputNames = _handle.OutputNames;
-
             for (int i = 0; i < inputCount; i++)
             {
                 ref readonly OnnxInput input = ref inputs[i];
                 int elementSize = OnnxElementTypes.SizeOf(input.ElementType);
-                inputNames[i] = sessionInputNames[resolved[i]];
                 pins[i] = input.Pin(elementSize);
-                void* data = pins[i].Pointer != null ? pins[i].Pointer : &empty;
-                ReadOnlySpan<long> shape = input.Shape.Span;
-                fixed (long* dims = shape)
-                {
-                    api.Check(
-                        api.CreateTensorWithDataAsOrtValue(
-                            memoryInfo, data, (nuint)((long)input.Length * elementSize), dims, (nuint)shape.Length, (int)input.ElementType, &inputValues[i]),
-                        "Wrapping input", _inputs[resolved[i]].Name);
-                }
+                inputValues[i] = Wrap(input, pins[i], elementSize);
             }
 
-            for (int j = 0; j < outputCount; j++)
-            {
-                requestedNames[j] = sessionOutputNames[outputIndices.IsEmpty ? j : outputIndices[j]];
-            }
-
+            Ort.RunOptions runOptions = _sharedRunOptions;
             if (cancellationToken.CanBeCanceled)
             {
-                api.Check(api.CreateRunOptions(&runOptions), "Creating run options");
-                registration = cancellationToken.UnsafeRegister(
-                    static state =>
-                    {
-                        OrtApi ort = OrtLibrary.Api;
-                        ort.Ignore(ort.RunOptionsSetTerminate((void*)(nint)state!));
-                    },
-                    (nint)runOptions);
+                runOptions = cancellableRun = new Ort.RunOptions();
+                registration = cancellationToken.UnsafeRegister(static state => ((Ort.RunOptions)state!).Terminate = true, cancellableRun);
             }
 
-            void* status = api.Run(
-                _handle.Session, runOptions, inputNames, inputValues, (nuint)inputCount, requestedNames, (nuint)outputCount, outputValues);
-            if (status != null)
+            var request = new RunRequest(
+                InputNamesOf(resolved), inputValues!, outputs, outputIndices.IsEmpty ? _outputNames : Array.ConvertAll(outputs, j => _outputNames[j]), runOptions, cancellationToken);
+            if (_preallocateOutputs && OutputShapes(inputs, resolved, outputs) is { } shapes)
             {
-                OnnxRuntimeException error = api.ToException(status, "Running the model");
-                if (cancellationToken.IsCancellationRequested)
+                if (TryRunIntoNewArrays(request, shapes) is { } written)
                 {
-                    throw new OperationCanceledException("The model run was cancelled.", error, cancellationToken);
+                    return written;
                 }
 
-                throw error;
+                // ORT refused the run with outputs shaped as the model declares them. If it works without
+                // them, the declared shapes cannot be trusted and this session stops pre-allocating; if not,
+                // the caller gets the error ORT gives without pre-allocation (a failed run costs two).
+                OnnxOutput[] copied = RunAndCopyOut(request);
+                _preallocateOutputs = false;
+                return copied;
             }
 
-            var results = new OnnxOutput[outputCount];
-            for (int j = 0; j < outputCount; j++)
+            return RunAndCopyOut(request);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            OnnxRuntimeException error = OnnxRuntimeException.From(e, "Running the model");
+            if (cancellationToken.IsCancellationRequested)
             {
-                int index = outputIndices.IsEmpty ? j : outputIndices[j];
-                results[j] = CopyOut(api, outputValues[j], _outputs[index].Name);
+                throw new OperationCanceledException("The model run was cancelled.", error, cancellationToken);
             }
 
-            return results;
+            throw error;
         }
         finally
         {
             // The callback may be running on another thread: wait for it before freeing the options it touches.
             registration.Dispose();
-            api.ReleaseRunOptions(runOptions);
-            for (int j = 0; j < outputCount; j++)
-            {
-                api.ReleaseValue(outputValues[j]);
-            }
-
+            cancellableRun?.Dispose();
             for (int i = 0; i < inputCount; i++)
             {
-                api.ReleaseValue(inputValues[i]);
+                inputValues[i]?.Dispose();
                 pins[i].Dispose();
             }
 
-            if (pointerCount > MaxStackPointers)
+            ReleaseReference();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            ReleaseReference();
+        }
+    }
+
+    public override string ToString() =>
+        $"OnnxSession(inputs: {string.Join(", ", _inputs.Select(d => d.ToString()))}; outputs: {string.Join(", ", _outputs.Select(d => d.ToString()))})";
+
+    /// <summary>Runs with outputs in new managed arrays that ORT writes into; null when ORT refused their shapes.</summary>
+    private OnnxOutput[]? TryRunIntoNewArrays(RunRequest request, long[][] shapes)
+    {
+        int count = request.Outputs.Length;
+        var results = new OnnxOutput[count];
+        var values = new Ort.OrtValue?[count];
+        var handles = new GCHandle[count];
+        try
+        {
+            for (int j = 0; j < count; j++)
             {
-                NativeMemory.Free(scratch);
+                OnnxTensorDescription output = _outputs[request.Outputs[j]];
+                long elements = ElementCount(shapes[j]);
+                Array data = Allocate(output.ElementType, elements, output.Name);
+                handles[j] = GCHandle.Alloc(data, GCHandleType.Pinned);
+                values[j] = Ort.OrtValue.CreateTensorValueWithData(
+                    Ort.OrtMemoryInfo.DefaultInstance,
+                    (Ort.Tensors.TensorElementType)output.ElementType,
+                    shapes[j],
+                    handles[j].AddrOfPinnedObject(),
+                    elements * OnnxElementTypes.SizeOf(output.ElementType));
+                results[j] = new OnnxOutput(output.Name, output.ElementType, shapes[j], data);
             }
 
-            if (referenced)
+            _session.Run(request.RunOptions, request.InputNames, request.InputValues, request.OutputNames, values!);
+            return results;
+        }
+        catch (Ort.OnnxRuntimeException) when (!request.CancellationToken.IsCancellationRequested)
+        {
+            // ORT reports an output whose real shape differs from the model's declaration as INVALID_ARGUMENT,
+            // like bad inputs; the caller runs again without pre-allocation, which tells the two apart.
+            return null;
+        }
+        finally
+        {
+            for (int j = 0; j < count; j++)
             {
-                _handle.DangerousRelease();
+                values[j]?.Dispose();
+                if (handles[j].IsAllocated)
+                {
+                    handles[j].Free();
+                }
             }
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    /// <summary>Runs with outputs allocated by ORT, and copies each into a new managed array.</summary>
+    private OnnxOutput[] RunAndCopyOut(RunRequest request)
+    {
+        using Ort.IDisposableReadOnlyCollection<Ort.OrtValue> values =
+            _session.Run(request.RunOptions, request.InputNames, request.InputValues, request.OutputNames);
+        var results = new OnnxOutput[values.Count];
+        for (int j = 0; j < results.Length; j++)
+        {
+            results[j] = CopyOut(values[j], _outputNames[request.Outputs[j]]);
+        }
 
-    public override string ToString() =>
-        $"OnnxSession(inputs: {string.Join(", ", _inputs.Select(d => d.ToString()))}; outputs: {string.Join(", ", _outputs.Select(d => d.ToString()))})";
+        return results;
+    }
+
+    private static OnnxOutput CopyOut(Ort.OrtValue value, string name)
+    {
+        if (!value.IsTensor)
+        {
+            throw new NotSupportedException($"ONNX Runtime returned a {value.OnnxType} for output '{name}', not a tensor.");
+        }
+
+        Ort.OrtTensorTypeAndShapeInfo info = value.GetTensorTypeAndShape();
+        var type = (OnnxElementType)(int)info.ElementDataType;
+        Array data = Allocate(type, info.ElementCount, name);
+        if (data.Length > 0)
+        {
+            Span<byte> target = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), checked(data.Length * OnnxElementTypes.SizeOf(type)));
+            value.GetTensorMutableRawData().CopyTo(target);
+        }
+
+        return new OnnxOutput(name, type, info.Shape, data);
+    }
+
+    /// <summary>An OrtValue over the input's pinned data (no copy).</summary>
+    private static unsafe Ort.OrtValue Wrap(in OnnxInput input, MemoryHandle pin, int elementSize)
+    {
+        nint data = pin.Pointer != null ? (nint)pin.Pointer : Marshal.UnsafeAddrOfPinnedArrayElement(EmptyBuffer, 0);
+        return Ort.OrtValue.CreateTensorValueWithData(
+            Ort.OrtMemoryInfo.DefaultInstance, (Ort.Tensors.TensorElementType)input.ElementType, ShapeArray(input.Shape), data, (long)input.Length * elementSize);
+    }
+
+    /// <summary>The shape as the long[] the managed API takes (ORT copies it), without a copy when it already is one.</summary>
+    private static long[] ShapeArray(ReadOnlyMemory<long> shape) =>
+        MemoryMarshal.TryGetArray(shape, out ArraySegment<long> segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : shape.ToArray();
+
+    /// <summary>
+    /// The shape of each requested output when every dimension is fixed in the model or named after a
+    /// dimension of a given input (e.g. "batch"); null when one of them is not.
+    /// </summary>
+    private long[][]? OutputShapes(ReadOnlySpan<OnnxInput> inputs, int[] resolved, int[] outputs)
+    {
+        var shapes = new long[outputs.Length][];
+        for (int j = 0; j < outputs.Length; j++)
+        {
+            if (_outputShapes[outputs[j]] is not { } sources)
+            {
+                return null;
+            }
+
+            var shape = new long[sources.Length];
+            for (int d = 0; d < sources.Length; d++)
+            {
+                DimensionSource source = sources[d];
+                if (source.Input < 0)
+                {
+                    shape[d] = source.Size;
+                    continue;
+                }
+
+                int given = Array.IndexOf(resolved, source.Input);
+                if (given < 0 || source.Dimension >= inputs[given].Shape.Length)
+                {
+                    return null;
+                }
+
+                shape[d] = inputs[given].Shape.Span[source.Dimension];
+            }
+
+            shapes[j] = shape;
+        }
+
+        return shapes;
+    }
+
+    /// <summary>Where each dimension of an output's shape comes from; null when one is open and named after no input dimension.</summary>
+    private static DimensionSource[]? OutputShapeSources(OnnxTensorDescription output, OnnxTensorDescription[] inputs)
+    {
+        if (!output.IsTensor || OnnxElementTypes.SizeOf(output.ElementType) == 0)
+        {
+            return null;
+        }
+
+        var sources = new DimensionSource[output.Shape.Length];
+        for (int d = 0; d < sources.Length; d++)
+        {
+            if (output.Shape[d] >= 0)
+            {
+                sources[d] = new DimensionSource(-1, -1, output.Shape[d]);
+                continue;
+            }
+
+            string? symbol = output.SymbolicDimensions[d];
+            DimensionSource? found = null;
+            for (int i = 0; i < inputs.Length && symbol is not null && found is null; i++)
+            {
+                int dimension = Array.IndexOf(inputs[i].SymbolicDimensions, symbol);
+                if (dimension >= 0)
+                {
+                    found = new DimensionSource(i, dimension, -1);
+                }
+            }
+
+            if (found is not { } source)
+            {
+                return null;
+            }
+
+            sources[d] = source;
+        }
+
+        return sources;
+    }
+
+    private static OnnxTensorDescription Describe(string name, Ort.NodeMetadata metadata)
+    {
+        if (metadata.OnnxValueType != Ort.OnnxValueType.ONNX_TYPE_TENSOR)
+        {
+            return new OnnxTensorDescription(name, (OnnxValueKind)(int)metadata.OnnxValueType, OnnxElementType.Undefined, [], []);
+        }
+
+        long[] shape = Array.ConvertAll(metadata.Dimensions, d => (long)d);
+        string?[] symbolic = Array.ConvertAll(metadata.SymbolicDimensions, s => string.IsNullOrEmpty(s) ? null : s);
+        return new OnnxTensorDescription(name, OnnxValueKind.Tensor, (OnnxElementType)(int)metadata.ElementDataType, shape, symbolic);
+    }
+
+    private static Ort.SessionOptions CreateSessionOptions(OnnxSessionOptions options)
+    {
+        var sessionOptions = new Ort.SessionOptions();
+        try
+        {
+            sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            sessionOptions.InterOpNumThreads = options.InterOpThreads;
+            sessionOptions.ExecutionMode = Ort.ExecutionMode.ORT_SEQUENTIAL;
+            sessionOptions.GraphOptimizationLevel = (Ort.GraphOptimizationLevel)options.GraphOptimizationLevel;
+            sessionOptions.EnableCpuMemArena = options.EnableCpuMemArena;
+            if (!options.AllowSpinning)
+            {
+                sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+            }
+
+            return sessionOptions;
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+
+    private string[] InputNamesOf(int[] resolved)
+    {
+        bool inModelOrder = resolved.Length == _inputNames.Length;
+        for (int i = 0; i < resolved.Length && inModelOrder; i++)
+        {
+            inModelOrder = resolved[i] == i;
+        }
+
+        return inModelOrder ? _inputNames : Array.ConvertAll(resolved, i => _inputNames[i]);
+    }
+
+    private static long ElementCount(long[] shape)
+    {
+        long count = 1;
+        foreach (long dimension in shape)
+        {
+            count = dimension == 0 || count <= long.MaxValue / dimension ? count * dimension : long.MaxValue;
+        }
+
+        return count;
+    }
+
+    private bool TryAddReference()
+    {
+        int current = Volatile.Read(ref _references);
+        while (current > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    private void ReleaseReference()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _session.Dispose();
+            _sharedRunOptions.Dispose();
+        }
+    }
 
     private void ValidateInputs(ReadOnlySpan<OnnxInput> inputs, Span<int> resolved)
     {
@@ -224,12 +464,7 @@ public sealed unsafe class OnnxSession : IDisposable
             throw new ArgumentException($"The model has {_inputs.Length} input(s) but {inputs.Length} were given.", nameof(inputs));
         }
 
-        Span<bool> seen = stackalloc bool[_inputs.Length <= 256 ? _inputs.Length : 0];
-        if (_inputs.Length > 256)
-        {
-            seen = new bool[_inputs.Length];
-        }
-
+        Span<bool> seen = _inputs.Length <= 256 ? stackalloc bool[_inputs.Length] : new bool[_inputs.Length];
         seen.Clear();
         for (int i = 0; i < inputs.Length; i++)
         {
@@ -347,179 +582,34 @@ public sealed unsafe class OnnxSession : IDisposable
         }
     }
 
-    private static OnnxOutput CopyOut(OrtApi api, void* value, string name)
+
+    private static Array Allocate(OnnxElementType type, long elements, string name)
     {
-        if (value == null)
+        if (elements > Array.MaxLength)
         {
-            throw new InvalidOperationException($"ONNX Runtime returned no value for output '{name}'.");
+            throw new NotSupportedException($"Output '{name}' has {elements} elements, more than a managed array holds.");
         }
 
-        void* info = null;
-        long[] shape;
-        int elementType;
-        try
+        int count = (int)elements;
+        return type switch
         {
-            api.Check(api.GetTensorTypeAndShape(value, &info), "Reading the shape of output", name);
-            api.Check(api.GetTensorElementType(info, &elementType), "Reading the type of output", name);
-            nuint rank;
-            api.Check(api.GetDimensionsCount(info, &rank), "Reading the shape of output", name);
-            shape = new long[(int)rank];
-            fixed (long* dims = shape)
-            {
-                api.Check(api.GetDimensions(info, dims, rank), "Reading the shape of output", name);
-            }
-        }
-        finally
-        {
-            api.ReleaseTensorTypeAndShapeInfo(info);
-        }
-
-        var type = (OnnxElementType)elementType;
-        long count = 1;
-        foreach (long dimension in shape)
-        {
-            count *= dimension;
-        }
-
-        if (count > Array.MaxLength)
-        {
-            throw new NotSupportedException($"Output '{name}' has {count} elements, more than a managed array holds.");
-        }
-
-        Array data = Allocate(type, (int)count, name);
-        if (count > 0)
-        {
-            void* source;
-            api.Check(api.GetTensorMutableData(value, &source), "Reading output", name);
-            nuint bytes = (nuint)(count * OnnxElementTypes.SizeOf(type));
-            fixed (byte* target = &MemoryMarshal.GetArrayDataReference(data))
-            {
-                Buffer.MemoryCopy(source, target, bytes, bytes);
-            }
-        }
-
-        return new OnnxOutput(name, type, shape, data);
+            OnnxElementType.Float => GC.AllocateUninitializedArray<float>(count),
+            OnnxElementType.Double => GC.AllocateUninitializedArray<double>(count),
+            OnnxElementType.Int64 => GC.AllocateUninitializedArray<long>(count),
+            OnnxElementType.Int32 => GC.AllocateUninitializedArray<int>(count),
+            OnnxElementType.UInt8 => GC.AllocateUninitializedArray<byte>(count),
+            OnnxElementType.Bool => GC.AllocateUninitializedArray<bool>(count),
+            OnnxElementType.Int8 => GC.AllocateUninitializedArray<sbyte>(count),
+            OnnxElementType.Int16 => GC.AllocateUninitializedArray<short>(count),
+            OnnxElementType.UInt16 => GC.AllocateUninitializedArray<ushort>(count),
+            OnnxElementType.UInt32 => GC.AllocateUninitializedArray<uint>(count),
+            OnnxElementType.UInt64 => GC.AllocateUninitializedArray<ulong>(count),
+            OnnxElementType.Float16 => GC.AllocateUninitializedArray<Half>(count),
+            OnnxElementType.BFloat16 => GC.AllocateUninitializedArray<ushort>(count), // raw bits
+            _ => throw new NotSupportedException($"Output '{name}' has element type {OnnxElementTypes.NameOf(type)}, which this binding cannot read."),
+        };
     }
 
-    private static Array Allocate(OnnxElementType type, int count, string name) => type switch
-    {
-        OnnxElementType.Float => GC.AllocateUninitializedArray<float>(count),
-        OnnxElementType.Double => GC.AllocateUninitializedArray<double>(count),
-        OnnxElementType.Int64 => GC.AllocateUninitializedArray<long>(count),
-        OnnxElementType.Int32 => GC.AllocateUninitializedArray<int>(count),
-        OnnxElementType.UInt8 => GC.AllocateUninitializedArray<byte>(count),
-        OnnxElementType.Bool => GC.AllocateUninitializedArray<bool>(count),
-        OnnxElementType.Int8 => GC.AllocateUninitializedArray<sbyte>(count),
-        OnnxElementType.Int16 => GC.AllocateUninitializedArray<short>(count),
-        OnnxElementType.UInt16 => GC.AllocateUninitializedArray<ushort>(count),
-        OnnxElementType.UInt32 => GC.AllocateUninitializedArray<uint>(count),
-        OnnxElementType.UInt64 => GC.AllocateUninitializedArray<ulong>(count),
-        OnnxElementType.Float16 => GC.AllocateUninitializedArray<Half>(count),
-        OnnxElementType.BFloat16 => GC.AllocateUninitializedArray<ushort>(count), // raw bits
-        _ => throw new NotSupportedException($"Output '{name}' has element type {OnnxElementTypes.NameOf(type)}, which this binding cannot read."),
-    };
-
-    private static void Configure(OrtApi api, void* sessionOptions, OnnxSessionOptions options)
-    {
-        api.Check(api.SetIntraOpNumThreads(sessionOptions, options.IntraOpThreads), "Setting intra-op threads");
-        api.Check(api.SetInterOpNumThreads(sessionOptions, options.InterOpThreads), "Setting inter-op threads");
-        api.Check(api.SetSessionGraphOptimizationLevel(sessionOptions, options.GraphOptimizationLevel), "Setting the graph optimization level");
-        api.Check(
-            options.EnableCpuMemArena ? api.EnableCpuMemArena(sessionOptions) : api.DisableCpuMemArena(sessionOptions),
-            "Setting the CPU memory arena");
-        if (!options.AllowSpinning)
-        {
-            fixed (byte* intraKey = "session.intra_op.allow_spinning"u8)
-            fixed (byte* interKey = "session.inter_op.allow_spinning"u8)
-            fixed (byte* off = "0"u8)
-            {
-                api.Check(api.AddSessionConfigEntry(sessionOptions, intraKey, off), "Disabling intra-op spinning");
-                api.Check(api.AddSessionConfigEntry(sessionOptions, interKey, off), "Disabling inter-op spinning");
-            }
-        }
-    }
-
-    private static OnnxTensorDescription[] Describe(OrtLibrary.Runtime runtime, void* session, bool isInput)
-    {
-        OrtApi api = runtime.Api;
-        string what = isInput ? "input" : "output";
-        nuint count;
-        api.Check(isInput ? api.SessionGetInputCount(session, &count) : api.SessionGetOutputCount(session, &count), $"Counting the model's {what}s");
-        var descriptions = new OnnxTensorDescription[(int)count];
-        for (nuint i = 0; i < count; i++)
-        {
-            string name = ReadName(api, runtime.DefaultAllocator, session, i, isInput);
-            void* typeInfo = null;
-            try
-            {
-                api.Check(
-                    isInput ? api.SessionGetInputTypeInfo(session, i, &typeInfo) : api.SessionGetOutputTypeInfo(session, i, &typeInfo),
-                    $"Reading the type of {what} '{name}'");
-                descriptions[(int)i] = DescribeType(api, typeInfo, name);
-            }
-            finally
-            {
-                api.ReleaseTypeInfo(typeInfo);
-            }
-        }
-
-        return descriptions;
-    }
-
-    private static string ReadName(OrtApi api, void* allocator, void* session, nuint index, bool isInput)
-    {
-        byte* name = null;
-        api.Check(
-            isInput ? api.SessionGetInputName(session, index, allocator, &name) : api.SessionGetOutputName(session, index, allocator, &name),
-            "Reading a name");
-        try
-        {
-            return Marshal.PtrToStringUTF8((nint)name) ?? string.Empty;
-        }
-        finally
-        {
-            // Allocated with the allocator we passed; only it may free the string.
-            api.Ignore(api.AllocatorFree(allocator, name));
-        }
-    }
-
-    private static OnnxTensorDescription DescribeType(OrtApi api, void* typeInfo, string name)
-    {
-        int onnxType;
-        api.Check(api.GetOnnxTypeFromTypeInfo(typeInfo, &onnxType), "Reading the kind of", name);
-        void* tensorInfo = null;
-        api.Check(api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), "Reading the tensor type of", name);
-        if (tensorInfo == null)
-        {
-            // Sequences, maps and optionals: success with a NULL info, which must not be used.
-            var kind = onnxType == (int)OnnxValueKind.Tensor ? OnnxValueKind.Unknown : (OnnxValueKind)onnxType;
-            return new OnnxTensorDescription(name, kind, OnnxElementType.Undefined, [], []);
-        }
-
-        int elementType;
-        nuint rank;
-        api.Check(api.GetTensorElementType(tensorInfo, &elementType), "Reading the element type of", name);
-        api.Check(api.GetDimensionsCount(tensorInfo, &rank), "Reading the rank of", name);
-        var shape = new long[(int)rank];
-        var symbolic = new string?[(int)rank];
-        if (rank > 0)
-        {
-            byte** symbols = stackalloc byte*[(int)rank];
-            fixed (long* dims = shape)
-            {
-                api.Check(api.GetDimensions(tensorInfo, dims, rank), "Reading the shape of", name);
-            }
-
-            api.Check(api.GetSymbolicDimensions(tensorInfo, symbols, rank), "Reading the dimension names of", name);
-            for (int d = 0; d < (int)rank; d++)
-            {
-                string? symbol = symbols[d] == null ? null : Marshal.PtrToStringUTF8((nint)symbols[d]);
-                symbolic[d] = string.IsNullOrEmpty(symbol) ? null : symbol;
-            }
-        }
-
-        return new OnnxTensorDescription(name, OnnxValueKind.Tensor, (OnnxElementType)elementType, shape, symbolic);
-    }
 
     private static Dictionary<string, int> IndexByName(OnnxTensorDescription[] descriptions)
     {
@@ -532,7 +622,14 @@ public sealed unsafe class OnnxSession : IDisposable
         return index;
     }
 
-    [InlineArray(Length)]
+    /// <summary>One run's arguments, as the managed API takes them.</summary>
+    private readonly record struct RunRequest(
+        string[] InputNames, Ort.OrtValue[] InputValues, int[] Outputs, string[] OutputNames, Ort.RunOptions RunOptions, CancellationToken CancellationToken);
+
+    /// <summary>An output dimension: fixed at <see cref="Size"/> when <see cref="Input"/> is -1, else that input's <see cref="Dimension"/>.</summary>
+    private readonly record struct DimensionSource(int Input, int Dimension, long Size);
+
+    [System.Runtime.CompilerServices.InlineArray(Length)]
     private struct PinnedInputs
     {
         public const int Length = 8;
