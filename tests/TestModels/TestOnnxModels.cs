@@ -36,6 +36,33 @@ public static class TestOnnxModels
         int vocabulary = 1000, int embedding = 64, int outputs = 8, int seed = 2) =>
         TextClassifier.Create(vocabulary, embedding, outputs, !attentionMask.IsEmpty, seed).Evaluate(inputIds, attentionMask, batch, sequence);
 
+    /// <summary>
+    /// input "input" float[batch, width] → <paramref name="depth"/> MatMuls by the identity → "output": the
+    /// input back, at a cost that grows with depth in many short nodes, so a run is slow yet ORT can
+    /// terminate it within one node. For tests of runs that are stopped part-way.
+    /// </summary>
+    public static byte[] IdentityChain(int width = 256, int depth = 1000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depth);
+        var identity = new float[width * width];
+        for (int i = 0; i < width; i++)
+        {
+            identity[(i * width) + i] = 1f;
+        }
+
+        var builder = new OnnxModelBuilder("identity_chain")
+            .AddInput("input", OnnxDataType.Float, "batch", width)
+            .AddOutput("output", OnnxDataType.Float, "batch", width)
+            .AddInitializer("identity", identity, width, width);
+        for (int i = 0; i < depth; i++)
+        {
+            builder.AddNode("MatMul", [i == 0 ? "input" : $"h{i}", "identity"], [i == depth - 1 ? "output" : $"h{i + 1}"]);
+        }
+
+        return builder.Build();
+    }
+
     /// <summary>A well-formed model that uses the op "NoSuchOp", which no runtime implements.</summary>
     public static byte[] WithUnknownOp() =>
         new OnnxModelBuilder("unknown_op")

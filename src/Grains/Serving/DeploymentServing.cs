@@ -42,7 +42,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
             var onnx = session.Session;
             var batchable = onnx.Inputs.All(HasBatchDimension) && onnx.Outputs.All(HasBatchDimension);
             var executor = new InferenceExecutor(
-                inputs => Run(onnx, inputs),
+                (inputs, terminated) => Run(onnx, inputs, terminated),
                 new ExecutorOptions
                 {
                     Allocations = route.Allocations,
@@ -84,11 +84,12 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         return new NlpTaskOnNode(NlpTask.For(config, vocabulary), NlpModelInputs.Describe(session.Inputs));
     }
 
-    private static Tensor[] Run(OnnxSession session, IReadOnlyList<Tensor> inputs)
+    /// <summary>One model run; cancelling the token terminates it (the executor does once all its requests gave up).</summary>
+    private static Tensor[] Run(OnnxSession session, IReadOnlyList<Tensor> inputs, CancellationToken terminated)
     {
         var feeds = new OnnxInput[inputs.Count];
         for (var i = 0; i < feeds.Length; i++) feeds[i] = inputs[i].ToInput();
-        var outputs = session.Run(feeds);
+        var outputs = session.Run(feeds, terminated);
         var results = new Tensor[outputs.Length];
         for (var i = 0; i < results.Length; i++) results[i] = Tensor.FromOutput(outputs[i]);
         return results;

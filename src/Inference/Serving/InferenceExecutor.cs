@@ -8,11 +8,12 @@ namespace TrainedModelsOrleans.Inference.Serving;
 /// <see cref="ExecutorOptions.Allocations"/> model runs at a time on one shared session, and dynamic
 /// batching of queued requests into one run. A request submitted from a plain pool thread is run by that
 /// thread when an allocation is free (no hand-off); from inside an actor's turn it is queued and a run is
-/// scheduled on the pool, which takes everything queued by then as one batch.
+/// scheduled on the pool, which takes everything queued by then as one batch. A run whose requests have
+/// all given up (timed out, or cancelled by their callers) is terminated, so its allocation frees at once.
 /// </summary>
 public sealed class InferenceExecutor
 {
-    private readonly Func<IReadOnlyList<Tensor>, Tensor[]> _run;
+    private readonly Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> _run;
     private readonly bool _batchable;
     private readonly ConcurrentQueue<IWorkItem> _queue = new();
     private readonly ResultCache? _cache;
@@ -24,12 +25,15 @@ public sealed class InferenceExecutor
     private int _scheduledRuns;
     private volatile bool _stopped;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<List<IWorkItem>, byte> _runningBatches = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<RunningBatch, byte> _runningBatches = new(ReferenceEqualityComparer.Instance);
     private readonly Timer _sweep;
 
-    /// <param name="run">Runs the model on a set of input tensors (thread-safe: called from several allocations at once).</param>
+    /// <param name="run">
+    /// Runs the model on a set of input tensors (thread-safe: called from several allocations at once). The token
+    /// is cancelled when every request of the run has given up; the run should then stop and throw OperationCanceledException.
+    /// </param>
     /// <param name="batchable">Inputs and outputs all have a batch (first) dimension, so requests may be stacked.</param>
-    public InferenceExecutor(Func<IReadOnlyList<Tensor>, Tensor[]> run, ExecutorOptions options, bool batchable)
+    public InferenceExecutor(Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable)
     {
         options.Validate();
         _run = run;
@@ -81,6 +85,9 @@ public sealed class InferenceExecutor
         }
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var item = new WorkItem<TResult>(inputs, started, deadline, timeout, key, shape);
+        // Before the enqueue: this thread may run the request itself below, and cancelling must reach that run.
+        if (cancellationToken.CanBeCanceled)
+            cancellationToken.Register(static state => CancelByCaller((IWorkItem)state!), item);
         _queue.Enqueue(item);
         // Full fence: the enqueue must be visible before we read the free slots, or a run finishing on
         // another thread could see an empty queue while we see no free slot, and nobody runs the item.
@@ -89,21 +96,29 @@ public sealed class InferenceExecutor
         // scheduler) a model run would hold the turn, so requests would wait in mailboxes, not here.
         if (TaskScheduler.Current == TaskScheduler.Default) Pump();
         else ScheduleRun();
-        if (cancellationToken.CanBeCanceled)
-            cancellationToken.Register(static state => ((IWorkItem)state!).TryCancel(), item);
         return item.Task;
+    }
+
+    private static void CancelByCaller(IWorkItem item)
+    {
+        item.TryCancel();
+        item.Batch?.TerminateIfAbandoned();
     }
 
     /// <summary>
     /// Fails waiting callers whose deadline passed (a sweep, not a timer per request: that would cost
-    /// more than a tiny model's run). Queued ones are skipped when their turn comes (ES #80087).
+    /// more than a tiny model's run). Queued ones are skipped when their turn comes (ES #80087); a running
+    /// batch that nobody waits for any more is terminated.
     /// </summary>
     private void SweepDeadlines()
     {
         var now = Stopwatch.GetTimestamp();
         foreach (var item in _queue) TimeOutIfDue(item, now);
         foreach (var batch in _runningBatches.Keys)
-            foreach (var item in batch) TimeOutIfDue(item, now);
+        {
+            foreach (var item in batch.Items) TimeOutIfDue(item, now);
+            batch.TerminateIfAbandoned();
+        }
     }
 
     private void TimeOutIfDue(IWorkItem item, long now)
@@ -166,18 +181,25 @@ public sealed class InferenceExecutor
             Interlocked.Increment(ref _activeRuns);
             try
             {
-                if (TakeBatch() is { } batch)
+                if (TakeBatch() is { } items)
                 {
                     // Each request leaves the running count just before its caller gets the answer (see RunOne).
-                    Interlocked.Add(ref _runningRequests, batch.Count);
+                    Interlocked.Add(ref _runningRequests, items.Count);
+                    var batch = new RunningBatch(items);
+                    foreach (var item in items) item.Batch = batch;
                     _runningBatches.TryAdd(batch, 0);
+                    // Full fence against CancelByCaller: a caller that gave up before seeing its batch is seen here.
+                    Interlocked.MemoryBarrier();
+                    batch.TerminateIfAbandoned();
                     try
                     {
-                        RunBatch(batch);
+                        RunBatch(items, batch.Token);
                     }
                     finally
                     {
                         _runningBatches.TryRemove(batch, out _);
+                        // A caller's registration outlives the run: it must not keep the other requests' inputs alive.
+                        foreach (var item in items) item.Batch = null;
                     }
                 }
             }
@@ -237,10 +259,15 @@ public sealed class InferenceExecutor
         return true;
     }
 
-    private void RunBatch(List<IWorkItem> batch)
+    private void RunBatch(List<IWorkItem> batch, CancellationToken terminated)
     {
         while (true)
         {
+            if (terminated.IsCancellationRequested)
+            {
+                Interlocked.Add(ref _runningRequests, -batch.Count);
+                return;
+            }
             // Requests stack when every input matches but for the number of rows; usually all of them do.
             var first = batch[0];
             var group = batch;
@@ -254,8 +281,13 @@ public sealed class InferenceExecutor
                     (j < i || Stacks(first, batch[j]) ? group : rest).Add(batch[j]);
                 break;
             }
-            if (group.Count == 1 || !TryRunStacked(group))
-                foreach (var item in group) RunOne(item);
+            if (group.Count == 1 || !TryRunStacked(group, terminated))
+                foreach (var item in group)
+                {
+                    // One by one after a failed or terminated stacked run: not for callers that gave up meanwhile.
+                    if (item.IsCompleted) Interlocked.Decrement(ref _runningRequests);
+                    else RunOne(item, terminated);
+                }
             if (rest is null) return;
             batch = rest;
         }
@@ -269,12 +301,18 @@ public sealed class InferenceExecutor
         return true;
     }
 
-    private void RunOne(IWorkItem item)
+    private void RunOne(IWorkItem item, CancellationToken terminated)
     {
         Tensor[] outputs;
         try
         {
-            outputs = _run(item.Inputs);
+            outputs = _run(item.Inputs, terminated);
+        }
+        catch (OperationCanceledException) when (terminated.IsCancellationRequested)
+        {
+            // Terminated because its caller gave up and was answered then: not the model's error.
+            Interlocked.Decrement(ref _runningRequests);
+            return;
         }
         catch (Exception error)
         {
@@ -292,7 +330,7 @@ public sealed class InferenceExecutor
     }
 
     /// <summary>One run for the group; false (nothing completed) if it failed or its outputs cannot be split by rows.</summary>
-    private bool TryRunStacked(List<IWorkItem> group)
+    private bool TryRunStacked(List<IWorkItem> group, CancellationToken terminated)
     {
         long rows;
         Tensor[] outputs;
@@ -306,11 +344,12 @@ public sealed class InferenceExecutor
                 inputs[i] = Tensor.Concat(parts);
             }
             rows = inputs[0].Rows;
-            outputs = _run(inputs);
+            outputs = _run(inputs, terminated);
         }
         catch (Exception)
         {
-            return false; // one bad request must not fail its neighbours: run them one by one
+            // One bad request must not fail its neighbours: run them one by one (none, if it was terminated).
+            return false;
         }
         foreach (var output in outputs)
             if (output.Shape.Length == 0 || output.Rows != rows) return false;
@@ -357,6 +396,8 @@ public sealed class InferenceExecutor
         TimeSpan Timeout { get; }
         ResultCache.Key? CacheKey { get; }
         bool IsCompleted { get; }
+        /// <summary>The batch running this request, once it runs.</summary>
+        RunningBatch? Batch { get; set; }
         bool TrySucceed(Tensor[] outputs);
         bool TryFail(Exception error);
         void TryCancel();
@@ -377,6 +418,8 @@ public sealed class InferenceExecutor
         public TimeSpan Timeout { get; } = timeout;
         public ResultCache.Key? CacheKey { get; } = cacheKey;
         public bool IsCompleted => Task.IsCompleted;
+        public RunningBatch? Batch { get => Volatile.Read(ref _batch); set => Volatile.Write(ref _batch, value); }
+        private RunningBatch? _batch;
 
         public bool TrySucceed(Tensor[] outputs)
         {
@@ -395,5 +438,24 @@ public sealed class InferenceExecutor
         public bool TryFail(Exception error) => TrySetException(shape.Error(error));
 
         public void TryCancel() => TrySetCanceled();
+    }
+
+    /// <summary>
+    /// The requests one allocation is running, and the source of the token that terminates their run. It is
+    /// the source itself (one allocation per batch), never disposed: a late sweep may still cancel it, and a
+    /// source without timers or links holds nothing to free.
+    /// </summary>
+    private sealed class RunningBatch(List<IWorkItem> items) : CancellationTokenSource
+    {
+        public List<IWorkItem> Items { get; } = items;
+
+        /// <summary>Terminates the run once no request of it is still waiting for an answer.</summary>
+        public void TerminateIfAbandoned()
+        {
+            if (IsCancellationRequested) return;
+            foreach (var item in Items)
+                if (!item.IsCompleted) return;
+            Cancel();
+        }
     }
 }

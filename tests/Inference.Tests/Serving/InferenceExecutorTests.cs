@@ -14,7 +14,7 @@ public sealed class InferenceExecutorTests
 
     private static Tensor Row(float value, int width = 4) => Tensor.Of("x", Enumerable.Repeat(value, width).ToArray(), 1, width);
 
-    /// <summary>A model that doubles its input, counting runs, rows and concurrency; optionally slow or gated.</summary>
+    /// <summary>A model that doubles its input, counting runs, rows and concurrency; optionally slow or gated, and stopped by its token.</summary>
     private sealed class FakeModel(int delayMs = 0, ManualResetEventSlim? gate = null)
     {
         private int _concurrent;
@@ -22,14 +22,23 @@ public sealed class InferenceExecutorTests
         public int Runs;
         public int MaxRows;
 
-        public Tensor[] Run(IReadOnlyList<Tensor> inputs)
+        public Tensor[] Run(IReadOnlyList<Tensor> inputs, CancellationToken terminated)
         {
             var now = Interlocked.Increment(ref _concurrent);
             InterlockedMax(ref MaxConcurrent, now);
             Interlocked.Increment(ref Runs);
             InterlockedMax(ref MaxRows, (int)inputs[0].Rows);
-            gate?.Wait(TimeSpan.FromSeconds(20));
-            if (delayMs > 0) Thread.Sleep(delayMs);
+            try
+            {
+                gate?.Wait(TimeSpan.FromSeconds(20), terminated);
+                if (delayMs > 0) Thread.Sleep(delayMs);
+                terminated.ThrowIfCancellationRequested();
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Decrement(ref _concurrent);
+                throw;
+            }
             var x = inputs[0].GetData<float>();
             if (x.Any(float.IsNaN)) { Interlocked.Decrement(ref _concurrent); throw new ArgumentException("NaN input"); }
             Interlocked.Decrement(ref _concurrent);
@@ -219,7 +228,7 @@ public sealed class InferenceExecutorTests
     {
         using var session = new OnnxSession(TestOnnxModels.Mlp());
         var executor = new InferenceExecutor(
-            inputs => session.Run(inputs.Select(t => t.ToInput()).ToArray()).Select(Tensor.FromOutput).ToArray(),
+            (inputs, terminated) => session.Run(inputs.Select(t => t.ToInput()).ToArray(), terminated).Select(Tensor.FromOutput).ToArray(),
             new ExecutorOptions { Allocations = 2, MaxBatchSize = 32, MaxBatchWait = TimeSpan.FromMilliseconds(1) }, batchable: true);
         var random = new Random(3);
         var rows = Enumerable.Range(0, 100).Select(_ => Enumerable.Range(0, 64).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
@@ -232,4 +241,98 @@ public sealed class InferenceExecutorTests
             for (var j = 0; j < expected.Length; j++) Assert.Equal(expected[j], actual[j], 1e-5f);
         }
     }
+
+    [Fact]
+    public async Task A_run_whose_request_timed_out_is_terminated_and_frees_its_only_allocation_at_once()
+    {
+        using var session = new OnnxSession(SlowChain.Value);
+        var runs = 0;
+        var executor = new InferenceExecutor(
+            (inputs, terminated) =>
+            {
+                Interlocked.Increment(ref runs);
+                return session.Run(inputs.Select(t => t.ToInput()).ToArray(), terminated).Select(Tensor.FromOutput).ToArray();
+            },
+            new ExecutorOptions { Allocations = 1 }, batchable: false);
+        var slow = Task.Run(() => executor.RunAsync([Tensor.Of("input", new float[SlowRows * ChainWidth], SlowRows, ChainWidth)], TimeSpan.FromMilliseconds(200)));
+        await WaitUntil(() => Volatile.Read(ref runs) == 1);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var row = Enumerable.Range(0, ChainWidth).Select(i => (float)i).ToArray();
+        var next = await executor.RunAsync([Tensor.Of("input", row, 1, ChainWidth)], Bound).WaitAsync(Bound);
+        clock.Stop();
+
+        // Run to its end the slow run takes about 13 s; terminated, it frees the allocation after its timeout, a sweep and one node.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the next request waited {clock.Elapsed}");
+        Assert.Equal(row, next[0].GetData<float>());
+        await Assert.ThrowsAsync<InferenceTimeoutException>(() => slow.WaitAsync(Bound));
+        var stats = executor.Statistics.Snapshot(executor.Pending);
+        Assert.Equal(1, stats.TimeoutCount);
+        Assert.Equal(0, stats.ErrorCount);
+        Assert.Equal(2, runs);
+    }
+
+    [Fact]
+    public async Task A_terminated_stacked_run_is_not_run_again_one_by_one()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var model = new FakeModel(gate: gate);
+        var executor = new InferenceExecutor(
+            model.Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 3, MaxBatchWait = TimeSpan.FromMilliseconds(10) }, batchable: true);
+        var turn = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var gaveUp = await Task.Factory.StartNew(
+            () => Enumerable.Range(0, 3).Select(i => executor.RunAsync([Row(i)], TimeSpan.FromMilliseconds(100))).ToArray(),
+            CancellationToken.None, TaskCreationOptions.None, turn);
+
+        foreach (var request in gaveUp) await Assert.ThrowsAsync<InferenceTimeoutException>(() => request.WaitAsync(Bound));
+        var next = Task.Run(() => executor.RunAsync([Row(7)], Bound));
+        // The gate is still shut (the fake would wait 20 s): only termination frees the allocation this soon.
+        await WaitUntil(() => Volatile.Read(ref model.Runs) >= 2, within: TimeSpan.FromSeconds(5));
+        gate.Set();
+
+        Assert.Equal(14f, (await next.WaitAsync(Bound))[0].GetData<float>()[0]);
+        Assert.Equal(3, model.MaxRows);
+        Assert.Equal(2, model.Runs); // the stacked run and the next request's: none one by one
+
+        var stats = executor.Statistics.Snapshot(executor.Pending);
+        Assert.Equal(3, stats.TimeoutCount);
+        Assert.Equal(0, stats.ErrorCount);
+    }
+
+    [Fact]
+    public async Task A_run_is_terminated_when_its_caller_cancels_and_not_before()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var model = new FakeModel(gate: gate);
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1 }, batchable: false);
+        using var caller = new CancellationTokenSource();
+        var cancelled = Task.Run(() => executor.RunAsync([Row(1)], Bound, caller.Token));
+        await WaitUntil(() => Volatile.Read(ref model.Runs) == 1);
+        var next = executor.RunAsync([Row(2)], Bound);
+
+        await Task.Delay(150);
+        Assert.Equal(1, model.Runs); // sweeps leave a run alone while its caller waits
+        caller.Cancel();
+        // The gate is still shut (the fake would wait 20 s): only termination frees the allocation this soon.
+        await WaitUntil(() => Volatile.Read(ref model.Runs) == 2, within: TimeSpan.FromSeconds(5));
+        gate.Set();
+
+        Assert.Equal(4f, (await next.WaitAsync(Bound))[0].GetData<float>()[0]);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Bound));
+        Assert.Equal(0, executor.Statistics.Snapshot(executor.Pending).ErrorCount);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan? within = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < (within ?? Bound), $"condition not reached within {within ?? Bound}");
+            await Task.Delay(1);
+        }
+    }
+
+    private const int ChainWidth = 256;
+    private const int SlowRows = 8192; // about 13 s through the chain on the 2-core dev machine, 13 ms a node
+    private static readonly Lazy<byte[]> SlowChain = new(() => TestOnnxModels.IdentityChain(ChainWidth, depth: 1000));
 }
