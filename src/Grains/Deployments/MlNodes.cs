@@ -5,10 +5,15 @@ using Orleans.Runtime;
 namespace TrainedModelsOrleans.Grains.Deployments;
 
 /// <summary>
-/// The ML nodes the planner may use: the silos Orleans' membership holds Active, with what each offers (asked of
-/// its NodeCapacityGrain once per silo generation). A silo declared dead leaves this list when this silo's view learns it.
+/// The ML nodes the planner may use: the silos Orleans' membership holds Active and its placement can place grains
+/// on (in the cluster manifest), with what each offers (asked of its NodeCapacityGrain once per silo generation).
+/// A silo declared dead leaves this list when this silo's view learns it.
 /// </summary>
-public sealed class MlNodes(IClusterMembershipService membership, IGrainFactory grains)
+/// <remarks>
+/// Placement (SiloNamePlacement) only uses silos the manifest lists, and a killed silo left the manifest before
+/// membership declared it dead: a plan that still counted it failed to reserve there, attempt after attempt.
+/// </remarks>
+public sealed class MlNodes(IClusterMembershipService membership, IClusterManifestProvider manifests, IGrainFactory grains)
 {
     private static readonly TimeSpan OfferTimeout = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<SiloAddress, NodeOffer> _offers = new();
@@ -16,8 +21,9 @@ public sealed class MlNodes(IClusterMembershipService membership, IGrainFactory 
     /// <summary>Live ML nodes, by name.</summary>
     public async Task<IReadOnlyList<MlNode>> LiveAsync(CancellationToken ct)
     {
+        var placeable = manifests.Current.Silos;
         var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name)).ToArray();
+            .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name) && placeable.ContainsKey(m.SiloAddress)).ToArray();
         var offers = await Task.WhenAll(active.Select(m => OfferAsync(m, ct)));
         return offers.OfType<NodeOffer>().GroupBy(o => o.Node, StringComparer.Ordinal)
             .Select(g => g.Last()).OrderBy(o => o.Node, StringComparer.Ordinal)
