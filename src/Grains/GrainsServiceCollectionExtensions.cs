@@ -30,6 +30,9 @@ public static class GrainsServiceCollectionExtensions
         {
             o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(2);
             o.ConfirmationRetryDelay = TimeSpan.FromSeconds(2);
+            // A transaction waiting for such a lock gives up after 4 s (default 10 s) and is retried by
+            // ControlPlaneTransactions, so a wait never spans two 10 s timeouts of the caller's 15 s retry budget.
+            o.LockAcquireTimeout = TimeSpan.FromSeconds(4);
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(node);
