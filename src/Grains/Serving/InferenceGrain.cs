@@ -16,7 +16,7 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DirectInference direct) : Grain, IInferenceGrain
 {
     public async Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest given)
     {
@@ -33,9 +33,7 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         {
             var signature = target.Config.Onnx ?? throw ElasticsearchException.BadRequest($"model [{target.Config.ModelId}] has no recorded ONNX signature");
             var docs = request.Docs.Select((doc, i) => TensorDocuments.Parse((JsonObject)doc!, i, signature)).ToArray();
-            var outputs = await router.RunAsync(target.Deployment!,
-                served => ServedRequests.InferTensorsAsync(served, docs, timeout),
-                worker => worker.InferTensors(docs, timeout));
+            var outputs = await direct.InferTensorsAsync(target.Deployment!, docs, timeout);
             results = new JsonArray(outputs.Select(o => (JsonNode?)TensorDocuments.Render(o)).ToArray());
         }
         else
@@ -50,8 +48,9 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
     public Task<InferenceTensor[][]> InferTensors(string id, InferenceTensor[][] docs, TimeSpan? timeout = null)
     {
         var deadline = timeout ?? DefaultTimeout;
-        return ServedHere(id) is { } served
-            ? ServedRequests.InferTensorsAsync(served, docs, deadline)
+        // The common case, without an await before the queue: the id resolves from a fresh view.
+        return direct.ResolveFresh(id) is { } target
+            ? direct.InferTensorsAsync(target.Deployment, docs, deadline)
             : InferTensorsRoutedAsync(id, docs, deadline);
     }
 
@@ -59,21 +58,10 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
     {
         var target = await ResolveAsync(id);
         if (target.Tree is not null) throw ElasticsearchException.BadRequest($"model [{id}] is a tree ensemble; it takes documents, not tensors");
-        return await router.RunAsync(target.Deployment!,
-            served => ServedRequests.InferTensorsAsync(served, docs, deadline),
-            worker => worker.InferTensors(docs, deadline));
+        return await direct.InferTensorsAsync(target.Deployment!, docs, deadline);
     }
 
     private static readonly TimeSpan DefaultTimeout = InferRequest.DefaultTimeout.ToTimeSpan();
-
-    /// <summary>
-    /// The common case, without an await before the queue: from a fresh view, the id reaches a ready
-    /// deployment the router would run on this silo, and it is served here.
-    /// </summary>
-    private ServedDeployment? ServedHere(string id) =>
-        targets.Fresh?.Resolve(id).Pick() is { Ready: true } candidate && router.TryChooseLocal(candidate.Deployment, out var served)
-            ? served
-            : null;
 
     /// <summary>ES's resolution (TransportInternalInferModelAction), from this silo's cached view; a miss re-reads once.</summary>
     private async Task<Target> ResolveAsync(string id)
