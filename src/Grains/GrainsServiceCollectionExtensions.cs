@@ -31,8 +31,12 @@ public static class GrainsServiceCollectionExtensions
             o.RemoteTransactionPingFrequency = TimeSpan.FromSeconds(2);
             o.ConfirmationRetryDelay = TimeSpan.FromSeconds(2);
             // A transaction waiting for such a lock gives up after 4 s (default 10 s) and is retried by
-            // ControlPlaneTransactions, so a wait never spans two 10 s timeouts of the caller's 15 s retry budget.
+            // ControlPlaneTransactions, so a wait never spans two 10 s timeouts of the caller's retry budget.
             o.LockAcquireTimeout = TimeSpan.FromSeconds(4);
+            // Prepare and Prepared are one-way messages: one sent to a silo that was just killed is lost without an
+            // error, and the commit manager waited 20 s (the default) for it; a start then outlived Orleans' 30 s
+            // response timeout. Our prepares are one small row write: give up after 4 s and let the retry re-plan.
+            o.PrepareTimeout = TimeSpan.FromSeconds(4);
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(node);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Orleans;
+using Orleans.Core.Internal;
 using Orleans.Transactions;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
@@ -59,6 +60,36 @@ public sealed class DeploymentTransactionTests(ControlPlaneCluster cluster, ITes
         AssertOneWinner(deploymentId, outcomes);
         await AssertOneDeploymentCommittedAsync(deploymentId, model);
         Assert.True(await Coordinator.RemoveAssignment(deploymentId, "test").WaitAsync(Bound));
+    }
+
+    /// <summary>
+    /// A stop commits twice (stopping, then removed). A coordinator lost between the two (its silo killed) left the
+    /// deployment stopping for good; the next activation finishes the stop, and tells the nodes to fetch their routes.
+    /// </summary>
+    [Fact]
+    public async Task A_stop_left_between_its_two_commits_is_finished_by_the_next_coordinator_activation()
+    {
+        var model = await Cluster.UploadOnnxModelAsync("halfstop");
+        var deploymentId = MlApi.NewId("halfstop-dep");
+        await Cluster.Grain<IDeploymentGrain>(deploymentId)
+            .Start(new StartDeploymentRequest { ModelId = model, DeploymentId = deploymentId, WaitFor = AllocationState.Started }).WaitAsync(Bound);
+        var stopping = await Coordinator.MarkStopping(deploymentId, AssignmentStatus.StopReasonClientCall).WaitAsync(Bound);
+        Assert.Equal(AssignmentState.Stopping, stopping!.AssignmentState);
+        await Cluster.CommittedAsync();
+        Assert.Equal("stopping", Assert.Single(await Cluster.RowsAsync("SELECT assignment_state FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId)))[0]);
+
+        await Coordinator.AsReference<IGrainManagementExtension>().DeactivateOnIdle().AsTask().WaitAsync(Bound);
+        var clock = Stopwatch.StartNew();
+        while (await Coordinator.GetAssignment(deploymentId).WaitAsync(Bound) is not null)
+        {
+            Assert.True(clock.Elapsed < Bound, $"{deploymentId} stayed stopping after the coordinator came back");
+            await Task.Delay(20);
+        }
+        await Cluster.CommittedAsync();
+        Assert.Empty(await Cluster.RowsAsync("SELECT deployment_id FROM ml_deployments WHERE deployment_id = @d", ("d", deploymentId)));
+        Assert.Empty(await Cluster.RowsAsync("SELECT node FROM deployment_routes WHERE deployment_id = @d", ("d", deploymentId)));
+        Assert.Empty(await Cluster.RowsAsync("SELECT id FROM ml_ids WHERE id = @d", ("d", deploymentId)));
+        await AssertNoNodeOversubscribedAsync();
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace TrainedModelsOrleans.TestSupport;
 /// <summary>
 /// A node run as its own process (the real Silo executable), so a test can kill it with SIGKILL and
 /// start it again, as an operator's machine would. The last lines it wrote (stdout and stderr) are kept
-/// for failure messages.
+/// for failure messages; with TMO_TEST_PROCESS_LOGS set to a folder, every line also goes to a file there.
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
@@ -19,12 +19,18 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Uri? _baseAddress;
     private readonly Queue<string> _lines = new();
     private readonly string _name;
+    private readonly StreamWriter? _fullLog;
 
     private NodeProcess(Process process, Uri? baseAddress, string name)
     {
         _process = process;
         _baseAddress = baseAddress;
         _name = name;
+        if (Environment.GetEnvironmentVariable("TMO_TEST_PROCESS_LOGS") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            _fullLog = new StreamWriter(Path.Combine(folder, $"{DateTime.UtcNow:HHmmss}-{process.Id}.log")) { AutoFlush = true };
+        }
     }
 
     /// <summary>Where the node's HTTP API answers.</summary>
@@ -189,6 +195,7 @@ public sealed class NodeProcess : IAsyncDisposable
         {
             if (_lines.Count == KeptLines) _lines.Dequeue();
             _lines.Enqueue(line);
+            _fullLog?.WriteLine(line);
         }
     }
 }

@@ -107,7 +107,9 @@ public sealed partial class AssignmentCoordinatorGrain(
         return _deployments![deploymentId].Assignment;
     }
 
-    public Task<bool> RemoveAssignment(string deploymentId, string reason) => InTurnAsync<bool>(async () =>
+    public Task<bool> RemoveAssignment(string deploymentId, string reason) => InTurnAsync<bool>(() => RemoveInTurnAsync(deploymentId, reason));
+
+    private async Task<bool> RemoveInTurnAsync(string deploymentId, string reason)
     {
         // Stopping first, so routers stop sending; then the assignment goes.
         if (await MarkStoppingInTurnAsync(deploymentId, reason) is null) return false;
@@ -118,7 +120,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             return new Change(Rebalancer.Rebalance(nodes, remaining)) { Removed = deploymentId };
         });
         return true;
-    });
+    }
 
     public Task UpdateRoutingState(string deploymentId, string node, RoutingState state, string? reason) => InTurnAsync(async () =>
     {
@@ -236,7 +238,28 @@ public sealed partial class AssignmentCoordinatorGrain(
             return ids.Zip(records).Where(r => r.Second.Assignment is not null)
                 .ToDictionary(r => r.First, r => r.Second, StringComparer.Ordinal);
         });
-        _deployments ??= loaded;
+        if (_deployments is not null) return; // a reentrant call loaded it first
+        _deployments = loaded;
+        TakeOver(loaded);
+    }
+
+    /// <summary>
+    /// What a coordinator inherits from one that died (its silo killed): the last changes it committed may not have
+    /// reached the nodes, so every node with routes is told to fetch them again; and a stop interrupted between its
+    /// two commits left a deployment stopping that nobody would remove, so those stops are finished.
+    /// </summary>
+    private void TakeOver(Dictionary<string, DeploymentRecord> loaded)
+    {
+        foreach (var node in loaded.Values.SelectMany(d => d.Assignment!.RoutingTable.Keys).Distinct(StringComparer.Ordinal))
+            Notify(node);
+        foreach (var (id, record) in loaded)
+        {
+            if (record.Assignment!.AssignmentState != AssignmentState.Stopping) continue;
+            LogFinishingStop(logger, id);
+            InTurnAsync<bool>(() => RemoveInTurnAsync(id, record.Assignment.Reason ?? AssignmentStatus.StopReasonClientCall)).ContinueWith(
+                t => LogFinishingStopFailed(logger, id, t.Exception!.GetBaseException()),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
     }
 
     /// <summary>
@@ -342,6 +365,12 @@ public sealed partial class AssignmentCoordinatorGrain(
         public (string Id, string ModelId)? Created { get; init; }
         public string? Removed { get; init; }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} was left stopping by an earlier coordinator; finishing the stop")]
+    private static partial void LogFinishingStop(ILogger logger, string deploymentId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Finishing the stop of deployment {DeploymentId} failed; a stop request or the next coordinator retries it")]
+    private static partial void LogFinishingStopFailed(ILogger logger, string deploymentId, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telling node {Node} about its routes failed")]
     private static partial void LogNotifyFailed(ILogger logger, string node, Exception error);
