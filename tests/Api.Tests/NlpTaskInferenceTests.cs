@@ -109,6 +109,8 @@ public sealed class NlpTaskInferenceTests(ServiceFixture service) : IClassFixtur
 
         (await InferAsync(model, null, "paris")).AssertError(400, "status_exception",
             "please provide configuration update for question_answering task including the desired [question]");
+        (await InferAsync(model, Update("""{"question_answering":{"num_top_classes":1}}"""), "paris"))
+            .AssertError(400, "illegal_argument_exception", "[question] must not be null.");
         (await InferAsync(model, Update("""{"question_answering":{"max_answer_length":0,"question":"what ?"}}"""), "paris"))
             .AssertError(400, "status_exception", "[max_answer_length] must be greater than [0]; provided [0]");
         (await InferAsync(model, Update("""{"question_answering":{"question":"what ?","labels":["a"]}}"""), "paris"))

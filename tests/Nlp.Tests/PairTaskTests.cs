@@ -133,7 +133,8 @@ public class PairTaskTests
     {
         var task = Task("""{"question_answering":{}}""");
         Assert.Equal(QuestionAnsweringProcessor.MissingQuestion, Refused(() => task.Prepare(["my car"])).Reason);
-        Assert.Equal(QuestionAnsweringProcessor.MissingQuestion, Refused(() => task.WithUpdate(Update("""{"question_answering":{"num_top_classes":2}}"""))).Reason);
+        var noQuestion = Refused(() => task.WithUpdate(Update("""{"question_answering":{"num_top_classes":2}}""")));
+        Assert.Equal(("illegal_argument_exception", "[question] must not be null."), (noQuestion.Type, noQuestion.Reason));
         Assert.Equal("[num_top_classes] must be greater than or equal to [0]; provided [-1]",
             Refused(() => task.WithUpdate(Update("""{"question_answering":{"question":"q","num_top_classes":-1}}"""))).Reason);
         Assert.Equal("[max_answer_length] must be greater than [0]; provided [0]",
@@ -222,7 +223,7 @@ public class PairTaskTests
     {
         var task = Task("""{"text_similarity":{}}""");
         Assert.Equal(TextSimilarityProcessor.MissingText, Refused(() => task.Prepare(["my car"])).Reason);
-        Assert.Equal(TextSimilarityProcessor.MissingText, Refused(() => task.WithUpdate(Update("""{"text_similarity":{"results_field":"x"}}"""))).Reason);
+        Assert.Equal("[text] must not be null.", Refused(() => task.WithUpdate(Update("""{"text_similarity":{"results_field":"x"}}"""))).Reason);
         var function = Refused(() => task.WithUpdate(Update("""{"text_similarity":{"text":"t","span_score_combination_function":"sum"}}""")));
         Assert.Equal(("illegal_argument_exception", "No enum constant org.elasticsearch.xpack.core.ml.inference.trainedmodel.TextSimilarityConfig.SpanScoreFunction.SUM"),
             (function.Type, function.Reason));

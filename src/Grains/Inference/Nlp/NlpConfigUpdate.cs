@@ -103,8 +103,8 @@ internal static class NlpConfigUpdate
                 CheckQuestionAnswering(result, fields.ContainsKey("question"));
                 break;
             case InferenceTaskType.TextSimilarity when !fields.ContainsKey("text"):
-                // TextSimilarityConfigUpdate requires [text]; ES words the missing text this way when it builds the request.
-                throw EsErrors.BadRequest(TextSimilarityProcessor.MissingText);
+                // TextSimilarityConfigUpdate's ExceptionsHelper.requireNonNull.
+                throw EsErrors.IllegalArgument("[text] must not be null.");
             case InferenceTaskType.ZeroShotClassification when result.Labels is not { Count: > 0 }:
                 throw EsErrors.BadRequest("stored configuration has no [labels] defined, supplied inference_config update must supply [labels]");
         }
@@ -114,10 +114,10 @@ internal static class NlpConfigUpdate
         return result;
     }
 
-    // QuestionAnsweringConfigUpdate requires [question]; the config it builds checks the numbers again.
+    // QuestionAnsweringConfigUpdate requires [question] (ExceptionsHelper.requireNonNull); the config it builds checks the numbers again.
     private static void CheckQuestionAnswering(NlpSettings settings, bool hasQuestion)
     {
-        if (!hasQuestion) throw EsErrors.BadRequest(QuestionAnsweringProcessor.MissingQuestion);
+        if (!hasQuestion) throw EsErrors.IllegalArgument("[question] must not be null.");
         if (settings.NumTopClasses < 0)
             throw EsErrors.BadRequest($"[num_top_classes] must be greater than or equal to [0]; provided [{settings.NumTopClasses}]");
         if (settings.MaxAnswerLength <= 0)
