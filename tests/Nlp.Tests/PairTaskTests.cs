@@ -113,6 +113,24 @@ public class PairTaskTests
     }
 
     [Fact]
+    public void Question_answering_without_a_span_truncates_as_configured()
+    {
+        const string context = "my little red car is fun";
+        // truncate first (the default) would cut the question, which cannot make room for a long context.
+        var first = Task("""{"question_answering":{"tokenization":{"bert":{"max_sequence_length":6}}}}""", """{"question_answering":{"question":"is"}}""");
+        Assert.Equal("Attempting truncation [first] but input is too large for the second sequence. The tokenized input length [6] exceeds the maximum sequence length [3], when taking special tokens into account",
+            Refused(() => first.Prepare([context])).Reason);
+
+        var second = first.WithUpdate(Update("""{"question_answering":{"question":"is","tokenization":{"bert":{"truncate":"second"}}}}"""));
+        var batch = second.Prepare([context]);
+        Assert.Equal(["[CLS]", "is", "[SEP]", "my", "little", "[SEP]"], batch.Tokens.Sequences[0].Tokens);
+        float[] start = [0, 0, 0, 0, 4, 0];
+        var result = Assert.Single(batch.ToResults([Named("start_logits", start, 1, 6), Named("end_logits", start, 1, 6)]));
+        Assert.Equal("little", result["predicted_value"]!.GetValue<string>());
+        Assert.True(result["is_truncated"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void Windows_end_on_words_and_overlap_by_the_span()
     {
         // Word positions of 8 pieces: word 2 has three pieces.
