@@ -125,11 +125,8 @@ public class NlpTaskTests
     }
 
     [Fact]
-    public void Tasks_and_tokenizations_not_served_here_are_refused_up_front()
+    public void Tokenizations_not_served_here_are_refused_up_front()
     {
-        var task = Refused(() => NlpTask.For(Config("""{"question_answering":{}}"""), Vocabulary()));
-        Assert.Equal(400, task.Status);
-
         var tokenization = Refused(() => NlpTask.For(Config("""{"pass_through":{"tokenization":{"roberta":{}}}}"""), Vocabulary()));
         Assert.Equal("Trained model [my-model] uses tokenization [roberta]; supported tokenizations are [bert, mpnet]", tokenization.Reason);
     }
