@@ -23,6 +23,9 @@ public static class GrainsServiceCollectionExtensions
         silo.AddIncomingGrainCallFilter<Errors.DatabaseUnavailableFilter>();
         silo.UseTransactions();
         var services = silo.Services;
+        // Transactional state rows name their transactions' participants; JSON must read them back (see the converter).
+        services.Configure<Orleans.Serialization.SystemTextJsonGrainStorageSerializerOptions>(o =>
+            o.JsonSerializerOptions.Converters.Add(new ParticipantIdJsonConverter()));
         // A participant whose transaction's commit manager died (kill -9 of its silo) keeps its lock until it learns the
         // outcome, and by default asks the manager's new activation only every 60 s (confirmations retry every 30 s):
         // control-plane calls queued behind that lock hung for 20 s. Our transactions take milliseconds; ask every 2 s.
