@@ -116,19 +116,28 @@ public static class BenchHttp
             throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}: {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
-    public static async Task UploadAsync(HttpClient http, string id, byte[] definition)
-    {
-        await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}", new System.Text.Json.Nodes.JsonObject
+    public static Task UploadAsync(HttpClient http, string id, byte[] definition) =>
+        UploadAsync(http, id, new System.Text.Json.Nodes.JsonObject
         {
             ["model_type"] = "onnx",
             ["inference_config"] = new System.Text.Json.Nodes.JsonObject { ["pass_through"] = new System.Text.Json.Nodes.JsonObject() },
             ["input"] = new System.Text.Json.Nodes.JsonObject { ["field_names"] = new System.Text.Json.Nodes.JsonArray("input") },
-        }));
-        await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}/definition/0", new
+        }, definition, definition.Length);
+
+    /// <summary>PUT the config, then the definition in base64 parts of <paramref name="partBytes"/> (Eland sends 4 MiB).</summary>
+    public static async Task UploadAsync(HttpClient http, string id, System.Text.Json.Nodes.JsonObject config, byte[] definition, int partBytes)
+    {
+        await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}", config));
+        var parts = Math.Max(1, (definition.Length + partBytes - 1) / partBytes);
+        for (var i = 0; i < parts; i++)
         {
-            definition = Convert.ToBase64String(definition),
-            total_definition_length = definition.Length,
-            total_parts = 1,
-        }));
+            var slice = definition.AsSpan(i * partBytes, Math.Min(partBytes, definition.Length - (i * partBytes)));
+            await EnsureAsync(await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(http, $"/_ml/trained_models/{id}/definition/{i}", new
+            {
+                definition = Convert.ToBase64String(slice),
+                total_definition_length = definition.Length,
+                total_parts = parts,
+            }));
+        }
     }
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|cluster|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|text|cluster|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -44,6 +44,11 @@ try
     {
         Console.Error.WriteLine("inference: raw ONNX Runtime vs grain path vs HTTP, three models, batching ...");
         await InferenceBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
+    if (suite is "text" or "all")
+    {
+        Console.Error.WriteLine("text: a published text model (MiniLM) over HTTP at 1 and 64 clients vs raw ONNX Runtime ...");
+        await TextModelBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
     }
     if (suite is "cluster" or "all")
     {

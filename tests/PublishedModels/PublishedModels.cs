@@ -146,7 +146,7 @@ public static class PublishedModels
         }
     }
 
-    private static string Metadata(string key) =>
+    internal static string Metadata(string key) =>
         typeof(PublishedModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value
         ?? throw new InvalidOperationException($"Assembly metadata '{key}' is missing; it is set from build/PublishedModels.targets.");
 
