@@ -47,6 +47,14 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             context.Response.Clear();
             await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", FirstLine(error.Message));
         }
+        catch (OperationCanceledException error) when (!context.Response.HasStarted)
+        {
+            // Not the client: Orleans cancels a call it cannot address while its grain directory moves ranges after a
+            // node joined or died. The node set is changing; ES answers that with node_not_connected_exception too.
+            context.Response.Clear();
+            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception",
+                $"a call inside the cluster was cancelled while its nodes changed ({FirstLine(error.Message)}); retry");
+        }
         catch (TimeoutException error) when (!context.Response.HasStarted)
         {
             context.Response.Clear();
