@@ -130,8 +130,10 @@ public class NlpTaskTests
         var task = Refused(() => NlpTask.For(Config("""{"question_answering":{}}"""), Vocabulary()));
         Assert.Equal(400, task.Status);
 
-        var tokenization = Refused(() => NlpTask.For(Config("""{"pass_through":{"tokenization":{"roberta":{}}}}"""), Vocabulary()));
-        Assert.Equal("Trained model [my-model] uses tokenization [roberta]; supported tokenizations are [bert, mpnet]", tokenization.Reason);
+        var tokenization = Refused(() => NlpTask.For(Config("""{"pass_through":{"tokenization":{"bert_ja":{}}}}"""), Vocabulary()));
+        Assert.Equal(400, tokenization.Status);
+        Assert.StartsWith("Trained model [my-model] uses tokenization [bert_ja], which this service cannot run: it splits Japanese text", tokenization.Reason);
+        Assert.EndsWith("supported tokenizations are [bert, mpnet, roberta, xlm_roberta, deberta_v2]", tokenization.Reason);
     }
 
     [Fact]

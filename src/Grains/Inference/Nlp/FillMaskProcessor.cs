@@ -9,7 +9,7 @@ namespace TrainedModelsOrleans.Grains.Inference.Nlp;
 /// position; the best token is <c>predicted_value</c>, the input with the mask replaced is
 /// <c>&lt;results_field&gt;_sequence</c>, and num_top_classes (-1: all) tokens are listed (FillMaskResults).
 /// </summary>
-internal sealed class FillMaskProcessor(BertTokenizer tokenizer, int numTopClasses, string resultsField) : INlpResultProcessor
+internal sealed class FillMaskProcessor(NlpTokenizer tokenizer, int numTopClasses, string resultsField) : INlpResultProcessor
 {
     private readonly string mask = tokenizer.Options.SpecialTokens.Mask;
 

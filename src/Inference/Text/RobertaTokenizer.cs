@@ -1,0 +1,106 @@
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace TrainedModelsOrleans.Inference.Text;
+
+/// <summary>
+/// Elasticsearch's RoBERTa tokenizer (x-pack ml RobertaTokenizer, BpeAnalyzer, BpeTokenizer): byte-level BPE over
+/// the uploaded vocabulary and merges. The merging itself is Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
+/// (byte-level); around it, what ES does differently from the library's RoBERTa pipeline:
+/// <list type="bullet">
+/// <item>Never-split tokens (<c>&lt;mask&gt;</c>) are cut out of the text first, and the text before one loses its
+/// trailing whitespace (BpeTokenizer.fillTokens), so "a &lt;mask&gt;" gives "a", "&lt;mask&gt;".</item>
+/// <item>The GPT-2 pattern runs with Java's regex semantics: <c>\s</c> is ASCII whitespace only, so a no-break or
+/// ideographic space is a "symbol" run, not whitespace (the library's RobertaPreTokenizer and HF use Unicode <c>\s</c>).</item>
+/// <item><c>add_prefix_space</c> puts a space before the first pre-token of the whole input only, unless it starts with one.</item>
+/// <item>Each pre-token is one word: its pieces share a word position (windows never cut through it) and carry the
+/// pre-token's offsets, the first piece without its leading space.</item>
+/// </list>
+/// A difference kept: ES ranks a merge by the concatenation of the pair ("a bc" and "ab c" are the same rank), the
+/// library by the pair itself; the two agree on merges learned by BPE, where every merged string is made once.
+/// </summary>
+public sealed class RobertaTokenizer : NlpTokenizer
+{
+    // BpeTokenizer.pattern, with Java's \s ([ \t\n\x0B\f\r]) spelled out.
+    private static readonly Regex GptPattern = new(
+        @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^ \t\n\x0B\f\r\p{L}\p{N}]+|[ \t\n\x0B\f\r]+(?![^ \t\n\x0B\f\r])|[ \t\n\x0B\f\r]+",
+        RegexOptions.CultureInvariant | RegexOptions.Compiled);
+
+    private readonly BpeTokenizer bpe;
+    private readonly string[] neverSplit;
+    private readonly Dictionary<string, int> neverSplitIds;
+
+    public RobertaTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<string> merges, BertTokenizerOptions options)
+        : base(vocabulary, options)
+    {
+        ArgumentNullException.ThrowIfNull(merges);
+        // ES's vocabulary map: a later duplicate wins.
+        var ids = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        for (var i = 0; i < vocabulary.Count; i++) ids[vocabulary[i]] = i;
+        bpe = BpeTokenizer.Create(new BpeOptions(ids)
+        {
+            Merges = merges,
+            ByteLevel = true,
+            UnknownToken = options.SpecialTokens.Unknown,
+        });
+        neverSplit = [.. options.NeverSplit.Append(options.SpecialTokens.Mask).Distinct(StringComparer.Ordinal)];
+        neverSplitIds = neverSplit.ToDictionary(t => t, t => ids.TryGetValue(t, out var id) ? id : UnknownTokenId, StringComparer.Ordinal);
+    }
+
+    private protected override void InnerTokenize(string text, PieceBuffer output)
+    {
+        var firstFind = true;
+        var word = -1;
+        var segmentStart = 0;
+        while (segmentStart <= text.Length)
+        {
+            var (special, at) = NextNeverSplit(text, segmentStart);
+            var segmentEnd = special is null ? text.Length : at;
+            var segment = text.AsSpan(segmentStart, segmentEnd - segmentStart);
+            // The text before a never-split token loses its trailing whitespace (ES treats it as part of that token).
+            if (special is not null) segment = segment.TrimEnd();
+            if (!segment.IsEmpty) Encode(segment, segmentStart, ref firstFind, ref word, output);
+            if (special is null) break;
+            output.Add(neverSplitIds[special], ++word, at, at + special.Length);
+            firstFind = false;
+            segmentStart = at + special.Length;
+        }
+    }
+
+    private void Encode(ReadOnlySpan<char> segment, int offset, ref bool firstFind, ref int word, PieceBuffer output)
+    {
+        foreach (var match in GptPattern.EnumerateMatches(segment))
+        {
+            var piece = segment.Slice(match.Index, match.Length);
+            var addedSpace = firstFind && Options.AddPrefixSpace && piece[0] != ' ';
+            firstFind = false;
+            var input = addedSpace ? string.Concat(" ", piece) : piece.ToString();
+            var start = offset + match.Index;
+            var end = start + match.Length;
+            var position = ++word;
+            var first = true;
+            foreach (var token in bpe.EncodeToTokens(input, out _, considerPreTokenization: false, considerNormalization: false))
+            {
+                // Only the first piece leaves out a leading space of the text (not one we added).
+                var adjust = first && input[0] == ' ' && !addedSpace ? 1 : 0;
+                output.Add(token.Id, position, start + adjust, end);
+                first = false;
+            }
+        }
+    }
+
+    // BpeTokenizer.splitOutNeverSplit: the first never-split token at or after `from` (the longest at one place).
+    private (string? Token, int At) NextNeverSplit(string text, int from)
+    {
+        var bestAt = int.MaxValue;
+        string? best = null;
+        foreach (var token in neverSplit)
+        {
+            var at = text.IndexOf(token, from, StringComparison.Ordinal);
+            if (at < 0 || at > bestAt || (at == bestAt && token.Length <= best!.Length)) continue;
+            bestAt = at;
+            best = token;
+        }
+        return (best, bestAt);
+    }
+}

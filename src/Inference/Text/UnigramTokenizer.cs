@@ -1,0 +1,144 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace TrainedModelsOrleans.Inference.Text;
+
+/// <summary>
+/// Elasticsearch's SentencePiece unigram tokenizers (x-pack ml XLMRobertaTokenizer and DebertaV2Tokenizer over
+/// UnigramTokenizer): the uploaded vocabulary and scores, a "▁" before every word, and the best-scoring split of
+/// each word (Viterbi). The split is Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/> built from the
+/// vocabulary and scores (its unigram model, no model proto needed); around it, what ES does differently:
+/// <list type="bullet">
+/// <item>ES cuts the text at Java whitespace first and encodes each word on its own, "▁" first; the library encodes
+/// the whole text with spaces escaped to "▁". The same pieces unless a vocabulary entry spans a "▁" inside it.</item>
+/// <item>Never-split tokens (<c>&lt;mask&gt;</c>; for deberta_v2 also [CLS], [SEP], [PAD], [UNK], [MASK]) are cut
+/// out of a word and looked up whole; the rest of the word after one starts again with "▁".</item>
+/// <item>Unknown characters next to each other become one unknown token (ES's fuseUnk, on when byte fallback is off);
+/// the library gives one per character. With byte fallback (deberta_v2) each byte is its own &lt;0xXX&gt; piece, as in the library.</item>
+/// <item>Every piece is a word of its own (ES's position increment is 1 per piece), so windows may end between pieces.</item>
+/// <item>Offsets: a piece's start and end in the original text, the "▁" counting for nothing (ES's offset correction).</item>
+/// <item>Normalization: ES runs XLM-RoBERTa's precompiled character map (nmt_nfkc) from a resource we do not ship;
+/// we apply Unicode NFKC to each word, which is what that map does for text (it also folds some control and
+/// space characters, which the whitespace split drops anyway). A word NFKC changes maps every piece to the whole word's offsets.</item>
+/// <item>Scores are kept as doubles in ES and floats in the library; ties that differ below float precision may split differently.</item>
+/// </list>
+/// </summary>
+public sealed class UnigramTokenizer : NlpTokenizer
+{
+    private const char WordStart = '\u2581';
+
+    private readonly SentencePieceTokenizer model;
+    private readonly bool byteFallback;
+    private readonly string[] neverSplit;
+    private readonly Dictionary<string, int> neverSplitIds;
+
+    public UnigramTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, bool byteFallback, BertTokenizerOptions options)
+        : base(vocabulary, options)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        if (scores.Count != vocabulary.Count)
+            throw new ArgumentException($"provided vocabulary [{vocabulary.Count}] and scores [{scores.Count}] must have the same size");
+        this.byteFallback = byteFallback;
+        model = SentencePieceTokenizer.Create(
+            vocabulary.Select((token, i) => (token, (float)scores[i])),
+            UnknownTokenId,
+            addBeginningOfSentence: false,
+            addEndOfSentence: false,
+            precompiledCharsMap: ReadOnlySpan<byte>.Empty,
+            addDummyPrefix: true,
+            escapeWhiteSpaces: true,
+            treatWhitespaceAsSuffix: false,
+            byteFallback: byteFallback,
+            specialTokens: null);
+        var special = options.SpecialTokens;
+        IEnumerable<string> always = byteFallback
+            ? [special.Unknown, special.Separator, special.Pad, special.Class, special.Mask]
+            : [special.Mask];
+        neverSplit = [.. options.NeverSplit.Concat(always).Distinct(StringComparer.Ordinal)];
+        neverSplitIds = neverSplit.ToDictionary(t => t, t => ExactId(t) is var id and >= 0 ? id : UnknownTokenId, StringComparer.Ordinal);
+    }
+
+    private protected override void InnerTokenize(string text, PieceBuffer output)
+    {
+        var word = -1;
+        var at = 0;
+        while (at < text.Length)
+        {
+            if (IsJavaWhitespace(text, at))
+            {
+                at += char.IsSurrogatePair(text, at) ? 2 : 1;
+                continue;
+            }
+            var start = at;
+            while (at < text.Length && !IsJavaWhitespace(text, at)) at += char.IsSurrogatePair(text, at) ? 2 : 1;
+            EncodeWord(text, start, at, ref word, output);
+        }
+    }
+
+    private void EncodeWord(string text, int start, int end, ref int word, PieceBuffer output)
+    {
+        var token = text.AsSpan(start, end - start);
+        var from = 0;
+        while (from < token.Length)
+        {
+            var (special, at) = NextNeverSplit(token, from);
+            var segmentEnd = special is null ? token.Length : at;
+            if (segmentEnd > from) EncodePieces(text, start + from, start + segmentEnd, ref word, output);
+            if (special is null) break;
+            output.Add(neverSplitIds[special], ++word, start + at, start + at + special.Length);
+            from = at + special.Length;
+        }
+    }
+
+    private void EncodePieces(string text, int start, int end, ref int word, PieceBuffer output)
+    {
+        var original = text.AsSpan(start, end - start);
+        var normalized = original.IsNormalized(NormalizationForm.FormKC) ? original : original.ToString().Normalize(NormalizationForm.FormKC).AsSpan();
+        var exact = normalized.Length == original.Length && normalized.SequenceEqual(original);
+        var lastWasUnknown = false;
+        foreach (var piece in model.EncodeToTokens(normalized, out _, addBeginningOfSentence: false, addEndOfSentence: false,
+                     considerPreTokenization: false, considerNormalization: true))
+        {
+            // Offsets of the "▁"-prefixed word: position 0 is the "▁", so the word's own chars start at 1.
+            var (offset, length) = piece.Offset.GetOffsetAndLength(normalized.Length + 1);
+            var pieceStart = exact ? start + Math.Max(offset - 1, 0) : start;
+            var pieceEnd = exact ? start + Math.Max(offset + length - 1, 0) : end;
+            var unknown = piece.Id == UnknownTokenId;
+            if (unknown && lastWasUnknown && !byteFallback)
+            {
+                // ES's fuseUnk: a run of unknown characters is one unknown token.
+                output.Ends[output.Count - 1] = pieceEnd;
+                continue;
+            }
+            output.Add(piece.Id, ++word, pieceStart, pieceEnd);
+            lastWasUnknown = unknown;
+        }
+    }
+
+    // TokenizerUtils.splitOutNeverSplit: the first never-split token at or after `from` (the longest at one place).
+    private (string? Token, int At) NextNeverSplit(ReadOnlySpan<char> token, int from)
+    {
+        var bestAt = int.MaxValue;
+        string? best = null;
+        foreach (var candidate in neverSplit)
+        {
+            var found = token[from..].IndexOf(candidate, StringComparison.Ordinal);
+            if (found < 0) continue;
+            var at = from + found;
+            if (at > bestAt || (at == bestAt && candidate.Length <= best!.Length)) continue;
+            bestAt = at;
+            best = candidate;
+        }
+        return (best, bestAt);
+    }
+
+    // Java's Character.isWhitespace (SimpleWhitespaceTokenizer), by code point: not the no-break spaces.
+    private static bool IsJavaWhitespace(string text, int at)
+    {
+        var c = text[at];
+        if (c < 0x80) return c is ' ' or (>= '\t' and <= '\r') or (>= '\u001C' and <= '\u001F');
+        if (c is '\u00A0' or '\u2007' or '\u202F') return false;
+        return char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.SpaceSeparator
+            or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator;
+    }
+}
