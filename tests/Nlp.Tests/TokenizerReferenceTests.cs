@@ -33,6 +33,13 @@ public class TokenizerReferenceTests
 
         foreach (var (first, second, ids) in reference.Pairs)
         {
+            if (reference.Tokenization == "deberta_v2" && (first.Length == 0 || second.Length == 0))
+            {
+                // ES's DebertaTokenizationResult refuses a side with no tokens.
+                var e = Assert.Throws<ArgumentException>(() => tokenizer.TokenizePairs([first], [second], Truncation.None));
+                Assert.Equal("Both sequences must have at least one token", e.Message);
+                continue;
+            }
             var row = Assert.Single(tokenizer.TokenizePairs([first], [second], Truncation.None).Sequences);
             Assert.True(ids.SequenceEqual(row.TokenIds.ToArray()), $"{type} [{first}] [{second}]: expected {Show(tokenizer, ids)}, got {Show(tokenizer, row.TokenIds.ToArray())}");
         }

@@ -1,16 +1,29 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace TrainedModelsOrleans.Inference.Text;
 
 /// <summary>
-/// Elasticsearch's BERT tokenizer (x-pack ml BertTokenizer, WordPieceAnalyzer, BasicTokenFilter,
-/// WordPieceTokenFilter): control characters removed, whitespace split, punctuation and CJK
-/// ideographs split into words of their own (never-split tokens such as [MASK] kept whole),
-/// accents stripped (NFD, non-spacing marks dropped) when lower-casing, then greedy longest-match
-/// WordPiece against the vocabulary, case-insensitively when lower-casing. A word that cannot be
-/// covered, or longer than <see cref="MaxInputCharsPerWord"/>, becomes [UNK].
-/// Immutable and thread-safe; build once per vocabulary.
+/// Elasticsearch's BERT and MPNet tokenizer (x-pack ml BertTokenizer, MPNetTokenizer, WordPieceAnalyzer,
+/// BasicTokenFilter, WordPieceTokenFilter): control characters removed, whitespace split, punctuation and CJK
+/// ideographs split into words of their own (never-split tokens such as [MASK] kept whole), accents stripped
+/// (NFD, non-spacing marks dropped) when lower-casing, then greedy longest-match WordPiece against the
+/// vocabulary, case-insensitively when lower-casing. A word that cannot be covered, or longer than
+/// <see cref="MaxInputCharsPerWord"/>, becomes [UNK]. Immutable and thread-safe; build once per vocabulary.
+/// <para>
+/// The WordPiece step is Microsoft.ML.Tokenizers' <see cref="WordPieceTokenizer"/>. The analysis before it is ours,
+/// because ES's differs from the library's BertTokenizer (normalizer + pre-tokenizer) in ways a model notices:
+/// </para>
+/// <list type="bullet">
+/// <item>With do_lower_case ES lower-cases the vocabulary too (a CharArrayMap that ignores case), so a cased entry
+/// matches lower-cased input; the library lower-cases only the input. We give the library lower-cased keys.</item>
+/// <item>Never-split tokens are found inside words by the pieces punctuation splitting makes of them ("x[MASK]y").</item>
+/// <item>Java's character classes: Character.isWhitespace (no-break spaces are not whitespace), ES's punctuation
+/// set, control/format/private-use/surrogate chars removed, Character.toLowerCase (U+0130 → i); .NET's differ.</item>
+/// <item>Lucene's WhitespaceTokenizer cuts runs of more than 512 non-space chars into pieces.</item>
+/// <item>Word positions and offsets (ES's token map) for windowing, NER and fill_mask.</item>
+/// </list>
 /// </summary>
 public sealed class BertTokenizer : NlpTokenizer
 {
@@ -28,7 +41,7 @@ public sealed class BertTokenizer : NlpTokenizer
     private const int MaxWhitespaceTokenLength = 512;
 
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ids;
-    private readonly int longestEntry;
+    private readonly WordPieceTokenizer wordPiece;
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> neverSplitExact;
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> neverSplitWords;
     private readonly string[][] neverSplitPieces;
@@ -54,13 +67,19 @@ public sealed class BertTokenizer : NlpTokenizer
 
         // Like ES's CharArrayMap(ignoreCase): keys lower-cased when lower-casing, a later duplicate wins.
         var map = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        var keys = new string[vocabulary.Count];
         for (var i = 0; i < vocabulary.Count; i++)
         {
-            var key = lowerCase ? Lower(vocabulary[i]) : vocabulary[i];
-            map[key] = i;
-            longestEntry = Math.Max(longestEntry, key.Length);
+            keys[i] = lowerCase ? Lower(vocabulary[i]) : vocabulary[i];
+            map[keys[i]] = i;
         }
         ids = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        wordPiece = WordPieceTokenizer.Create(VocabularyFile(keys, map), new WordPieceOptions
+        {
+            UnknownToken = ExactId(Options.SpecialTokens.Unknown) is var unknown and >= 0 ? keys[unknown] : Options.SpecialTokens.Unknown,
+            ContinuingSubwordPrefix = "##",
+            MaxInputCharsPerWord = MaxInputCharsPerWord,
+        });
 
         var neverSplit = Options.NeverSplit.Append(Options.SpecialTokens.Mask).Distinct(StringComparer.Ordinal).ToArray();
         neverSplitExact = new HashSet<string>(neverSplit, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -68,6 +87,21 @@ public sealed class BertTokenizer : NlpTokenizer
             .GetAlternateLookup<ReadOnlySpan<char>>();
         // ES recognises a never-split token inside a word by the pieces punctuation splitting makes of it: "[", "MASK", "]".
         neverSplitPieces = neverSplit.Select(SplitPieces).Where(p => p.Length > 1).ToArray();
+    }
+
+    // The library reads a vocabulary file, one entry a line, the line number its id. Lines it could not use as
+    // they are (an earlier duplicate, which ES's map overwrites; an entry with a line break or blank) become
+    // entries no word can match: the control char \u0001 never survives ES's control filter.
+    private static MemoryStream VocabularyFile(string[] keys, Dictionary<string, int> ids)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var key = keys[i];
+            var usable = ids[key] == i && !string.IsNullOrWhiteSpace(key) && key.Trim() == key && key.IndexOfAny(['\r', '\n']) < 0;
+            text.Append(usable ? key : $"\u0001{i}").Append('\n');
+        }
+        return new MemoryStream(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
     /// <summary>The id of a vocabulary entry as the WordPiece lookup sees it (case-insensitive when lower-casing), or -1.</summary>
@@ -218,8 +252,8 @@ public sealed class BertTokenizer : NlpTokenizer
         return s.Normalized.AsSpan(0, kept);
     }
 
-    // WordPieceTokenFilter: greedy longest-match-first with "##" continuations; all pieces of a word
-    // share its offsets and position; a word that cannot be covered is a single [UNK].
+    // WordPieceTokenFilter: greedy longest-match-first with "##" continuations (the library's WordPiece, over the
+    // lookup keys); all pieces of a word share its offsets and position; a word that cannot be covered is a single [UNK].
     private void WordPiece(ReadOnlySpan<char> word, int start, int end, int position, Scratch s, PieceBuffer output)
     {
         var key = word;
@@ -241,47 +275,8 @@ public sealed class BertTokenizer : NlpTokenizer
             return;
         }
 
-        var mark = output.Count;
-        var continuation = s.Continuation;
-        var at = 0;
-        while (at < key.Length)
-        {
-            var found = -1;
-            var stop = at;
-            if (at == 0)
-            {
-                for (var stopAt = Math.Min(key.Length, longestEntry); stopAt > 0 && found < 0; stopAt--)
-                {
-                    if (ids.TryGetValue(key[..stopAt], out var id))
-                    {
-                        found = id;
-                        stop = stopAt;
-                    }
-                }
-            }
-            else
-            {
-                // "##" + the rest of the word, looked up with shrinking length.
-                var rest = key[at..];
-                rest.CopyTo(continuation.AsSpan(2));
-                for (var length = Math.Min(rest.Length, longestEntry - 2); length > 0 && found < 0; length--)
-                {
-                    if (ids.TryGetValue(continuation.AsSpan(0, length + 2), out var id))
-                    {
-                        found = id;
-                        stop = at + length;
-                    }
-                }
-            }
-            if (found < 0)
-            {
-                output.Count = mark;
-                output.Add(UnknownTokenId, position, start, end);
-                return;
-            }
-            output.Add(found, position, start, end);
-            at = stop;
-        }
+        foreach (var id in wordPiece.EncodeToIds(key, considerPreTokenization: false, considerNormalization: false))
+            output.Add(id, position, start, end);
     }
 
     private static string Lower(string value)
@@ -312,7 +307,6 @@ public sealed class BertTokenizer : NlpTokenizer
         public char[] Filtered = new char[256];
         public int[] Origin = new int[256];
         public char[] Normalized = new char[256];
-        public readonly char[] Continuation = CreateContinuation();
         public readonly List<(int Start, int End)> Splits = new(64);
         private char[] lowered = new char[MaxWhitespaceTokenLength];
 
@@ -324,14 +318,5 @@ public sealed class BertTokenizer : NlpTokenizer
         }
 
         public char[] Lowered(int length) => lowered.Length >= length ? lowered : lowered = new char[length];
-
-        // Long enough for "##" + any word WordPiece looks into (longer words are [UNK] before any lookup).
-        private static char[] CreateContinuation()
-        {
-            var chars = new char[MaxInputCharsPerWord + 2];
-            chars[0] = '#';
-            chars[1] = '#';
-            return chars;
-        }
     }
 }

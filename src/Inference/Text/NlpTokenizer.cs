@@ -58,8 +58,8 @@ public abstract class NlpTokenizer
             "bert" => new BertTokenizer(vocabulary, options with { SpecialTokens = SpecialTokens.Bert }),
             "mpnet" => new BertTokenizer(vocabulary, options with { SpecialTokens = SpecialTokens.MPNet }),
             "roberta" => new RobertaTokenizer(vocabulary, merges, options with { SpecialTokens = SpecialTokens.Roberta }),
-            "xlm_roberta" => new UnigramTokenizer(vocabulary, scores, byteFallback: false, options with { SpecialTokens = SpecialTokens.Roberta }),
-            "deberta_v2" => new UnigramTokenizer(vocabulary, scores, byteFallback: true, options with { SpecialTokens = SpecialTokens.DebertaV2 }),
+            "xlm_roberta" => UnigramTokenizer.XlmRoberta(vocabulary, scores, options with { SpecialTokens = SpecialTokens.Roberta }),
+            "deberta_v2" => UnigramTokenizer.DebertaV2(vocabulary, scores, options with { SpecialTokens = SpecialTokens.DebertaV2 }),
             _ => throw new ArgumentException($"unknown tokenization type [{tokenization}]"),
         };
     }
@@ -80,6 +80,12 @@ public abstract class NlpTokenizer
 
     /// <summary>The id of the mask token (<see cref="SpecialTokens.Mask"/>), if the vocabulary has it.</summary>
     public int? MaskTokenId { get; }
+
+    /// <summary>A vocabulary entry as text, for fill_mask's results (ES's TokenizationResult.decode): the entry itself by default.</summary>
+    public virtual string Decode(string token) => token;
+
+    /// <summary>DeBERTa-v2 refuses a pair with an empty side (DebertaTokenizationResult: "Both sequences must have at least one token").</summary>
+    private protected virtual bool PairNeedsBothSequences => false;
 
     /// <summary>The id of a vocabulary entry as this tokenizer looks it up, or -1.</summary>
     public virtual int IdOf(string token) => ExactId(token);
@@ -222,6 +228,7 @@ public abstract class NlpTokenizer
     // ES's NlpTokenizer.tokenize(seq1, seq2, truncate): the pair must fit after cutting the chosen side.
     private TokenizedSequence Pair(int sequenceId, string text, PieceBuffer a, PieceBuffer b, Truncation truncate)
     {
+        if (PairNeedsBothSequences && (a.Count == 0 || b.Count == 0)) throw new ArgumentException("Both sequences must have at least one token");
         var max = Options.MaxSequenceLength;
         var room = max - extraTokensForPair;
         int countA = a.Count, countB = b.Count;

@@ -47,6 +47,9 @@ public sealed class RobertaTokenizer : NlpTokenizer
         neverSplitIds = neverSplit.ToDictionary(t => t, t => ids.TryGetValue(t, out var id) ? id : UnknownTokenId, StringComparer.Ordinal);
     }
 
+    /// <summary>RobertaTokenizationResult.decode: the entry's byte-level chars back to UTF-8 text, trimmed (fill_mask's &lt;mask&gt; carries no space).</summary>
+    public override string Decode(string token) => bpe.Decode([bpe.Vocabulary.TryGetValue(token, out var id) ? id : UnknownTokenId]).Trim();
+
     private protected override void InnerTokenize(string text, PieceBuffer output)
     {
         var firstFind = true;

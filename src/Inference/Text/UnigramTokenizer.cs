@@ -29,16 +29,18 @@ public sealed class UnigramTokenizer : NlpTokenizer
 
     private readonly SentencePieceTokenizer model;
     private readonly bool byteFallback;
+    private readonly bool isDebertaV2;
     private readonly string[] neverSplit;
     private readonly Dictionary<string, int> neverSplitIds;
 
-    public UnigramTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, bool byteFallback, BertTokenizerOptions options)
+    private UnigramTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, bool isDebertaV2, BertTokenizerOptions options)
         : base(vocabulary, options)
     {
+        this.isDebertaV2 = isDebertaV2;
+        byteFallback = isDebertaV2;
         ArgumentNullException.ThrowIfNull(scores);
         if (scores.Count != vocabulary.Count)
             throw new ArgumentException($"provided vocabulary [{vocabulary.Count}] and scores [{scores.Count}] must have the same size");
-        this.byteFallback = byteFallback;
         model = SentencePieceTokenizer.Create(
             vocabulary.Select((token, i) => (token, (float)scores[i])),
             UnknownTokenId,
@@ -57,6 +59,20 @@ public sealed class UnigramTokenizer : NlpTokenizer
         neverSplit = [.. options.NeverSplit.Concat(always).Distinct(StringComparer.Ordinal)];
         neverSplitIds = neverSplit.ToDictionary(t => t, t => ExactId(t) is var id and >= 0 ? id : UnknownTokenId, StringComparer.Ordinal);
     }
+
+    /// <summary>ES's XLMRobertaTokenizer: &lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;, unknown characters fused, only &lt;mask&gt; never split.</summary>
+    public static UnigramTokenizer XlmRoberta(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, BertTokenizerOptions options) =>
+        new(vocabulary, scores, isDebertaV2: false, options);
+
+    /// <summary>ES's DebertaV2Tokenizer: [CLS] a [SEP] b [SEP], byte fallback for unknown characters, every special token never split.</summary>
+    public static UnigramTokenizer DebertaV2(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, BertTokenizerOptions options) =>
+        new(vocabulary, scores, isDebertaV2: true, options);
+
+    private protected override bool PairNeedsBothSequences => isDebertaV2;
+
+    /// <summary>XLMRobertaTokenizationResult.decode drops the word-start mark; DeBERTa-v2 keeps the entry as it is.</summary>
+    public override string Decode(string token) =>
+        !isDebertaV2 && token.Length > 0 && token[0] == WordStart ? token[1..] : token;
 
     private protected override void InnerTokenize(string text, PieceBuffer output)
     {
