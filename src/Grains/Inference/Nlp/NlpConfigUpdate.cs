@@ -138,7 +138,7 @@ internal static class NlpConfigUpdate
         var upper = value.ToUpperInvariant();
         return upper switch
         {
-            "FIRST" or "SECOND" or "NONE" => upper.ToLowerInvariant(),
+            "FIRST" or "SECOND" or "NONE" or "BALANCED" => upper.ToLowerInvariant(),
             _ => throw EsErrors.IllegalArgument($"No enum constant {TruncateEnum}.{upper}"),
         };
     }
