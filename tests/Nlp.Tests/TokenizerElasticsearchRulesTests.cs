@@ -47,6 +47,20 @@ public class TokenizerElasticsearchRulesTests
     }
 
     [Fact]
+    public void Roberta_merges_a_pair_whose_concatenation_any_merge_makes_as_es_ranks_by_concatenation()
+    {
+        // "a b" then "b c" then "a bc": the word "abc" becomes [ab, c] after the first merge. The library alone stops
+        // there (no merge "ab c"); ES looks up "abc", which "a bc" makes, and merges it.
+        string[] vocabulary = ["<s>", "<pad>", "</s>", "<unk>", "a", "b", "c", "ab", "bc", "abc"];
+        var tokenizer = NlpTokenizer.Create("roberta", vocabulary, ["a b", "b c", "a bc"], [], new BertTokenizerOptions { WithSpecialTokens = false });
+
+        Assert.Equal(["abc"], Row(tokenizer, "abc").Tokens);
+        Assert.Equal(["a b", "b c", "a bc", "ab c"], RobertaTokenizer.EsMerges(["a b", "b c", "a bc"]));
+        // A later merge of the same string moves the earlier one to its rank: "a bc" (2) outranks "b c" (1) after it.
+        Assert.Equal(["b c", "x y", "a bc", "ab c"], RobertaTokenizer.EsMerges(["a bc", "b c", "x y", "ab c"]));
+    }
+
+    [Fact]
     public void Roberta_decodes_byte_level_entries_to_text_for_fill_mask()
     {
         var tokenizer = Tokenizer("roberta");

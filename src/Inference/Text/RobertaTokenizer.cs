@@ -15,9 +15,11 @@ namespace TrainedModelsOrleans.Inference.Text;
 /// <item><c>add_prefix_space</c> puts a space before the first pre-token of the whole input only, unless it starts with one.</item>
 /// <item>Each pre-token is one word: its pieces share a word position (windows never cut through it) and carry the
 /// pre-token's offsets, the first piece without its leading space.</item>
+/// <item>ES ranks a pair by its concatenation (BpeTokenizer.build keys the ranks by the merge without its space, a
+/// later merge overwriting an earlier one), so [ab, c] merges into "abc" when any merge makes "abc", say "a bc"; the
+/// library merges only listed pairs. We give the library every split of each merged string into two mergeable
+/// tokens, at the rank ES gives that string (<see cref="EsMerges"/>).</item>
 /// </list>
-/// A difference kept: ES ranks a merge by the concatenation of the pair ("a bc" and "ab c" are the same rank), the
-/// library by the pair itself; the two agree on merges learned by BPE, where every merged string is made once.
 /// </summary>
 public sealed class RobertaTokenizer : NlpTokenizer
 {
@@ -39,7 +41,7 @@ public sealed class RobertaTokenizer : NlpTokenizer
         for (var i = 0; i < vocabulary.Count; i++) ids[vocabulary[i]] = i;
         bpe = BpeTokenizer.Create(new BpeOptions(ids)
         {
-            Merges = merges,
+            Merges = EsMerges(merges),
             ByteLevel = true,
             UnknownToken = options.SpecialTokens.Unknown,
         });
@@ -49,6 +51,44 @@ public sealed class RobertaTokenizer : NlpTokenizer
 
     /// <summary>RobertaTokenizationResult.decode: the entry's byte-level chars back to UTF-8 text, trimmed (fill_mask's &lt;mask&gt; carries no space).</summary>
     public override string Decode(string token) => bpe.Decode([bpe.Vocabulary.TryGetValue(token, out var id) ? id : UnknownTokenId]).Trim();
+
+    /// <summary>
+    /// Merges that make the library rank pairs as ES does: for each merged string, at the position of the last merge
+    /// that makes it, every split of it into two tokens a word can hold (a byte's char or a merged string), the
+    /// listed pair first.
+    /// </summary>
+    internal static List<string> EsMerges(IReadOnlyList<string> merges)
+    {
+        // Each merged string with the merges that make it, in order; ES ranks it at the last of them.
+        var makers = new Dictionary<string, List<int>>(merges.Count, StringComparer.Ordinal);
+        var mergedAt = new string[merges.Count];
+        for (var i = 0; i < merges.Count; i++)
+        {
+            mergedAt[i] = merges[i].Replace(" ", "", StringComparison.Ordinal);
+            if (!makers.TryGetValue(mergedAt[i], out var list)) makers[mergedAt[i]] = list = [];
+            list.Add(i);
+        }
+        var ranked = new List<string>(merges.Count * 2);
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < merges.Count; i++)
+        {
+            var merged = mergedAt[i];
+            var makersOfMerged = makers[merged];
+            if (makersOfMerged[^1] != i) continue;
+            foreach (var maker in makersOfMerged)
+            {
+                if (listed.Add(merges[maker])) ranked.Add(merges[maker]);
+            }
+            for (var cut = 1; cut < merged.Length; cut++)
+            {
+                var (left, right) = (merged[..cut], merged[cut..]);
+                if (Mergeable(left, makers) && Mergeable(right, makers) && listed.Add(left + " " + right)) ranked.Add(left + " " + right);
+            }
+        }
+        return ranked;
+    }
+
+    private static bool Mergeable(string token, Dictionary<string, List<int>> makers) => token.Length == 1 || makers.ContainsKey(token);
 
     private protected override void InnerTokenize(string text, PieceBuffer output)
     {
