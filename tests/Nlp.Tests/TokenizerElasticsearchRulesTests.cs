@@ -120,6 +120,21 @@ public class TokenizerElasticsearchRulesTests
     }
 
     [Fact]
+    public void Wordpiece_keeps_a_word_with_a_no_break_space_whole_as_javas_whitespace_class_does()
+    {
+        var tokenizer = Tokenizer("bert_cased");
+
+        Assert.Equal(["[UNK]"], Row(tokenizer, "no\u00A0break").Tokens);
+        Assert.Equal(["no", "b", "##r", "##e", "##a", "##k"], Row(tokenizer, "no break").Tokens);
+    }
+
+    [Fact]
+    public void Wordpiece_drops_characters_outside_the_basic_plane_as_javas_control_filter_does()
+    {
+        Assert.Equal(["o", "##k"], Row(Tokenizer("bert_cased"), "ok\U0001F44D").Tokens);
+    }
+
+    [Fact]
     public void Wordpiece_takes_the_last_of_duplicate_entries_and_skips_entries_the_library_could_not_read()
     {
         var options = new BertTokenizerOptions { WithSpecialTokens = false };
