@@ -37,6 +37,19 @@ public class TokenizerElasticsearchRulesTests
     }
 
     [Fact]
+    public void Roberta_strips_trailing_whitespace_of_text_segments_by_elasticsearchs_count_of_segments()
+    {
+        var tokenizer = Tokenizer("roberta");
+
+        // Three segments, "a ", "<mask>", " fun ": both text segments lose their trailing space.
+        Assert.Equal(["a", "<mask>", "Ġfun"], Row(tokenizer, "a <mask> fun ").Tokens);
+        // Two segments, "<mask>", " fun ": ES's test (1 never-split seen < 2 - 1) fails, so the last space stays a token.
+        Assert.Equal(["<mask>", "Ġfun", "Ġ"], Row(tokenizer, "<mask> fun ").Tokens);
+        // A partial match restarts the trie walk at the char that broke it, so "<<mask>" still holds the mask.
+        Assert.Contains("<mask>", Row(tokenizer, "<<mask>").Tokens);
+    }
+
+    [Fact]
     public void Roberta_splits_with_javas_whitespace_class_where_a_no_break_space_is_a_symbol()
     {
         // Java's \s is ASCII: "!" and the no-break space are one symbol run. With Unicode \s (.NET, HF) they are two.
@@ -58,6 +71,15 @@ public class TokenizerElasticsearchRulesTests
         Assert.Equal(["a b", "b c", "a bc", "ab c"], RobertaTokenizer.EsMerges(["a b", "b c", "a bc"]));
         // A later merge of the same string moves the earlier one to its rank: "a bc" (2) outranks "b c" (1) after it.
         Assert.Equal(["b c", "x y", "a bc", "ab c"], RobertaTokenizer.EsMerges(["a bc", "b c", "x y", "ab c"]));
+    }
+
+    [Fact]
+    public void Roberta_treats_a_letter_outside_the_basic_plane_as_a_letter_as_javas_regex_does()
+    {
+        // U+20000 (CJK Extension B) is a letter: "a\U00020000b" is one pre-token, " 1\U0001D7CE" (a mathematical digit) one number run.
+        var row = Row(Tokenizer("roberta"), "a\U00020000b 1\U0001D7CE");
+
+        Assert.Equal(2, row.WordPositions.ToArray().Distinct().Count());
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace TrainedModelsOrleans.Inference.Text;
@@ -10,8 +9,9 @@ namespace TrainedModelsOrleans.Inference.Text;
 /// <list type="bullet">
 /// <item>Never-split tokens (<c>&lt;mask&gt;</c>) are cut out of the text first, and the text before one loses its
 /// trailing whitespace (BpeTokenizer.fillTokens), so "a &lt;mask&gt;" gives "a", "&lt;mask&gt;".</item>
-/// <item>The GPT-2 pattern runs with Java's regex semantics: <c>\s</c> is ASCII whitespace only, so a no-break or
-/// ideographic space is a "symbol" run, not whitespace (the library's RobertaPreTokenizer and HF use Unicode <c>\s</c>).</item>
+/// <item>The GPT-2 pattern runs with Java's regex semantics (<see cref="GptPreTokenizer"/>): <c>\s</c> is ASCII whitespace
+/// only, so a no-break or ideographic space is a "symbol" run, and letters outside the BMP are letters (the library's
+/// RobertaPreTokenizer and HF use Unicode <c>\s</c>; .NET's regex sees surrogates).</item>
 /// <item><c>add_prefix_space</c> puts a space before the first pre-token of the whole input only, unless it starts with one.</item>
 /// <item>Each pre-token is one word: its pieces share a word position (windows never cut through it) and carry the
 /// pre-token's offsets, the first piece without its leading space.</item>
@@ -23,21 +23,19 @@ namespace TrainedModelsOrleans.Inference.Text;
 /// </summary>
 public sealed class RobertaTokenizer : NlpTokenizer
 {
-    // BpeTokenizer.pattern, with Java's \s ([ \t\n\x0B\f\r]) spelled out.
-    private static readonly Regex GptPattern = new(
-        @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^ \t\n\x0B\f\r\p{L}\p{N}]+|[ \t\n\x0B\f\r]+(?![^ \t\n\x0B\f\r])|[ \t\n\x0B\f\r]+",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled);
-
     private readonly BpeTokenizer bpe;
-    private readonly string[] neverSplit;
-    private readonly Dictionary<string, int> neverSplitIds;
+    private readonly NeverSplitTokens neverSplit;
+    private readonly Dictionary<string, int> ids;
+
+    [ThreadStatic]
+    private static List<(int Start, int Length, bool NeverSplit)>? segments;
 
     public RobertaTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<string> merges, BertTokenizerOptions options)
         : base(vocabulary, options)
     {
         ArgumentNullException.ThrowIfNull(merges);
         // ES's vocabulary map: a later duplicate wins.
-        var ids = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        ids = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
         for (var i = 0; i < vocabulary.Count; i++) ids[vocabulary[i]] = i;
         bpe = BpeTokenizer.Create(new BpeOptions(ids)
         {
@@ -45,8 +43,7 @@ public sealed class RobertaTokenizer : NlpTokenizer
             ByteLevel = true,
             UnknownToken = options.SpecialTokens.Unknown,
         });
-        neverSplit = [.. options.NeverSplit.Append(options.SpecialTokens.Mask).Distinct(StringComparer.Ordinal)];
-        neverSplitIds = neverSplit.ToDictionary(t => t, t => ids.TryGetValue(t, out var id) ? id : UnknownTokenId, StringComparer.Ordinal);
+        neverSplit = new NeverSplitTokens(options.NeverSplit.Append(options.SpecialTokens.Mask));
     }
 
     /// <summary>RobertaTokenizationResult.decode: the entry's byte-level chars back to UTF-8 text, trimmed (fill_mask's &lt;mask&gt; carries no space).</summary>
@@ -90,36 +87,52 @@ public sealed class RobertaTokenizer : NlpTokenizer
 
     private static bool Mergeable(string token, Dictionary<string, List<int>> makers) => token.Length == 1 || makers.ContainsKey(token);
 
+    // BpeTokenizer.fillTokens: never-split tokens cut out first; the text segments then go through the GPT-2 pattern.
     private protected override void InnerTokenize(string text, PieceBuffer output)
     {
+        var parts = segments ??= [];
+        neverSplit.Split(text, parts);
         var firstFind = true;
         var word = -1;
-        var segmentStart = 0;
-        while (segmentStart <= text.Length)
+        var split = 0;
+        foreach (var (start, length, isNeverSplit) in parts)
         {
-            var (special, at) = NextNeverSplit(text, segmentStart);
-            var segmentEnd = special is null ? text.Length : at;
-            var segment = text.AsSpan(segmentStart, segmentEnd - segmentStart);
-            // The text before a never-split token loses its trailing whitespace (ES treats it as part of that token).
-            if (special is not null) segment = segment.TrimEnd();
-            if (!segment.IsEmpty) Encode(segment, segmentStart, ref firstFind, ref word, output);
-            if (special is null) break;
-            output.Add(neverSplitIds[special], ++word, at, at + special.Length);
-            firstFind = false;
-            segmentStart = at + special.Length;
+            var segment = text.AsSpan(start, length);
+            if (isNeverSplit)
+            {
+                output.Add(ids.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(segment, out var id) ? id : UnknownTokenId, ++word, start, start + length);
+                firstFind = false;
+                split++;
+                continue;
+            }
+            // ES strips the trailing whitespace of a text segment before a never-split token ("a <mask>" is "a", "<mask>");
+            // its test is the count of never-split tokens seen against the count of segments, as written.
+            if (split < parts.Count - 1) segment = segment[..JavaTrimEndLength(segment)];
+            Encode(segment, start, ref firstFind, ref word, output);
         }
+    }
+
+    // String.stripTrailing: Character.isWhitespace, where a no-break space is not whitespace.
+    private static int JavaTrimEndLength(ReadOnlySpan<char> segment)
+    {
+        var end = segment.Length;
+        while (end > 0 && CharClasses.IsJavaWhitespace(segment[end - 1])) end--;
+        return end;
     }
 
     private void Encode(ReadOnlySpan<char> segment, int offset, ref bool firstFind, ref int word, PieceBuffer output)
     {
-        foreach (var match in GptPattern.EnumerateMatches(segment))
+        for (var at = 0; at < segment.Length;)
         {
-            var piece = segment.Slice(match.Index, match.Length);
+            var length = GptPreTokenizer.MatchAt(segment, at);
+            var piece = segment.Slice(at, length);
+            var matchIndex = at;
+            at += length;
             var addedSpace = firstFind && Options.AddPrefixSpace && piece[0] != ' ';
             firstFind = false;
             var input = addedSpace ? string.Concat(" ", piece) : piece.ToString();
-            var start = offset + match.Index;
-            var end = start + match.Length;
+            var start = offset + matchIndex;
+            var end = start + length;
             var position = ++word;
             var first = true;
             foreach (var token in bpe.EncodeToTokens(input, out _, considerPreTokenization: false, considerNormalization: false))
@@ -130,20 +143,5 @@ public sealed class RobertaTokenizer : NlpTokenizer
                 first = false;
             }
         }
-    }
-
-    // BpeTokenizer.splitOutNeverSplit: the first never-split token at or after `from` (the longest at one place).
-    private (string? Token, int At) NextNeverSplit(string text, int from)
-    {
-        var bestAt = int.MaxValue;
-        string? best = null;
-        foreach (var token in neverSplit)
-        {
-            var at = text.IndexOf(token, from, StringComparison.Ordinal);
-            if (at < 0 || at > bestAt || (at == bestAt && token.Length <= best!.Length)) continue;
-            bestAt = at;
-            best = token;
-        }
-        return (best, bestAt);
     }
 }

@@ -30,8 +30,11 @@ public sealed class UnigramTokenizer : NlpTokenizer
     private readonly SentencePieceTokenizer model;
     private readonly bool byteFallback;
     private readonly bool isDebertaV2;
-    private readonly string[] neverSplit;
-    private readonly Dictionary<string, int> neverSplitIds;
+    private readonly NeverSplitTokens neverSplit;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> neverSplitIds;
+
+    [ThreadStatic]
+    private static List<(int Start, int Length, bool NeverSplit)>? segments;
 
     private UnigramTokenizer(IReadOnlyList<string> vocabulary, IReadOnlyList<double> scores, bool isDebertaV2, BertTokenizerOptions options)
         : base(vocabulary, options)
@@ -56,8 +59,10 @@ public sealed class UnigramTokenizer : NlpTokenizer
         IEnumerable<string> always = byteFallback
             ? [special.Unknown, special.Separator, special.Pad, special.Class, special.Mask]
             : [special.Mask];
-        neverSplit = [.. options.NeverSplit.Concat(always).Distinct(StringComparer.Ordinal)];
-        neverSplitIds = neverSplit.ToDictionary(t => t, t => ExactId(t) is var id and >= 0 ? id : UnknownTokenId, StringComparer.Ordinal);
+        string[] tokens = [.. options.NeverSplit.Concat(always).Distinct(StringComparer.Ordinal)];
+        neverSplit = new NeverSplitTokens(tokens);
+        neverSplitIds = tokens.ToDictionary(t => t, t => ExactId(t) is var id and >= 0 ? id : UnknownTokenId, StringComparer.Ordinal)
+            .GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>ES's XLMRobertaTokenizer: &lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;, unknown characters fused, only &lt;mask&gt; never split.</summary>
@@ -80,29 +85,33 @@ public sealed class UnigramTokenizer : NlpTokenizer
         var at = 0;
         while (at < text.Length)
         {
-            if (IsJavaWhitespace(text, at))
+            if (CharClasses.IsJavaWhitespace(text[at]))
             {
-                at += char.IsSurrogatePair(text, at) ? 2 : 1;
+                at++;
                 continue;
             }
             var start = at;
-            while (at < text.Length && !IsJavaWhitespace(text, at)) at += char.IsSurrogatePair(text, at) ? 2 : 1;
+            while (at < text.Length && !CharClasses.IsJavaWhitespace(text[at])) at++;
             EncodeWord(text, start, at, ref word, output);
         }
     }
 
+    // UnigramTokenizer.incrementToken: a whole never-split word, else the word cut around never-split tokens, each
+    // other part "▁"-prefixed.
     private void EncodeWord(string text, int start, int end, ref int word, PieceBuffer output)
     {
         var token = text.AsSpan(start, end - start);
-        var from = 0;
-        while (from < token.Length)
+        if (neverSplit.Contains(token))
         {
-            var (special, at) = NextNeverSplit(token, from);
-            var segmentEnd = special is null ? token.Length : at;
-            if (segmentEnd > from) EncodePieces(text, start + from, start + segmentEnd, ref word, output);
-            if (special is null) break;
-            output.Add(neverSplitIds[special], ++word, start + at, start + at + special.Length);
-            from = at + special.Length;
+            output.Add(neverSplitIds[token], ++word, start, end);
+            return;
+        }
+        var parts = segments ??= [];
+        neverSplit.Split(token, parts);
+        foreach (var (from, length, isNeverSplit) in parts)
+        {
+            if (isNeverSplit) output.Add(neverSplitIds[token.Slice(from, length)], ++word, start + from, start + from + length);
+            else EncodePieces(text, start + from, start + from + length, ref word, output);
         }
     }
 
@@ -129,32 +138,5 @@ public sealed class UnigramTokenizer : NlpTokenizer
             output.Add(piece.Id, ++word, pieceStart, pieceEnd);
             lastWasUnknown = unknown;
         }
-    }
-
-    // TokenizerUtils.splitOutNeverSplit: the first never-split token at or after `from` (the longest at one place).
-    private (string? Token, int At) NextNeverSplit(ReadOnlySpan<char> token, int from)
-    {
-        var bestAt = int.MaxValue;
-        string? best = null;
-        foreach (var candidate in neverSplit)
-        {
-            var found = token[from..].IndexOf(candidate, StringComparison.Ordinal);
-            if (found < 0) continue;
-            var at = from + found;
-            if (at > bestAt || (at == bestAt && candidate.Length <= best!.Length)) continue;
-            bestAt = at;
-            best = candidate;
-        }
-        return (best, bestAt);
-    }
-
-    // Java's Character.isWhitespace (SimpleWhitespaceTokenizer), by code point: not the no-break spaces.
-    private static bool IsJavaWhitespace(string text, int at)
-    {
-        var c = text[at];
-        if (c < 0x80) return c is ' ' or (>= '\t' and <= '\r') or (>= '\u001C' and <= '\u001F');
-        if (c is '\u00A0' or '\u2007' or '\u202F') return false;
-        return char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.SpaceSeparator
-            or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator;
     }
 }
