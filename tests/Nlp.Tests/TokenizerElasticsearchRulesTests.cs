@@ -135,6 +135,29 @@ public class TokenizerElasticsearchRulesTests
     }
 
     [Fact]
+    public void Unigram_takes_the_last_of_duplicate_entries()
+    {
+        string[] vocabulary = ["<s>", "<pad>", "</s>", "<unk>", "\u2581fun", "\u2581fun"];
+        var tokenizer = NlpTokenizer.Create("xlm_roberta", vocabulary, [], [0, 0, 0, 0, -1, -2], new BertTokenizerOptions { WithSpecialTokens = false });
+
+        Assert.Equal([5], Row(tokenizer, "fun").TokenIds.ToArray());
+    }
+
+    [Fact]
+    public void Every_type_tokenizes_the_same_from_many_threads_at_once()
+    {
+        foreach (var type in TokenizerFixtures.TypeNames)
+        {
+            var reference = TokenizerFixtures.Type(type);
+            var tokenizer = reference.Tokenizer();
+            var texts = reference.Singles.Select(s => s.Text).ToArray();
+            var expected = texts.Select(t => Row(tokenizer, t).TokenIds.ToArray()).ToArray();
+            Parallel.For(0, 2_000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+                Assert.Equal(expected[i % texts.Length], Row(tokenizer, texts[i % texts.Length]).TokenIds.ToArray()));
+        }
+    }
+
+    [Fact]
     public void Unigram_decodes_as_elasticsearch_does_for_fill_mask()
     {
         Assert.Equal("fun", Tokenizer("xlm_roberta").Decode("▁fun"));

@@ -44,8 +44,12 @@ public sealed class UnigramTokenizer : NlpTokenizer
         ArgumentNullException.ThrowIfNull(scores);
         if (scores.Count != vocabulary.Count)
             throw new ArgumentException($"provided vocabulary [{vocabulary.Count}] and scores [{scores.Count}] must have the same size");
+        // ES's map keeps the last of duplicate entries; the library refuses duplicates, so earlier ones become entries
+        // no text can match (normalized input has its spaces escaped to "▁").
+        var last = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        for (var i = 0; i < vocabulary.Count; i++) last[vocabulary[i]] = i;
         model = SentencePieceTokenizer.Create(
-            vocabulary.Select((token, i) => (token, (float)scores[i])),
+            vocabulary.Select((token, i) => (last[token] == i ? token : $"\u0001 {i}", (float)scores[i])),
             UnknownTokenId,
             addBeginningOfSentence: false,
             addEndOfSentence: false,
