@@ -7,8 +7,9 @@ namespace TrainedModelsOrleans.Inference.Text;
 /// the uploaded vocabulary and merges. The merging itself is Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
 /// (byte-level); around it, what ES does differently from the library's RoBERTa pipeline:
 /// <list type="bullet">
-/// <item>Never-split tokens (<c>&lt;mask&gt;</c>) are cut out of the text first, and the text before one loses its
-/// trailing whitespace (BpeTokenizer.fillTokens), so "a &lt;mask&gt;" gives "a", "&lt;mask&gt;".</item>
+/// <item>Never-split tokens (<c>&lt;mask&gt;</c>) are cut out of the text first (<see cref="NeverSplitTokens"/>), and
+/// text segments lose their trailing whitespace by ES's rule (BpeTokenizer.fillTokens), so "a &lt;mask&gt;" gives
+/// "a", "&lt;mask&gt;".</item>
 /// <item>The GPT-2 pattern runs with Java's regex semantics (<see cref="GptPreTokenizer"/>): <c>\s</c> is ASCII whitespace
 /// only, so a no-break or ideographic space is a "symbol" run, and letters outside the BMP are letters (the library's
 /// RobertaPreTokenizer and HF use Unicode <c>\s</c>; .NET's regex sees surrogates).</item>
@@ -25,7 +26,7 @@ public sealed class RobertaTokenizer : NlpTokenizer
 {
     private readonly BpeTokenizer bpe;
     private readonly NeverSplitTokens neverSplit;
-    private readonly Dictionary<string, int> ids;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ids;
 
     [ThreadStatic]
     private static List<(int Start, int Length, bool NeverSplit)>? segments;
@@ -35,9 +36,10 @@ public sealed class RobertaTokenizer : NlpTokenizer
     {
         ArgumentNullException.ThrowIfNull(merges);
         // ES's vocabulary map: a later duplicate wins.
-        ids = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
-        for (var i = 0; i < vocabulary.Count; i++) ids[vocabulary[i]] = i;
-        bpe = BpeTokenizer.Create(new BpeOptions(ids)
+        var map = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        for (var i = 0; i < vocabulary.Count; i++) map[vocabulary[i]] = i;
+        ids = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        bpe = BpeTokenizer.Create(new BpeOptions(map)
         {
             Merges = EsMerges(merges),
             ByteLevel = true,
@@ -100,7 +102,7 @@ public sealed class RobertaTokenizer : NlpTokenizer
             var segment = text.AsSpan(start, length);
             if (isNeverSplit)
             {
-                output.Add(ids.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(segment, out var id) ? id : UnknownTokenId, ++word, start, start + length);
+                output.Add(ids.TryGetValue(segment, out var id) ? id : UnknownTokenId, ++word, start, start + length);
                 firstFind = false;
                 split++;
                 continue;
@@ -130,16 +132,16 @@ public sealed class RobertaTokenizer : NlpTokenizer
             at += length;
             var addedSpace = firstFind && Options.AddPrefixSpace && piece[0] != ' ';
             firstFind = false;
-            var input = addedSpace ? string.Concat(" ", piece) : piece.ToString();
+            var input = addedSpace ? string.Concat(" ", piece).AsSpan() : piece;
             var start = offset + matchIndex;
             var end = start + length;
             var position = ++word;
             var first = true;
-            foreach (var token in bpe.EncodeToTokens(input, out _, considerPreTokenization: false, considerNormalization: false))
+            foreach (var id in bpe.EncodeToIds(input, considerPreTokenization: false, considerNormalization: false))
             {
                 // Only the first piece leaves out a leading space of the text (not one we added).
                 var adjust = first && input[0] == ' ' && !addedSpace ? 1 : 0;
-                output.Add(token.Id, position, start + adjust, end);
+                output.Add(id, position, start + adjust, end);
                 first = false;
             }
         }
