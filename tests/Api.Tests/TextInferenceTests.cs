@@ -29,22 +29,6 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         return id;
     }
 
-    /// <summary>
-    /// A per-token model, as NER and fill-mask models are: "input_ids" int64[batch, sequence] → Gather from
-    /// a [vocabulary, width] table → "logits" float[batch, sequence, width]. Each token's row of scores is
-    /// the table's row for its id, so a test decides what the model says about every word.
-    /// </summary>
-    private static byte[] TokenScorer(float[,] table)
-    {
-        var (rows, width) = (table.GetLength(0), table.GetLength(1));
-        return new OnnxModelBuilder("token_scorer")
-            .AddInput("input_ids", OnnxDataType.Int64, "batch", "sequence")
-            .AddOutput("logits", OnnxDataType.Float, "batch", "sequence", width)
-            .AddInitializer("table", table.Cast<float>().ToArray(), rows, width)
-            .AddNode("Gather", ["table", "input_ids"], ["logits"], OnnxAttribute.Int("axis", 0))
-            .Build();
-    }
-
     private static double SoftmaxOf(float[] logits, int index) => Math.Exp(logits[index]) / logits.Sum(l => Math.Exp(l));
 
     private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
@@ -114,7 +98,7 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         var table = new float[vocabulary.Length, labels.Length];
         for (var word = 0; word < vocabulary.Length; word++) table[word, 0] = 1f;
         (table[5, 1], table[8, 3], table[9, 4]) = (4f, 3f, 5f);
-        var model = await UploadAsync("ner", new JsonObject { ["classification_labels"] = Strings(labels) }, TokenScorer(table), Strings(vocabulary));
+        var model = await UploadAsync("ner", new JsonObject { ["classification_labels"] = Strings(labels) }, TokenTableModels.PerToken(table), Strings(vocabulary));
 
         var results = (await InferAsync(model, "Elastic is in New York.", "is in")).AssertOk().Body["inference_results"]!.AsArray();
 
@@ -148,7 +132,7 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         // Only the mask's row matters: paris, then london, then lyon; every other token equally unlikely.
         var table = new float[vocabulary.Length, vocabulary.Length];
         (table[4, 10], table[4, 11], table[4, 12]) = (6f, 4f, 2f);
-        var model = await UploadAsync("fill_mask", new JsonObject { ["num_top_classes"] = 3 }, TokenScorer(table), Strings(vocabulary));
+        var model = await UploadAsync("fill_mask", new JsonObject { ["num_top_classes"] = 3 }, TokenTableModels.PerToken(table), Strings(vocabulary));
 
         var response = (await InferAsync(model, "the capital of france is [MASK].")).AssertOk();
 
@@ -229,7 +213,7 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertOk();
         var table = new float[vocabularySize, 1];
         for (var i = 0; i < vocabularySize; i++) table[i, 0] = i;
-        (await service.PutAsync($"/_ml/trained_models/{id}/definition/0", ModelUploads.Parts(TokenScorer(table), 1)[0])).AssertOk();
+        (await service.PutAsync($"/_ml/trained_models/{id}/definition/0", ModelUploads.Parts(TokenTableModels.PerToken(table), 1)[0])).AssertOk();
         return id;
     }
 }

@@ -86,6 +86,10 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
         // ADO.NET clustering instead of the test cluster's in-memory membership table (see the class summary). The switch
         // is internal in TestingHost 10.4.2 (it is public in Orleans' current source), hence reflection.
         UseAdoNetMembership(builder.Options);
+        // As SiloHost: Orleans' distributed grain directory (a dead silo's partitions are rebuilt, not its registrations' grains deactivated).
+#pragma warning disable ORLEANSEXP003
+        builder.Options.UseDistributedGrainDirectory = true;
+#pragma warning restore ORLEANSEXP003
         builder.ConfigureSiloHost((_, host) => host.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning).AddProvider(Log));
         builder.ConfigureClientHost(host => host.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning).AddProvider(Log));
         builder.ConfigureSilo((options, silo) =>

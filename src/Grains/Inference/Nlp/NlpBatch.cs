@@ -15,16 +15,17 @@ public sealed class NlpBatch
 {
     private readonly IReadOnlyList<string> inputs;
     private readonly INlpResultProcessor processor;
+    private readonly NlpTokens rows;
     private int? paddedLength;
 
-    internal NlpBatch(IReadOnlyList<string> inputs, TokenizedBatch tokens, INlpResultProcessor processor)
+    internal NlpBatch(IReadOnlyList<string> inputs, NlpTokens rows, INlpResultProcessor processor)
     {
         this.inputs = inputs;
-        Tokens = tokens;
+        this.rows = rows;
         this.processor = processor;
     }
 
-    public TokenizedBatch Tokens { get; }
+    public TokenizedBatch Tokens => rows.Batch;
 
     public int DocumentCount => inputs.Count;
 
@@ -66,17 +67,12 @@ public sealed class NlpBatch
         }
 
         var rowsByDocument = new List<int>[inputs.Count];
-        for (var r = 0; r < Tokens.BatchSize; r++) (rowsByDocument[Tokens.Sequences[r].SequenceId] ??= []).Add(r);
+        for (var r = 0; r < Tokens.BatchSize; r++) (rowsByDocument[rows.DocumentOf(r)] ??= []).Add(r);
 
         var padded = paddedLength ?? Tokens.SequenceLength;
         var results = new JsonObject[inputs.Count];
         for (var d = 0; d < inputs.Count; d++)
-        {
-            var rowIndices = rowsByDocument[d].ToArray();
-            var rows = rowIndices.Select(r => Tokens.Sequences[r]).ToArray();
-            var inference = DocumentInference.Of(output, rowIndices, rows.Max(r => r.Length), padded);
-            results[d] = processor.Process(new NlpDocument(inputs[d], rows, inference));
-        }
+            results[d] = processor.Process(new NlpDocument(inputs[d], outputs, rowsByDocument[d].ToArray(), rows, padded));
         return results;
     }
 }

@@ -11,8 +11,11 @@ namespace TrainedModelsOrleans.Grains.Inference.Nlp;
 /// <summary>
 /// An <c>_infer</c> request's <c>inference_config</c>, applied to a model's settings as ES's
 /// *ConfigUpdate classes do (NlpConfigUpdate, TextClassificationConfigUpdate, FillMaskConfigUpdate,
-/// BertTokenizationUpdate): the task must be the model's, unknown fields are refused, labels may
-/// be renamed but not added, and a truncate of first/second clears a configured span.
+/// QuestionAnsweringConfigUpdate, TextSimilarityConfigUpdate, ZeroShotClassificationConfigUpdate,
+/// TextExpansionConfigUpdate, BertTokenizationUpdate): the task must be the model's, unknown fields are
+/// refused, labels may be renamed but not added, question_answering needs a question and
+/// text_similarity a text, zero-shot labels come from the update or the stored config, and a truncate
+/// of first/second clears a configured span.
 /// Errors carry no [line:col] prefix: the update arrives already parsed.
 /// </summary>
 internal static class NlpConfigUpdate
@@ -43,6 +46,9 @@ internal static class NlpConfigUpdate
         var declared = new List<string> { "results_field", "tokenization" };
         if (name == InferenceTaskType.TextClassification) declared.AddRange(["classification_labels", "num_top_classes"]);
         if (name == InferenceTaskType.FillMask) declared.Add("num_top_classes");
+        if (name == InferenceTaskType.QuestionAnswering) declared.AddRange(["question", "num_top_classes", "max_answer_length"]);
+        if (name == InferenceTaskType.TextSimilarity) declared.AddRange(["text", "span_score_combination_function"]);
+        if (name == InferenceTaskType.ZeroShotClassification) declared.AddRange(["labels", "multi_label"]);
         foreach (var (field, value) in fields)
         {
             if (!declared.Contains(field))
@@ -67,12 +73,86 @@ internal static class NlpConfigUpdate
                 case "tokenization":
                     result = result with { Tokenization = Tokenization(settings.Tokenization, ExpectObject(field, value)) };
                     break;
+                case "question":
+                    result = result with { Question = String(name, field, value) };
+                    break;
+                case "max_answer_length":
+                    result = result with { MaxAnswerLength = Int(name, field, value) };
+                    break;
+                case "text":
+                    result = result with { Text = String(name, field, value) };
+                    break;
+                case "span_score_combination_function":
+                    result = result with { SpanScoreFunction = SpanScoreFunction(String(name, field, value)) };
+                    break;
+                case "labels":
+                    // ZeroShotClassificationConfigUpdate's constructor.
+                    var zeroShotLabels = StringList(name, field, value);
+                    if (zeroShotLabels.Count == 0) throw EsErrors.BadRequest("[labels] must not be empty");
+                    result = result with { Labels = zeroShotLabels };
+                    break;
+                case "multi_label":
+                    result = result with { MultiLabel = Bool(name, field, value) };
+                    break;
             }
+        }
+
+        switch (name)
+        {
+            case InferenceTaskType.QuestionAnswering:
+                CheckQuestionAnswering(result, fields.ContainsKey("question"));
+                break;
+            case InferenceTaskType.TextSimilarity when !fields.ContainsKey("text"):
+                // TextSimilarityConfigUpdate's ExceptionsHelper.requireNonNull.
+                throw EsErrors.IllegalArgument("[text] must not be null.");
+            case InferenceTaskType.ZeroShotClassification when result.Labels is not { Count: > 0 }:
+                throw EsErrors.BadRequest("stored configuration has no [labels] defined, supplied inference_config update must supply [labels]");
         }
 
         if (NlpSettings.RefusesSpan(name) && result.Tokenization.Span != ParsedTokenization.UnsetSpan)
             throw EsErrors.BadRequest($"[{name}] does not support windowing long text sequences; configured span [{result.Tokenization.Span}]");
         return result;
+    }
+
+    // QuestionAnsweringConfigUpdate requires [question] (ExceptionsHelper.requireNonNull); the config it builds checks the numbers again.
+    private static void CheckQuestionAnswering(NlpSettings settings, bool hasQuestion)
+    {
+        if (!hasQuestion) throw EsErrors.IllegalArgument("[question] must not be null.");
+        if (settings.NumTopClasses < 0)
+            throw EsErrors.BadRequest($"[num_top_classes] must be greater than or equal to [0]; provided [{settings.NumTopClasses}]");
+        if (settings.MaxAnswerLength <= 0)
+            throw EsErrors.BadRequest($"[max_answer_length] must be greater than [0]; provided [{settings.MaxAnswerLength}]");
+    }
+
+    // TextSimilarityConfig.SpanScoreFunction.fromString: Java's Enum.valueOf on the upper-cased value.
+    private static string SpanScoreFunction(string value)
+    {
+        var upper = value.ToUpperInvariant();
+        return upper switch
+        {
+            "MAX" or "MEAN" => upper.ToLowerInvariant(),
+            _ => throw EsErrors.IllegalArgument($"No enum constant org.elasticsearch.xpack.core.ml.inference.trainedmodel.TextSimilarityConfig.SpanScoreFunction.{upper}"),
+        };
+    }
+
+    // declareBoolean: true/false, or the strings "true"/"false".
+    private static bool Bool(string parser, string field, JsonNode? node)
+    {
+        if (node is JsonValue v)
+        {
+            switch (v.GetValueKind())
+            {
+                case JsonValueKind.True:
+                    return true;
+                case JsonValueKind.False:
+                    return false;
+                case JsonValueKind.String:
+                    var text = v.GetValue<string>();
+                    if (text is "true" or "false") return text == "true";
+                    throw EsErrors.IllegalArgument($"Failed to parse value [{text}] as only [true] or [false] are allowed.");
+            }
+        }
+        throw Unsupported(parser, field, node);
     }
 
     // NlpConfigUpdate.tokenizationFromMap + BertTokenizationUpdate.apply.

@@ -21,8 +21,29 @@ public sealed record NlpSettings
     /// <summary>text_classification's labels, or ner's IOB tags (empty: ES's default tags).</summary>
     public IReadOnlyList<string> ClassificationLabels { get; init; } = [];
 
-    /// <summary>text_classification (0: none listed, negative: all) and fill_mask (default 5, -1: all).</summary>
+    /// <summary>text_classification (0: none listed, negative: all), fill_mask (default 5, -1: all) and question_answering (answers listed).</summary>
     public int NumTopClasses { get; init; }
+
+    /// <summary>question_answering: the question, given only by a request's update.</summary>
+    public string? Question { get; init; }
+
+    /// <summary>question_answering: the longest answer, in tokens.</summary>
+    public int MaxAnswerLength { get; init; } = InferenceConfigParser.DefaultMaxAnswerLength;
+
+    /// <summary>text_similarity: the text each document is compared with, given only by a request's update.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>text_similarity: how the scores of a long document's windows combine, <c>max</c> or <c>mean</c>.</summary>
+    public string SpanScoreFunction { get; init; } = "max";
+
+    /// <summary>zero_shot_classification: the labels to choose from (null: none stored, the request must give them).</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+
+    /// <summary>zero_shot_classification: score each label on its own (entailment against contradiction) rather than against each other.</summary>
+    public bool MultiLabel { get; init; }
+
+    /// <summary>zero_shot_classification: the hypothesis each label is put into, at its <c>{}</c>.</summary>
+    public string HypothesisTemplate { get; init; } = InferenceConfigParser.DefaultHypothesisTemplate;
 
     public Truncation Truncate => NlpConfigUpdate.TruncationOf(Tokenization.Truncate);
 
@@ -30,7 +51,8 @@ public sealed record NlpSettings
     public static readonly IReadOnlyList<string> SupportedTasks =
     [
         InferenceTaskType.PassThrough, InferenceTaskType.TextEmbedding, InferenceTaskType.TextClassification,
-        InferenceTaskType.Ner, InferenceTaskType.FillMask,
+        InferenceTaskType.Ner, InferenceTaskType.FillMask, InferenceTaskType.QuestionAnswering, InferenceTaskType.TextExpansion,
+        InferenceTaskType.TextSimilarity, InferenceTaskType.ZeroShotClassification,
     ];
 
     /// <summary>Every tokenization ES offers but bert_ja, which needs a Japanese morphological analyser (ES uses Lucene's Kuromoji).</summary>
@@ -60,6 +82,11 @@ public sealed record NlpSettings
                 : [],
             NumTopClasses = IntOf(settings["num_top_classes"])
                 ?? (taskType == InferenceTaskType.FillMask ? InferenceConfigParser.DefaultFillMaskTopClasses : 0),
+            MaxAnswerLength = IntOf(settings["max_answer_length"]) ?? InferenceConfigParser.DefaultMaxAnswerLength,
+            SpanScoreFunction = StringOf(settings["span_score_combination_function"]) ?? "max",
+            Labels = settings["labels"] is JsonArray zeroShotLabels ? zeroShotLabels.Select(l => StringOf(l) ?? "null").ToArray() : null,
+            MultiLabel = BoolOf(settings["multi_label"]) ?? false,
+            HypothesisTemplate = StringOf(settings["hypothesis_template"]) ?? InferenceConfigParser.DefaultHypothesisTemplate,
         };
     }
 

@@ -36,6 +36,11 @@ public sealed class NlpTask
             InferenceTaskType.TextClassification => new TextClassificationProcessor(settings.ClassificationLabels, settings.NumTopClasses, settings.ResultsField),
             InferenceTaskType.Ner => new NerProcessor(settings.ClassificationLabels, settings.ResultsField, settings.Tokenization.DoLowerCase),
             InferenceTaskType.FillMask => new FillMaskProcessor(tokenizer, settings.NumTopClasses, settings.ResultsField),
+            InferenceTaskType.QuestionAnswering => new QuestionAnsweringProcessor(settings.Question, settings.MaxAnswerLength, settings.NumTopClasses, settings.ResultsField),
+            InferenceTaskType.TextExpansion => new TextExpansionProcessor(tokenizer.Vocabulary, settings.ResultsField),
+            InferenceTaskType.TextSimilarity => new TextSimilarityProcessor(settings.Text, settings.SpanScoreFunction, settings.ResultsField),
+            InferenceTaskType.ZeroShotClassification => new ZeroShotClassificationProcessor(
+                settings.ClassificationLabels, settings.Labels, settings.HypothesisTemplate, settings.MultiLabel, settings.ResultsField),
             _ => throw new InvalidOperationException($"No processor for task [{settings.TaskType}]."),
         };
     }
@@ -105,7 +110,7 @@ public sealed class NlpTask
     {
         ArgumentNullException.ThrowIfNull(texts);
         processor.ValidateInputs(texts);
-        var tokens = NlpErrors.Translate(() => Tokenizer.Tokenize(texts, Settings.Truncate, Settings.Tokenization.Span));
+        var tokens = NlpErrors.Translate(() => processor.Tokenize(Tokenizer, texts, Settings.Truncate, Settings.Tokenization.Span));
         return new NlpBatch(texts, tokens, processor);
     }
 
