@@ -118,6 +118,34 @@ public class TokenizerReferenceTests
     }
 
     [Theory, MemberData(nameof(Types))]
+    public void Pair_windows_hold_the_whole_first_text_and_a_slice_of_the_second_with_its_own_offsets(string type)
+    {
+        var reference = TokenizerFixtures.Type(type);
+        var tokenizer = reference.Tokenizer(maxSequenceLength: 24, truncate: Truncation.None);
+        var question = reference.Singles.First();
+        var (text, _, pieces) = reference.Singles.Last();
+        var words = tokenizer.TokenizeWords(text);
+        var separators = tokenizer.Options.SpecialTokens.SeparatorsBetweenPair;
+        var expected = NlpTokenizer.PairWindows(words.WordPositions, question.WithoutSpecialTokens.Length, 2 + separators, 24, span: 4);
+
+        var rows = tokenizer.TokenizePairs(question.Text, [text], Truncation.None, span: 4).Sequences;
+
+        Assert.True(rows.Count > 2);
+        Assert.Equal(expected.Count, rows.Count);
+        var secondStart = 1 + question.WithoutSpecialTokens.Length + separators;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var (from, to) = expected[r];
+            var ids = rows[r].TokenIds.ToArray();
+            Assert.Equal(0, rows[r].SequenceId);
+            Assert.Equal(question.WithoutSpecialTokens, ids[1..(1 + question.WithoutSpecialTokens.Length)]);
+            Assert.Equal(pieces[from..to], ids[secondStart..^1]);
+            Assert.Equal(words.StartOffsets[from..to], rows[r].StartOffsets[secondStart..^1].ToArray());
+        }
+        Assert.Equal(pieces.Length, expected[^1].To);
+    }
+
+    [Theory, MemberData(nameof(Types))]
     public void Missing_special_tokens_are_refused_with_elasticsearchs_text(string type)
     {
         var reference = TokenizerFixtures.Type(type);

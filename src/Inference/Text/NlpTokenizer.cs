@@ -138,6 +138,85 @@ public abstract class NlpTokenizer
         return Batch(rows);
     }
 
+    /// <summary>
+    /// ES's NlpTokenizer.tokenize(seq1, seq2, truncate, span), for question_answering and text_similarity:
+    /// <paramref name="first"/> paired with each of <paramref name="seconds"/>. A pair that does not fit, with a span
+    /// set, becomes windows over the second text's pieces (<see cref="PairWindows"/>), each row holding the whole first
+    /// text; otherwise <paramref name="truncate"/> applies as in <see cref="TokenizePairs(IReadOnlyList{string}, IReadOnlyList{string}, Truncation)"/>.
+    /// A row's sequence id is the index of its second text, and the second text's offsets are in that text.
+    /// </summary>
+    public TokenizedBatch TokenizePairs(string first, IReadOnlyList<string> seconds, Truncation truncate, int span)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(seconds);
+        if (!Options.WithSpecialTokens) throw new ArgumentException("Unable to do sequence pair tokenization without special tokens");
+        var a = firstBuffer ??= new PieceBuffer();
+        var b = secondBuffer ??= new PieceBuffer();
+        a.Count = 0;
+        InnerTokenize(first, a);
+        var rows = new List<TokenizedSequence>(seconds.Count);
+        for (var i = 0; i < seconds.Count; i++)
+        {
+            b.Count = 0;
+            InnerTokenize(seconds[i], b);
+            if (span < 0 || a.Count + b.Count + extraTokensForPair <= Options.MaxSequenceLength)
+            {
+                rows.Add(Pair(i, first, a, b, truncate));
+                continue;
+            }
+            foreach (var (from, to) in PairWindows(b.Words.AsSpan(0, b.Count), a.Count, extraTokensForPair, Options.MaxSequenceLength, span))
+                rows.Add(PairRow(i, first, a, a.Count, b, from, to, truncated: false));
+        }
+        return Batch(rows);
+    }
+
+    /// <summary>
+    /// The windows over a pair's second text, as [from, to) ranges of its pieces (ES's splitStartPos/splitEndPos loop):
+    /// room for what the first text and the special tokens leave, never ending inside a word, overlapping by
+    /// <paramref name="span"/> pieces backed up to a word's start. ES's errors: the first text or the span leave no room
+    /// (<see cref="ArgumentException"/>), the windows would not move forward (500).
+    /// </summary>
+    internal static List<(int From, int To)> PairWindows(ReadOnlySpan<int> words, int firstCount, int extraTokens, int maxSequenceLength, int span)
+    {
+        var room = maxSequenceLength - extraTokens - firstCount;
+        if (room <= 0)
+        {
+            throw new ArgumentException(
+                $"Unable to do sequence pair tokenization: the first sequence [{firstCount + extraTokens} tokens] is longer than the max sequence length [{maxSequenceLength} tokens]");
+        }
+        if (span > room)
+        {
+            throw new ArgumentException(
+                "Unable to do sequence pair tokenization: the combined first sequence, span length and delimiting tokens" +
+                $" [{firstCount} + {span} + {extraTokens} = {firstCount + span + extraTokens} tokens] is longer than the max sequence length [{maxSequenceLength} tokens]." +
+                " Reduce the size of the [span] window.");
+        }
+
+        var windows = new List<(int, int)>();
+        var count = words.Length;
+        int start = 0, end = 0;
+        while (end < count)
+        {
+            end = Math.Min(start + room, count);
+            // Do not end inside a word.
+            if (end != count)
+            {
+                while (end > start + 1 && words[end] == words[end - 1]) end--;
+            }
+            windows.Add((start, end));
+            var previousStart = start;
+            start = end - span;
+            // ES's IllegalStateException: the window would not move forward.
+            if (start <= previousStart) throw new TokenizationException("Tokenization cannot be satisfied with the current span setting. Consider decreasing the span setting", 500);
+            // Back up so the window starts on a whole word.
+            if (start < count)
+            {
+                while (start > previousStart + 1 && words[start] == words[start - 1]) start--;
+            }
+        }
+        return windows;
+    }
+
     /// <summary>The pieces of one text, without special tokens, truncation or windowing.</summary>
     public WordPieces TokenizeWords(string text)
     {
@@ -257,6 +336,13 @@ public abstract class NlpTokenizer
             }
         }
 
+        return PairRow(sequenceId, text, a, countA, b, 0, countB, truncated);
+    }
+
+    // [CLS] a[..countA] [SEP]{n} b[fromB..toB] [SEP]; ES continues the second text's word positions from the first's last one.
+    private TokenizedSequence PairRow(int sequenceId, string text, PieceBuffer a, int countA, PieceBuffer b, int fromB, int toB, bool truncated)
+    {
+        var countB = toB - fromB;
         var length = countA + countB + extraTokensForPair;
         var separators = extraTokensForPair - 2;
         var rowIds = new int[length];
@@ -266,9 +352,8 @@ public abstract class NlpTokenizer
         SetSpecial(rowIds, rowWords, rowStarts, rowEnds, 0, ClassTokenId);
         Copy(a, 0, countA, rowIds, rowWords, rowStarts, rowEnds, 1, 0);
         for (var i = 0; i < separators; i++) SetSpecial(rowIds, rowWords, rowStarts, rowEnds, 1 + countA + i, SeparatorTokenId);
-        // ES continues the second sequence's word positions from the first's last one.
         var lastWord = countA > 0 ? a.Words[countA - 1] : 0;
-        Copy(b, 0, countB, rowIds, rowWords, rowStarts, rowEnds, 1 + countA + separators, lastWord);
+        Copy(b, fromB, toB, rowIds, rowWords, rowStarts, rowEnds, 1 + countA + separators, lastWord);
         SetSpecial(rowIds, rowWords, rowStarts, rowEnds, length - 1, SeparatorTokenId);
         return new TokenizedSequence(vocabulary, sequenceId, text, rowIds, rowWords, rowStarts, rowEnds, truncated, BertTokenizerOptions.NoSpan);
     }
