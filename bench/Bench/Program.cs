@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|controlplane|inference|text|cluster|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -16,6 +16,13 @@ if (suite is "planner" or "all")
     Console.Error.WriteLine("planner: 100 nodes × 1,000 deployments, 10 × 100 ...");
     PlannerBenchmark.Run(Console.Out);
     if (suite is "planner") return;
+}
+
+if (suite is "tokenization" or "all")
+{
+    Console.Error.WriteLine("tokenization: µs per document for every tokenization type at 16 and 128 tokens ...");
+    TokenizationBenchmark.Run(Console.Out, TimeSpan.FromSeconds(seconds));
+    if (suite is "tokenization") return;
 }
 
 EmbeddedPostgres? embedded = null;

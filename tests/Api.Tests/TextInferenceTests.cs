@@ -152,4 +152,68 @@ public sealed class TextInferenceTests(ServiceFixture service) : IClassFixture<S
         (await InferAsync(model, "[MASK] of [MASK]")).AssertError(400, "status_exception", "only one [MASK] token should exist in the input");
         (await service.StopAsync(model)).AssertOk();
     }
+
+    /// <summary>The ids a pass_through model saw: a one-column token scorer answers each token's id.</summary>
+    private static int[] IdsOf(JsonNode result) => Numbers(result["predicted_value"]!).Select(v => (int)v).ToArray();
+
+    private static IEnumerable<float> Numbers(JsonNode node) =>
+        node is JsonArray array ? array.SelectMany(n => Numbers(n!)) : [node.GetValue<float>()];
+
+    [Fact]
+    public async Task Roberta_and_xlm_roberta_models_tokenize_with_the_merges_and_scores_uploaded_with_the_vocabulary()
+    {
+        string[] bpeVocabulary = ["<s>", "<pad>", "</s>", "<unk>", "h", "e", "l", "o", "Ġ", "w", "r", "d", "he", "ll", "hell", "hello", "Ġw", "or", "Ġwor", "Ġworl", "Ġworld", "<mask>"];
+        string[] merges = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "Ġwor l", "Ġworl d"];
+        string[] unigramVocabulary = ["<s>", "<pad>", "</s>", "<unk>", "▁hello", "▁world", "▁", "<mask>"];
+        double[] scores = [0, 0, 0, 0, -1, -1, -2, 0];
+
+        var roberta = await UploadIdScorerAsync("roberta", bpeVocabulary.Length);
+        (await service.PutAsync($"/_ml/trained_models/{roberta}/vocabulary", new JsonObject { ["vocabulary"] = Strings(bpeVocabulary) }))
+            .AssertError(400, "status_exception", $"cannot put vocabulary for model [{roberta}] as tokenizer type [roberta] requires [merges] to be provided and non-empty");
+        (await service.PutAsync($"/_ml/trained_models/{roberta}/vocabulary", new JsonObject { ["vocabulary"] = Strings(bpeVocabulary), ["merges"] = Strings(merges) })).AssertOk();
+        (await service.StartAsync(roberta)).AssertOk();
+        var robertaResult = (await InferAsync(roberta, "hello world")).AssertOk().Body["inference_results"]![0]!;
+        Assert.Equal(new[] { 0, 15, 20, 2 }, IdsOf(robertaResult));
+        (await service.StopAsync(roberta)).AssertOk();
+
+        var xlm = await UploadIdScorerAsync("xlm_roberta", unigramVocabulary.Length);
+        (await service.PutAsync($"/_ml/trained_models/{xlm}/vocabulary", new JsonObject { ["vocabulary"] = Strings(unigramVocabulary) }))
+            .AssertError(400, "status_exception", $"cannot put vocabulary for model [{xlm}] as tokenizer type [xlm_roberta] requires [scores] to be provided and non-empty");
+        var scoreArray = new JsonArray(scores.Select(v => (JsonNode?)v).ToArray());
+        (await service.PutAsync($"/_ml/trained_models/{xlm}/vocabulary", new JsonObject { ["vocabulary"] = Strings(unigramVocabulary), ["scores"] = scoreArray })).AssertOk();
+        (await service.StartAsync(xlm)).AssertOk();
+        var results = (await InferAsync(xlm, "hello world", "hello xyz")).AssertOk().Body["inference_results"]!;
+        Assert.Equal([0, 4, 5, 2], IdsOf(results[0]!));
+        Assert.Equal([0, 4, 6, 3, 2], IdsOf(results[1]!)[..5]); // "xyz" is "▁" and one fused <unk>
+        (await service.StopAsync(xlm)).AssertOk();
+    }
+
+    [Fact]
+    public async Task Bad_tokenization_options_are_refused_naming_the_field_and_rule()
+    {
+        var id = Deployments.NewId("bad-tokenization");
+        var config = ModelUploads.OnnxConfig(task: "pass_through");
+        config["inference_config"] = JsonNode.Parse("""{"pass_through":{"tokenization":{"xlm_roberta":{"do_lower_case":true}}}}""");
+        // ES wraps a tokenization's own error in the parse error of the field ("failed to parse field [...]"), the rule as its cause.
+        var lowerCase = (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertError(400, "x_content_parse_exception", "failed to parse field");
+        Assert.Contains("unable to set [do_lower_case] to [true] for XLMRoberta tokenizer", lowerCase.Text);
+        config["inference_config"] = JsonNode.Parse("""{"pass_through":{"tokenization":{"roberta":{"truncate":"first","span":8}}}}""");
+        var span = (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertError(400, "x_content_parse_exception", "failed to parse field");
+        Assert.Contains("[span] must not be provided when [truncate] is [first]", span.Text);
+        config["inference_config"] = JsonNode.Parse("""{"pass_through":{"tokenization":{"deberta_v2":{"add_prefix_space":true}}}}""");
+        var unknown = (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertError(400, "x_content_parse_exception", "");
+        Assert.Contains("[deberta_v2_tokenization] unknown field [add_prefix_space]", unknown.Text);
+    }
+
+    private async Task<string> UploadIdScorerAsync(string tokenization, int vocabularySize)
+    {
+        var id = Deployments.NewId(tokenization.Replace('_', '-'));
+        var config = ModelUploads.OnnxConfig(task: "pass_through");
+        config["inference_config"] = new JsonObject { ["pass_through"] = new JsonObject { ["tokenization"] = new JsonObject { [tokenization] = new JsonObject() } } };
+        (await service.PutAsync($"/_ml/trained_models/{id}", config)).AssertOk();
+        var table = new float[vocabularySize, 1];
+        for (var i = 0; i < vocabularySize; i++) table[i, 0] = i;
+        (await service.PutAsync($"/_ml/trained_models/{id}/definition/0", ModelUploads.Parts(TokenTableModels.PerToken(table), 1)[0])).AssertOk();
+        return id;
+    }
 }

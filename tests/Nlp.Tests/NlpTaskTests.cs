@@ -85,6 +85,20 @@ public class NlpTaskTests
     }
 
     [Fact]
+    public void Truncate_balanced_from_the_update_clears_the_span_and_cuts_a_single_text_at_its_end()
+    {
+        var windowed = """{"text_classification":{"classification_labels":["a","b"],"tokenization":{"bert":{"max_sequence_length":4,"truncate":"none","span":1}}}}""";
+        var task = NlpTask.For(Config(windowed), Vocabulary())
+            .WithUpdate(Update("""{"text_classification":{"tokenization":{"bert":{"truncate":"balanced"}}}}"""));
+
+        Assert.Equal(Truncation.Balanced, task.Settings.Truncate);
+        Assert.Equal(-1, task.Settings.Tokenization.Span);
+        var row = Assert.Single(task.Prepare(["Elasticsearch is fun"]).Tokens.Sequences);
+        Assert.True(row.Truncated);
+        Assert.Equal(4, row.Length);
+    }
+
+    [Fact]
     public void Span_rules_apply_to_the_update()
     {
         var windowed = """{"text_classification":{"classification_labels":["a","b"],"tokenization":{"bert":{"truncate":"none","span":2}}}}""";
@@ -127,8 +141,10 @@ public class NlpTaskTests
     [Fact]
     public void Tokenizations_not_served_here_are_refused_up_front()
     {
-        var tokenization = Refused(() => NlpTask.For(Config("""{"pass_through":{"tokenization":{"roberta":{}}}}"""), Vocabulary()));
-        Assert.Equal("Trained model [my-model] uses tokenization [roberta]; supported tokenizations are [bert, mpnet]", tokenization.Reason);
+        var tokenization = Refused(() => NlpTask.For(Config("""{"pass_through":{"tokenization":{"bert_ja":{}}}}"""), Vocabulary()));
+        Assert.Equal(400, tokenization.Status);
+        Assert.StartsWith("Trained model [my-model] uses tokenization [bert_ja], which this service cannot run: it splits Japanese text", tokenization.Reason);
+        Assert.EndsWith("supported tokenizations are [bert, mpnet, roberta, xlm_roberta, deberta_v2]", tokenization.Reason);
     }
 
     [Fact]

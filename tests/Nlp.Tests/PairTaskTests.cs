@@ -1,6 +1,7 @@
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Inference.Nlp;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
+using TrainedModelsOrleans.Inference.Text;
 using static TrainedModelsOrleans.Nlp.Tests.NlpModels;
 
 namespace TrainedModelsOrleans.Nlp.Tests;
@@ -136,13 +137,13 @@ public class PairTaskTests
         // Word positions of 8 pieces: word 2 has three pieces.
         int[] words = [0, 1, 2, 2, 2, 3, 4, 5];
 
-        var windows = PairWindows.Windows(words, firstCount: 1, extraTokens: 3, maxSequenceLength: 8, span: 1);
+        var windows = NlpTokenizer.PairWindows(words, firstCount: 1, extraTokens: 3, maxSequenceLength: 8, span: 1);
 
         // Room for 4 pieces: [0,4) would cut word 2, so [0,2); then from 1, [1,5); from 4 backed up to 2, [2,6); ...
         Assert.Equal([(0, 2), (1, 5), (2, 6), (5, 8)], windows);
-        var tooLong = Assert.Throws<ArgumentException>(() => PairWindows.Windows(words, 5, 3, 8, 1));
+        var tooLong = Assert.Throws<ArgumentException>(() => NlpTokenizer.PairWindows(words, 5, 3, 8, 1));
         Assert.Equal("Unable to do sequence pair tokenization: the first sequence [8 tokens] is longer than the max sequence length [8 tokens]", tooLong.Message);
-        var span = Assert.Throws<ArgumentException>(() => PairWindows.Windows(words, 1, 3, 8, 5));
+        var span = Assert.Throws<ArgumentException>(() => NlpTokenizer.PairWindows(words, 1, 3, 8, 5));
         Assert.StartsWith("Unable to do sequence pair tokenization: the combined first sequence, span length and delimiting tokens [1 + 5 + 3 = 9 tokens]", span.Message);
     }
 

@@ -1,18 +1,31 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace TrainedModelsOrleans.Inference.Text;
 
 /// <summary>
-/// Elasticsearch's BERT tokenizer (x-pack ml BertTokenizer, WordPieceAnalyzer, BasicTokenFilter,
-/// WordPieceTokenFilter): control characters removed, whitespace split, punctuation and CJK
-/// ideographs split into words of their own (never-split tokens such as [MASK] kept whole),
-/// accents stripped (NFD, non-spacing marks dropped) when lower-casing, then greedy longest-match
-/// WordPiece against the vocabulary, case-insensitively when lower-casing. A word that cannot be
-/// covered, or longer than <see cref="MaxInputCharsPerWord"/>, becomes [UNK].
-/// Immutable and thread-safe; build once per vocabulary.
+/// Elasticsearch's BERT and MPNet tokenizer (x-pack ml BertTokenizer, MPNetTokenizer, WordPieceAnalyzer,
+/// BasicTokenFilter, WordPieceTokenFilter): control characters removed, whitespace split, punctuation and CJK
+/// ideographs split into words of their own (never-split tokens such as [MASK] kept whole), accents stripped
+/// (NFD, non-spacing marks dropped) when lower-casing, then greedy longest-match WordPiece against the
+/// vocabulary, case-insensitively when lower-casing. A word that cannot be covered, or longer than
+/// <see cref="MaxInputCharsPerWord"/>, becomes [UNK]. Immutable and thread-safe; build once per vocabulary.
+/// <para>
+/// The WordPiece step is Microsoft.ML.Tokenizers' <see cref="WordPieceTokenizer"/>. The analysis before it is ours,
+/// because ES's differs from the library's BertTokenizer (normalizer + pre-tokenizer) in ways a model notices:
+/// </para>
+/// <list type="bullet">
+/// <item>With do_lower_case ES lower-cases the vocabulary too (a CharArrayMap that ignores case), so a cased entry
+/// matches lower-cased input; the library lower-cases only the input. We give the library lower-cased keys.</item>
+/// <item>Never-split tokens are found inside words by the pieces punctuation splitting makes of them ("x[MASK]y").</item>
+/// <item>Java's character classes: Character.isWhitespace (no-break spaces are not whitespace), ES's punctuation
+/// set, control/format/private-use/surrogate chars removed, Character.toLowerCase (U+0130 → i); .NET's differ.</item>
+/// <item>Lucene's WhitespaceTokenizer cuts runs of more than 512 non-space chars into pieces.</item>
+/// <item>Word positions and offsets (ES's token map) for windowing, NER and fill_mask.</item>
+/// </list>
 /// </summary>
-public sealed class BertTokenizer
+public sealed class BertTokenizer : NlpTokenizer
 {
     // BERT's special tokens (SpecialTokens.Bert).
     public const string ClassToken = "[CLS]";
@@ -27,16 +40,14 @@ public sealed class BertTokenizer
     /// <summary>Lucene's WhitespaceTokenizer(512) cuts longer runs of non-space characters into pieces of this size.</summary>
     private const int MaxWhitespaceTokenLength = 512;
 
-    private readonly string[] vocabulary;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ids;
-    private readonly int longestEntry;
+    private readonly WordPieceTokenizer wordPiece;
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> neverSplitExact;
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> neverSplitWords;
     private readonly string[][] neverSplitPieces;
     private readonly bool lowerCase;
     private readonly bool stripAccents;
     private readonly bool splitCjk;
-    private readonly int extraTokensForPair;
 
     /// <summary>U+0080..U+02FF after NFD and the removal of non-spacing marks.</summary>
     private static readonly string[] LatinStripped = Enumerable.Range(0x80, 0x300 - 0x80)
@@ -48,41 +59,29 @@ public sealed class BertTokenizer
     private static Scratch? scratch;
 
     public BertTokenizer(IReadOnlyList<string> vocabulary, BertTokenizerOptions? options = null)
+        : base(vocabulary, options ?? new BertTokenizerOptions())
     {
-        ArgumentNullException.ThrowIfNull(vocabulary);
-        Options = options ?? new BertTokenizerOptions();
-        Options.Validate();
-        this.vocabulary = vocabulary.ToArray();
         lowerCase = Options.DoLowerCase;
         stripAccents = Options.StripsAccents;
         splitCjk = Options.TokenizeCjkChars;
 
         // Like ES's CharArrayMap(ignoreCase): keys lower-cased when lower-casing, a later duplicate wins.
-        var map = new Dictionary<string, int>(this.vocabulary.Length, StringComparer.Ordinal);
-        for (var i = 0; i < this.vocabulary.Length; i++)
+        var map = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        var keys = new string[vocabulary.Count];
+        for (var i = 0; i < vocabulary.Count; i++)
         {
-            var key = lowerCase ? Lower(this.vocabulary[i]) : this.vocabulary[i];
-            map[key] = i;
-            longestEntry = Math.Max(longestEntry, key.Length);
+            keys[i] = lowerCase ? Lower(vocabulary[i]) : vocabulary[i];
+            map[keys[i]] = i;
         }
         ids = map.GetAlternateLookup<ReadOnlySpan<char>>();
-
-        var special = Options.SpecialTokens;
-        UnknownTokenId = ExactId(special.Unknown);
-        PadTokenId = ExactId(special.Pad);
-        ClassTokenId = ExactId(special.Class);
-        SeparatorTokenId = ExactId(special.Separator);
-        MaskTokenId = ExactId(special.Mask) is var mask and >= 0 ? mask : null;
-        if (UnknownTokenId < 0) throw Missing([special.Unknown], $"stored vocabulary is missing required [{special.Unknown}] token");
-        if (PadTokenId < 0) throw Missing([special.Pad], $"stored vocabulary is missing required [{special.Pad}] token");
-        if (Options.WithSpecialTokens && (SeparatorTokenId < 0 || ClassTokenId < 0))
+        wordPiece = WordPieceTokenizer.Create(VocabularyFile(keys, map), new WordPieceOptions
         {
-            string[] missing = [.. new[] { special.Separator, special.Class }.Where(t => ExactId(t) < 0)];
-            throw Missing(missing, $"stored vocabulary is missing required [{string.Join(", ", missing)}] token(s)");
-        }
-        extraTokensForPair = 2 + special.SeparatorsBetweenPair;
+            UnknownToken = ExactId(Options.SpecialTokens.Unknown) is var unknown and >= 0 ? keys[unknown] : Options.SpecialTokens.Unknown,
+            ContinuingSubwordPrefix = "##",
+            MaxInputCharsPerWord = MaxInputCharsPerWord,
+        });
 
-        var neverSplit = Options.NeverSplit.Append(special.Mask).Distinct(StringComparer.Ordinal).ToArray();
+        var neverSplit = Options.NeverSplit.Append(Options.SpecialTokens.Mask).Distinct(StringComparer.Ordinal).ToArray();
         neverSplitExact = new HashSet<string>(neverSplit, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         neverSplitWords = new HashSet<string>(neverSplit.Select(t => lowerCase ? Lower(t) : t), StringComparer.Ordinal)
             .GetAlternateLookup<ReadOnlySpan<char>>();
@@ -90,226 +89,32 @@ public sealed class BertTokenizer
         neverSplitPieces = neverSplit.Select(SplitPieces).Where(p => p.Length > 1).ToArray();
     }
 
-    public BertTokenizerOptions Options { get; }
-
-    public IReadOnlyList<string> Vocabulary => vocabulary;
-
-    public int UnknownTokenId { get; }
-
-    public int PadTokenId { get; }
-
-    /// <summary>-1 when the vocabulary has no [CLS] (allowed without special tokens).</summary>
-    public int ClassTokenId { get; }
-
-    /// <summary>-1 when the vocabulary has no [SEP] (allowed without special tokens).</summary>
-    public int SeparatorTokenId { get; }
-
-    /// <summary>The id of the mask token (<see cref="SpecialTokens.Mask"/>), if the vocabulary has it.</summary>
-    public int? MaskTokenId { get; }
+    // The library reads a vocabulary file, one entry a line, the line number its id. Lines it could not use as
+    // they are (an earlier duplicate, which ES's map overwrites; an entry with a line break or blank) become
+    // entries no word can match: the control char \u0001 never survives ES's control filter.
+    private static MemoryStream VocabularyFile(string[] keys, Dictionary<string, int> ids)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var key = keys[i];
+            var usable = ids[key] == i && !string.IsNullOrWhiteSpace(key) && key.Trim() == key && key.IndexOfAny(['\r', '\n']) < 0;
+            text.Append(usable ? key : $"\u0001{i}").Append('\n');
+        }
+        return new MemoryStream(Encoding.UTF8.GetBytes(text.ToString()));
+    }
 
     /// <summary>The id of a vocabulary entry as the WordPiece lookup sees it (case-insensitive when lower-casing), or -1.</summary>
-    public int IdOf(string token)
+    public override int IdOf(string token)
     {
         var key = lowerCase ? Lower(token) : token;
         return ids.TryGetValue(key, out var id) ? id : -1;
     }
 
-    /// <summary>Tokenizes each text with the configured truncation and span.</summary>
-    public TokenizedBatch Tokenize(IReadOnlyList<string> texts) => Tokenize(texts, Options.Truncate, Options.Span);
-
-    /// <summary>
-    /// Tokenizes each text into one row, or several windows when <paramref name="truncate"/> is
-    /// <see cref="Truncation.None"/> and <paramref name="span"/> is set; rows are padded to the longest.
-    /// Throws <see cref="TokenizationException"/> when a text is too long and may not be truncated.
-    /// </summary>
-    public TokenizedBatch Tokenize(IReadOnlyList<string> texts, Truncation truncate, int span)
-    {
-        BertTokenizerOptions.Validate(Options.MaxSequenceLength, truncate, span);
-        var s = scratch ??= new Scratch();
-        var rows = new List<TokenizedSequence>(texts.Count);
-        for (var i = 0; i < texts.Count; i++)
-        {
-            InnerTokenize(texts[i], s, s.First);
-            AddSingle(rows, i, texts[i], s.First, truncate, span);
-        }
-        return Batch(rows);
-    }
-
-    /// <summary>
-    /// Tokenizes text pairs as [CLS] a [SEP] b [SEP] (text_similarity, zero-shot; MPNet doubles the
-    /// middle separator). <see cref="Truncation.First"/> cuts the first text, <see cref="Truncation.Second"/>
-    /// the second. Windowing is not supported for pairs.
-    /// </summary>
-    public TokenizedBatch TokenizePairs(IReadOnlyList<string> first, IReadOnlyList<string> second, Truncation truncate)
-    {
-        if (first.Count != second.Count) throw new ArgumentException("Both lists of a pair batch must have the same length.");
-        if (!Options.WithSpecialTokens) throw new ArgumentException("Unable to do sequence pair tokenization without special tokens");
-        var s = scratch ??= new Scratch();
-        var rows = new List<TokenizedSequence>(first.Count);
-        for (var i = 0; i < first.Count; i++)
-        {
-            InnerTokenize(first[i], s, s.First);
-            InnerTokenize(second[i], s, s.Second);
-            rows.Add(Pair(i, first[i], s.First, s.Second, truncate));
-        }
-        return Batch(rows);
-    }
-
-    /// <summary>The word pieces of one text, without special tokens, truncation or windowing.</summary>
-    public WordPieces TokenizeWords(string text)
-    {
-        var s = scratch ??= new Scratch();
-        var p = s.First;
-        InnerTokenize(text, s, p);
-        return new WordPieces(vocabulary, p.Ids[..p.Count], p.Words[..p.Count], p.Starts[..p.Count], p.Ends[..p.Count]);
-    }
-
-    private TokenizedBatch Batch(List<TokenizedSequence> rows)
-    {
-        var longest = 0;
-        foreach (var row in rows) longest = Math.Max(longest, row.Length);
-        return new TokenizedBatch([.. rows], PadTokenId, longest);
-    }
-
-    // ES's NlpTokenizer.tokenize(seq, truncate, span): truncate, refuse, or cut into windows that
-    // end on word boundaries and overlap by `span` tokens.
-    private void AddSingle(List<TokenizedSequence> rows, int sequenceId, string text, PieceBuffer p, Truncation truncate, int span)
-    {
-        var special = Options.WithSpecialTokens;
-        var max = Options.MaxSequenceLength;
-        var room = special ? max - 2 : max;
-        var total = special ? p.Count + 2 : p.Count;
-        if (total <= max || (truncate == Truncation.None && span == BertTokenizerOptions.NoSpan))
-        {
-            if (total > max) throw TokenizationException.TooLong(total, max);
-            rows.Add(Row(sequenceId, text, p, 0, p.Count, false, BertTokenizerOptions.NoSpan));
-            return;
-        }
-        if (truncate != Truncation.None)
-        {
-            rows.Add(Row(sequenceId, text, p, 0, Math.Max(room, 0), true, BertTokenizerOptions.NoSpan));
-            return;
-        }
-
-        var n = p.Count;
-        var window = Math.Max(room, 1);
-        var start = 0;
-        var end = 0;
-        var spanPrev = BertTokenizerOptions.NoSpan;
-        while (end < n)
-        {
-            end = Math.Min(start + window, n);
-            if (end != n)
-            {
-                // Do not end inside a word, unless the window holds nothing but that word.
-                var cut = end;
-                while (cut > start + 1 && p.Words[cut] == p.Words[cut - 1]) cut--;
-                if (p.Words[cut] != p.Words[cut - 1]) end = cut;
-            }
-            rows.Add(Row(sequenceId, text, p, start, end, false, spanPrev));
-            if (end == n) break;
-            spanPrev = span;
-            var previousStart = start;
-            start = Math.Max(end - span, previousStart + 1);
-            // Back up so the window starts on a whole word.
-            while (start > previousStart + 1 && p.Words[start] == p.Words[start - 1])
-            {
-                start--;
-                spanPrev++;
-            }
-        }
-    }
-
-    private TokenizedSequence Row(int sequenceId, string text, PieceBuffer p, int from, int to, bool truncated, int spanPrev)
-    {
-        var special = Options.WithSpecialTokens;
-        var length = to - from + (special ? 2 : 0);
-        var rowIds = new int[length];
-        var rowWords = new int[length];
-        var rowStarts = new int[length];
-        var rowEnds = new int[length];
-        var at = 0;
-        if (special) SetSpecial(rowIds, rowWords, rowStarts, rowEnds, at++, ClassTokenId);
-        Copy(p, from, to, rowIds, rowWords, rowStarts, rowEnds, at, 0);
-        at += to - from;
-        if (special) SetSpecial(rowIds, rowWords, rowStarts, rowEnds, at, SeparatorTokenId);
-        return new TokenizedSequence(vocabulary, sequenceId, text, rowIds, rowWords, rowStarts, rowEnds, truncated, spanPrev);
-    }
-
-    // ES's NlpTokenizer.tokenize(seq1, seq2, truncate): the pair must fit after cutting the chosen side.
-    private TokenizedSequence Pair(int sequenceId, string text, PieceBuffer a, PieceBuffer b, Truncation truncate)
-    {
-        var max = Options.MaxSequenceLength;
-        var room = max - extraTokensForPair;
-        int countA = a.Count, countB = b.Count;
-        var total = countA + countB + extraTokensForPair;
-        var truncated = false;
-        if (total > max)
-        {
-            truncated = true;
-            switch (truncate)
-            {
-                case Truncation.First:
-                    if (countB > room) throw PairTooLong(truncate, "second", countB, room);
-                    countA = room - countB;
-                    break;
-                case Truncation.Second:
-                    if (countA > room) throw PairTooLong(truncate, "first", countA, room);
-                    countB = room - countA;
-                    break;
-                default:
-                    throw TokenizationException.TooLong(total, max);
-            }
-        }
-
-        var length = countA + countB + extraTokensForPair;
-        var separators = extraTokensForPair - 2;
-        var rowIds = new int[length];
-        var rowWords = new int[length];
-        var rowStarts = new int[length];
-        var rowEnds = new int[length];
-        SetSpecial(rowIds, rowWords, rowStarts, rowEnds, 0, ClassTokenId);
-        Copy(a, 0, countA, rowIds, rowWords, rowStarts, rowEnds, 1, 0);
-        for (var i = 0; i < separators; i++) SetSpecial(rowIds, rowWords, rowStarts, rowEnds, 1 + countA + i, SeparatorTokenId);
-        // ES continues the second sequence's word positions from the first's last one.
-        var lastWord = countA > 0 ? a.Words[countA - 1] : 0;
-        Copy(b, 0, countB, rowIds, rowWords, rowStarts, rowEnds, 1 + countA + separators, lastWord);
-        SetSpecial(rowIds, rowWords, rowStarts, rowEnds, length - 1, SeparatorTokenId);
-        return new TokenizedSequence(vocabulary, sequenceId, text, rowIds, rowWords, rowStarts, rowEnds, truncated, BertTokenizerOptions.NoSpan);
-    }
-
-    private static TokenizationException PairTooLong(Truncation truncate, string which, int tokens, int room) => new(
-        $"Attempting truncation [{BertTokenizerOptions.NameOf(truncate)}] but input is too large for the {which} sequence. " +
-        $"The tokenized input length [{tokens}] exceeds the maximum sequence length [{room}], when taking special tokens into account");
-
-    private static void SetSpecial(int[] rowIds, int[] rowWords, int[] rowStarts, int[] rowEnds, int at, int id)
-    {
-        rowIds[at] = id;
-        rowWords[at] = -1;
-        rowStarts[at] = -1;
-        rowEnds[at] = -1;
-    }
-
-    private static void Copy(PieceBuffer p, int from, int to, int[] rowIds, int[] rowWords, int[] rowStarts, int[] rowEnds, int at, int wordOffset)
-    {
-        var count = to - from;
-        Array.Copy(p.Ids, from, rowIds, at, count);
-        Array.Copy(p.Starts, from, rowStarts, at, count);
-        Array.Copy(p.Ends, from, rowEnds, at, count);
-        if (wordOffset == 0)
-        {
-            Array.Copy(p.Words, from, rowWords, at, count);
-        }
-        else
-        {
-            for (var i = 0; i < count; i++) rowWords[at + i] = p.Words[from + i] + wordOffset;
-        }
-    }
-
     // ES's inner tokenization: control filter, whitespace split, basic split, accents, WordPiece.
-    private void InnerTokenize(string text, Scratch s, PieceBuffer output)
+    private protected override void InnerTokenize(string text, PieceBuffer output)
     {
-        output.Count = 0;
+        var s = scratch ??= new Scratch();
         ReadOnlySpan<char> chars = text;
         int[]? origin = null;
         var firstRemoved = IndexOfRemoved(chars);
@@ -447,8 +252,8 @@ public sealed class BertTokenizer
         return s.Normalized.AsSpan(0, kept);
     }
 
-    // WordPieceTokenFilter: greedy longest-match-first with "##" continuations; all pieces of a word
-    // share its offsets and position; a word that cannot be covered is a single [UNK].
+    // WordPieceTokenFilter: greedy longest-match-first with "##" continuations (the library's WordPiece, over the
+    // lookup keys); all pieces of a word share its offsets and position; a word that cannot be covered is a single [UNK].
     private void WordPiece(ReadOnlySpan<char> word, int start, int end, int position, Scratch s, PieceBuffer output)
     {
         var key = word;
@@ -470,52 +275,9 @@ public sealed class BertTokenizer
             return;
         }
 
-        var mark = output.Count;
-        var continuation = s.Continuation;
-        var at = 0;
-        while (at < key.Length)
-        {
-            var found = -1;
-            var stop = at;
-            if (at == 0)
-            {
-                for (var stopAt = Math.Min(key.Length, longestEntry); stopAt > 0 && found < 0; stopAt--)
-                {
-                    if (ids.TryGetValue(key[..stopAt], out var id))
-                    {
-                        found = id;
-                        stop = stopAt;
-                    }
-                }
-            }
-            else
-            {
-                // "##" + the rest of the word, looked up with shrinking length.
-                var rest = key[at..];
-                rest.CopyTo(continuation.AsSpan(2));
-                for (var length = Math.Min(rest.Length, longestEntry - 2); length > 0 && found < 0; length--)
-                {
-                    if (ids.TryGetValue(continuation.AsSpan(0, length + 2), out var id))
-                    {
-                        found = id;
-                        stop = at + length;
-                    }
-                }
-            }
-            if (found < 0)
-            {
-                output.Count = mark;
-                output.Add(UnknownTokenId, position, start, end);
-                return;
-            }
-            output.Add(found, position, start, end);
-            at = stop;
-        }
+        foreach (var id in wordPiece.EncodeToIds(key, considerPreTokenization: false, considerNormalization: false))
+            output.Add(id, position, start, end);
     }
-
-    private int ExactId(string token) => Array.LastIndexOf(vocabulary, token);
-
-    private static MissingSpecialTokenException Missing(string[] tokens, string message) => new(tokens, message);
 
     private static string Lower(string value)
     {
@@ -545,10 +307,7 @@ public sealed class BertTokenizer
         public char[] Filtered = new char[256];
         public int[] Origin = new int[256];
         public char[] Normalized = new char[256];
-        public readonly char[] Continuation = CreateContinuation();
         public readonly List<(int Start, int End)> Splits = new(64);
-        public readonly PieceBuffer First = new();
-        public readonly PieceBuffer Second = new();
         private char[] lowered = new char[MaxWhitespaceTokenLength];
 
         public void EnsureFiltered(int length)
@@ -559,41 +318,5 @@ public sealed class BertTokenizer
         }
 
         public char[] Lowered(int length) => lowered.Length >= length ? lowered : lowered = new char[length];
-
-        // Long enough for "##" + any word WordPiece looks into (longer words are [UNK] before any lookup).
-        private static char[] CreateContinuation()
-        {
-            var chars = new char[MaxInputCharsPerWord + 2];
-            chars[0] = '#';
-            chars[1] = '#';
-            return chars;
-        }
-    }
-
-    /// <summary>Growable parallel arrays of word pieces: id, word position, start and end offset.</summary>
-    private sealed class PieceBuffer
-    {
-        public int[] Ids = new int[128];
-        public int[] Words = new int[128];
-        public int[] Starts = new int[128];
-        public int[] Ends = new int[128];
-        public int Count;
-
-        public void Add(int id, int word, int start, int end)
-        {
-            if (Count == Ids.Length)
-            {
-                var size = Ids.Length * 2;
-                Array.Resize(ref Ids, size);
-                Array.Resize(ref Words, size);
-                Array.Resize(ref Starts, size);
-                Array.Resize(ref Ends, size);
-            }
-            Ids[Count] = id;
-            Words[Count] = word;
-            Starts[Count] = start;
-            Ends[Count] = end;
-            Count++;
-        }
     }
 }

@@ -11,11 +11,14 @@ public enum Truncation
 
     /// <summary>Refuse the input, or window it when a span is set.</summary>
     None,
+
+    /// <summary>Cut the end of a single sequence; of a pair, cut both so each keeps up to half the room ([new] in ES).</summary>
+    Balanced,
 }
 
 /// <summary>
-/// The settings of a BERT tokenizer, with Elasticsearch's defaults (BertTokenization / Tokenization.java):
-/// no lower-casing, special tokens on, 512 tokens, truncate first, no windowing.
+/// The settings of every tokenizer (the name is historical: it began with BERT), with Elasticsearch's defaults
+/// (Tokenization.java and its subclasses): no lower-casing, special tokens on, 512 tokens, truncate first, no windowing.
 /// </summary>
 public sealed record BertTokenizerOptions
 {
@@ -43,6 +46,9 @@ public sealed record BertTokenizerOptions
     /// <summary>Words kept whole and looked up as they are; the mask token is always one of them.</summary>
     public IReadOnlyList<string> NeverSplit { get; init; } = [];
 
+    /// <summary>roberta only: a space before the first word, so it is encoded like any other word (ES default false).</summary>
+    public bool AddPrefixSpace { get; init; }
+
     /// <summary>BERT's [CLS]/[SEP]/... or MPNet's &lt;s&gt;/&lt;/s&gt;/...</summary>
     public SpecialTokens SpecialTokens { get; init; } = SpecialTokens.Bert;
 
@@ -69,17 +75,24 @@ public sealed record BertTokenizerOptions
     {
         Truncation.First => "first",
         Truncation.Second => "second",
+        Truncation.Balanced => "balanced",
         _ => "none",
     };
 }
 
 /// <summary>
-/// The special tokens of a WordPiece vocabulary and how a pair is joined: BERT's
-/// [CLS] a [SEP] b [SEP], MPNet's &lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt; (ES's BertTokenizer / MPNetTokenizer).
+/// The special tokens of a vocabulary and how a pair is joined: BERT's and DeBERTa-v2's
+/// [CLS] a [SEP] b [SEP], MPNet's, RoBERTa's and XLM-RoBERTa's &lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;
+/// (ES's BertTokenizer, MPNetTokenizer, RobertaTokenizer, XLMRobertaTokenizer, DebertaV2Tokenizer).
 /// </summary>
 public sealed record SpecialTokens(string Class, string Separator, string Pad, string Unknown, string Mask, int SeparatorsBetweenPair)
 {
     public static readonly SpecialTokens Bert = new("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", 1);
 
     public static readonly SpecialTokens MPNet = new("<s>", "</s>", "<pad>", "[UNK]", "<mask>", 2);
+
+    /// <summary>RoBERTa's and XLM-RoBERTa's.</summary>
+    public static readonly SpecialTokens Roberta = new("<s>", "</s>", "<pad>", "<unk>", "<mask>", 2);
+
+    public static readonly SpecialTokens DebertaV2 = Bert;
 }

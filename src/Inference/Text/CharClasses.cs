@@ -31,6 +31,12 @@ internal static class CharClasses
             or UnicodeCategory.ParagraphSeparator;
     }
 
+    /// <summary>
+    /// Java's Character.isWhitespace in full, for text no control filter has seen (BPE, unigram): also the control
+    /// chars U+000B, U+000C and U+001C..U+001F.
+    /// </summary>
+    public static bool IsJavaWhitespace(char c) => c is '\u000B' or '\f' or (>= '\u001C' and <= '\u001F') || IsWhitespace(c);
+
     /// <summary>BasicTokenFilter.isPunctuationMark: ASCII symbols and every Unicode punctuation category.</summary>
     public static bool IsPunctuation(char c)
     {

@@ -2,10 +2,13 @@ namespace TrainedModelsOrleans.Inference.Text;
 
 /// <summary>
 /// The input cannot be tokenized under the current settings (too long with truncation off, a pair
-/// that cannot be truncated). The message is Elasticsearch's; ES answers it with 400.
+/// that cannot be truncated; windows that cannot move forward). The message is Elasticsearch's, and so is the
+/// status it answers with: 400, or 500 where ES throws an IllegalStateException.
 /// </summary>
-public sealed class TokenizationException(string message) : Exception(message)
+public sealed class TokenizationException(string message, int status = 400) : Exception(message)
 {
+    public int Status { get; } = status;
+
     /// <summary>ES's text when truncation is off and the input does not fit.</summary>
     public static TokenizationException TooLong(int tokens, int maxSequenceLength) =>
         new($"Input too large. The tokenized input length [{tokens}] exceeds the maximum sequence length [{maxSequenceLength}]");

@@ -9,7 +9,7 @@ namespace TrainedModelsOrleans.Grains.Inference.Nlp;
 /// position; the best token is <c>predicted_value</c>, the input with the mask replaced is
 /// <c>&lt;results_field&gt;_sequence</c>, and num_top_classes (-1: all) tokens are listed (FillMaskResults).
 /// </summary>
-internal sealed class FillMaskProcessor(BertTokenizer tokenizer, int numTopClasses, string resultsField) : INlpResultProcessor
+internal sealed class FillMaskProcessor(NlpTokenizer tokenizer, int numTopClasses, string resultsField) : INlpResultProcessor
 {
     private readonly string mask = tokenizer.Options.SpecialTokens.Mask;
 
@@ -47,10 +47,10 @@ internal sealed class FillMaskProcessor(BertTokenizer tokenizer, int numTopClass
         // At least one is needed for predicted_value; none are listed when 0 are asked for.
         var best = NlpMath.TopK(scores, numTopClasses == -1 ? scores.Length : Math.Max(numTopClasses, 1));
         var vocabulary = tokenizer.Vocabulary;
-        var predicted = vocabulary[best[0]];
+        var predicted = tokenizer.Decode(vocabulary[best[0]]);
         var result = new JsonObject { [resultsField] = predicted };
         if (numTopClasses != 0)
-            result["top_classes"] = new JsonArray(best.Select(i => (JsonNode)NlpMath.TopClass(vocabulary[i], scores[i])).ToArray());
+            result["top_classes"] = new JsonArray(best.Select(i => (JsonNode)NlpMath.TopClass(tokenizer.Decode(vocabulary[i]), scores[i])).ToArray());
         result["prediction_probability"] = scores[best[0]];
         result[resultsField + "_sequence"] = document.Input.Replace(mask, predicted, StringComparison.Ordinal);
         return document.Finish(result);

@@ -12,7 +12,7 @@ internal interface INlpResultProcessor
     void ValidateInputs(IReadOnlyList<string> inputs);
 
     /// <summary>Each text on its own (windowed when a span is set); pair tasks override this.</summary>
-    NlpTokens Tokenize(BertTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
+    NlpTokens Tokenize(NlpTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
         NlpTokens.Single(tokenizer.Tokenize(inputs, truncate, span));
 
     JsonObject Process(NlpDocument document);

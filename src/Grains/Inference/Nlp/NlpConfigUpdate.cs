@@ -187,10 +187,10 @@ internal static class NlpConfigUpdate
         }
 
         // Tokenization.validateSpanAndTruncate, then the update: a truncating value clears the span.
-        if (span is { } s && s != ParsedTokenization.UnsetSpan && truncate is "first" or "second")
+        if (span is { } s && s != ParsedTokenization.UnsetSpan && truncate is "first" or "second" or "balanced")
             throw EsErrors.IllegalArgument($"[span] must not be provided when [truncate] is [{truncate}]");
         if (truncate is null && span is null) return original;
-        var updated = truncate is "first" or "second"
+        var updated = truncate is "first" or "second" or "balanced"
             ? original with { Truncate = truncate, Span = ParsedTokenization.UnsetSpan }
             : original with { Truncate = truncate ?? original.Truncate, Span = span ?? original.Span };
         try
@@ -208,6 +208,7 @@ internal static class NlpConfigUpdate
     {
         "second" => Truncation.Second,
         "none" => Truncation.None,
+        "balanced" => Truncation.Balanced,
         _ => Truncation.First,
     };
 
@@ -217,7 +218,7 @@ internal static class NlpConfigUpdate
         var upper = value.ToUpperInvariant();
         return upper switch
         {
-            "FIRST" or "SECOND" or "NONE" => upper.ToLowerInvariant(),
+            "FIRST" or "SECOND" or "NONE" or "BALANCED" => upper.ToLowerInvariant(),
             _ => throw EsErrors.IllegalArgument($"No enum constant {TruncateEnum}.{upper}"),
         };
     }

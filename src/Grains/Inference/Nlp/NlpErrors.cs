@@ -29,7 +29,7 @@ internal static class NlpErrors
         }
         catch (TokenizationException e)
         {
-            throw EsErrors.BadRequest(e.Message);
+            throw EsErrors.Status(e.Status, e.Message);
         }
         catch (MissingSpecialTokenException e)
         {

@@ -55,8 +55,8 @@ public sealed record NlpSettings
         InferenceTaskType.TextSimilarity, InferenceTaskType.ZeroShotClassification,
     ];
 
-    /// <summary>The WordPiece tokenizations; roberta, xlm_roberta, bert_ja and deberta_v2 need other tokenizers.</summary>
-    public static readonly IReadOnlyList<string> SupportedTokenizations = ["bert", "mpnet"];
+    /// <summary>Every tokenization ES offers but bert_ja, which needs a Japanese morphological analyser (ES uses Lucene's Kuromoji).</summary>
+    public static readonly IReadOnlyList<string> SupportedTokenizations = NlpTokenizer.Names;
 
     /// <summary>The tasks whose ES config refuses windowing (a span).</summary>
     internal static bool RefusesSpan(string taskType) => taskType is InferenceTaskType.PassThrough or InferenceTaskType.TextEmbedding
@@ -94,12 +94,20 @@ public sealed record NlpSettings
     {
         var (name, body) = tokenization?.FirstOrDefault() ?? default;
         name ??= "bert";
+        if (name == "bert_ja")
+        {
+            throw EsErrors.BadRequest(
+                $"Trained model [{modelId}] uses tokenization [bert_ja], which this service cannot run: it splits Japanese text into words " +
+                "with a morphological analyser and dictionary (Elasticsearch uses Lucene's Kuromoji), and none is available to .NET here; " +
+                $"supported tokenizations are {EsErrors.JavaList(SupportedTokenizations)}");
+        }
         if (!SupportedTokenizations.Contains(name))
         {
             throw EsErrors.BadRequest(
                 $"Trained model [{modelId}] uses tokenization [{name}]; supported tokenizations are {EsErrors.JavaList(SupportedTokenizations)}");
         }
         var settings = body as JsonObject ?? [];
+        var addPrefixSpace = name == "roberta" ? BoolOf(settings["add_prefix_space"]) ?? false : (bool?)null;
         return new ParsedTokenization(
             name,
             BoolOf(settings["do_lower_case"]) ?? false,
@@ -107,7 +115,7 @@ public sealed record NlpSettings
             IntOf(settings["max_sequence_length"]) ?? ParsedTokenization.DefaultMaxSequenceLength,
             StringOf(settings["truncate"]) ?? "first",
             IntOf(settings["span"]) ?? ParsedTokenization.UnsetSpan,
-            null);
+            addPrefixSpace);
     }
 
     internal static string? StringOf(JsonNode? node) =>

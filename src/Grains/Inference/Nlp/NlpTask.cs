@@ -23,7 +23,7 @@ public sealed class NlpTask
 {
     private readonly INlpResultProcessor processor;
 
-    private NlpTask(string modelId, string inputField, BertTokenizer tokenizer, NlpSettings settings)
+    private NlpTask(string modelId, string inputField, NlpTokenizer tokenizer, NlpSettings settings)
     {
         ModelId = modelId;
         InputField = inputField;
@@ -54,12 +54,12 @@ public sealed class NlpTask
 
     public NlpSettings Settings { get; }
 
-    public BertTokenizer Tokenizer { get; }
+    public NlpTokenizer Tokenizer { get; }
 
     /// <summary>
     /// The task for a stored model and its vocabulary, with an optional <c>inference_config</c> update.
     /// Throws 400 for tasks or tokenizations this service does not run, 409 when the vocabulary
-    /// lacks [UNK], [PAD] (or [CLS]/[SEP] with special tokens), and the update's errors.
+    /// lacks its unknown or pad token (or class/separator with special tokens), and the update's errors.
     /// </summary>
     public static NlpTask For(TrainedModelConfig config, VocabularyUpload vocabulary, JsonObject? inferenceConfigUpdate = null)
     {
@@ -76,9 +76,9 @@ public sealed class NlpTask
             MaxSequenceLength = tokenization.MaxSequenceLength,
             Truncate = settings.Truncate,
             Span = tokenization.Span,
-            SpecialTokens = tokenization.Name == "mpnet" ? SpecialTokens.MPNet : SpecialTokens.Bert,
+            AddPrefixSpace = tokenization.AddPrefixSpace ?? false,
         };
-        var tokenizer = NlpErrors.Translate(() => new BertTokenizer(vocabulary.Vocabulary, options));
+        var tokenizer = NlpErrors.Translate(() => NlpTokenizer.Create(tokenization.Name, vocabulary.Vocabulary, vocabulary.Merges, vocabulary.Scores, options));
         return new NlpTask(config.ModelId, inputField, tokenizer, settings).WithUpdate(inferenceConfigUpdate);
     }
 

@@ -27,7 +27,7 @@ internal sealed class QuestionAnsweringProcessor(string? question, int maxAnswer
     {
     }
 
-    public NlpTokens Tokenize(BertTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
+    public NlpTokens Tokenize(NlpTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
         PairWindows.Tokenize(tokenizer, question ?? throw EsErrors.BadRequest(MissingQuestion), inputs, truncate, span);
 
     public JsonObject Process(NlpDocument document)

@@ -18,7 +18,7 @@ internal sealed class TextSimilarityProcessor(string? text, string spanScoreFunc
     {
     }
 
-    public NlpTokens Tokenize(BertTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
+    public NlpTokens Tokenize(NlpTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span) =>
         PairWindows.Tokenize(tokenizer, text ?? throw EsErrors.BadRequest(MissingText), inputs, truncate, span);
 
     public JsonObject Process(NlpDocument document)

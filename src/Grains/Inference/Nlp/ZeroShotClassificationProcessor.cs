@@ -40,7 +40,7 @@ internal sealed class ZeroShotClassificationProcessor : INlpResultProcessor
     {
     }
 
-    public NlpTokens Tokenize(BertTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span)
+    public NlpTokens Tokenize(NlpTokenizer tokenizer, IReadOnlyList<string> inputs, Truncation truncate, int span)
     {
         if (labels is not { Count: > 0 }) throw EsErrors.BadRequest(MissingLabels);
         if (span > -1) throw EsErrors.BadRequest("Unable to span zero-shot classification on long text input");
