@@ -42,7 +42,8 @@ public sealed class TransactionalRowFormatTests(ControlPlaneCluster cluster, ITe
             },
         };
 
-        var read = serializer.Deserialize<TransactionalStateRecord<DeploymentRecord>>(serializer.Serialize(written));
+        var read = serializer.Deserialize<TransactionalStateRecord<DeploymentRecord>>(serializer.Serialize(written))
+            ?? throw new InvalidOperationException("the serializer read nothing back");
 
         AssertSame(manager, Assert.Single(read.PendingStates).TransactionManager);
         Assert.Equal(42, read.PendingStates[0].State.MemoryBytes);
