@@ -81,7 +81,7 @@ public static class InferenceBenchmark
         // co-hosted .NET caller makes, and the short way the HTTP API takes (DirectInference: the node's executor,
         // no grain call). Their rounds alternate, so a slower or faster stretch of a shared machine weighs on all alike.
         var batching = new ResultTable($"Dynamic batching, mlp, 64 concurrent clients (2 allocations × 1 thread; {BatchingRounds} alternating rounds per row, p50/p99 the median over rounds)")
-            .Columns("way in", "setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched");
+            .Columns("way in", "setting", "inferences/s", "p50 µs", "p99 µs", "vs unbatched", "bytes/inference");
         int[] maxBatches = [1, 32];
         string[] ways = ["grain call", "short way (no grain call)"];
         var nodes = new List<SiloHost>();
@@ -116,7 +116,8 @@ public static class InferenceBenchmark
                     if (settings[s].Way != way) continue;
                     var rate = rounds[s].Average(r => r.Rate);
                     batching.Row(way, settings[s].MaxBatch == 1 ? "no batching" : $"batches of up to {settings[s].MaxBatch}", rate,
-                        Median(rounds[s].Select(r => r.P50)), Median(rounds[s].Select(r => r.P99)), (rate / unbatchedRate).ToString("0.00") + "×");
+                        Median(rounds[s].Select(r => r.P50)), Median(rounds[s].Select(r => r.P99)), (rate / unbatchedRate).ToString("0.00") + "×",
+                        Math.Round(rounds[s].Sum(r => (double)r.AllocatedBytes) / rounds[s].Sum(r => r.Count)));
                 }
             }
         }

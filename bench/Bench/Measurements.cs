@@ -68,7 +68,9 @@ public sealed class ResultTable(string title)
 /// </summary>
 public static class LoadLoop
 {
-    public sealed record Run(double Rate, LatencySamples Samples)
+    /// <param name="Count">Calls completed.</param>
+    /// <param name="AllocatedBytes">Bytes the whole process allocated meanwhile (every thread: the callers and the node).</param>
+    public sealed record Run(double Rate, LatencySamples Samples, long Count, long AllocatedBytes)
     {
         public double P50 => Samples.PercentileMicros(0.5);
         public double P99 => Samples.PercentileMicros(0.99);
@@ -80,6 +82,7 @@ public static class LoadLoop
         var samples = new LatencySamples(maxSamples);
         var sampleLock = new object();
         var counts = new long[callers];
+        var allocated = GC.GetTotalAllocatedBytes();
         var clock = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
         {
@@ -103,7 +106,7 @@ public static class LoadLoop
             counts[c] = n;
         })).ToArray();
         await Task.WhenAll(tasks);
-        return new Run(counts.Sum() / clock.Elapsed.TotalSeconds, samples);
+        return new Run(counts.Sum() / clock.Elapsed.TotalSeconds, samples, counts.Sum(), GC.GetTotalAllocatedBytes() - allocated);
     }
 }
 

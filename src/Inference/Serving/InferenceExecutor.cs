@@ -17,6 +17,7 @@ public sealed class InferenceExecutor
     private readonly bool _batchable;
     private readonly ConcurrentQueue<IWorkItem> _queue = new();
     private readonly ResultCache? _cache;
+    private readonly TensorBuffers _buffers;
     private ExecutorOptions _options;
     private int _queued;
     private int _freeSlots;
@@ -31,12 +32,16 @@ public sealed class InferenceExecutor
     /// <param name="run">
     /// Runs the model on a set of input tensors (thread-safe: called from several allocations at once). The token
     /// is cancelled when every request of the run has given up; the run should then stop and throw OperationCanceledException.
+    /// A batch's inputs are views of pooled buffers (read them with <see cref="Tensor.AsSpan{T}"/>): the run must not keep them.
     /// </param>
     /// <param name="batchable">Inputs and outputs all have a batch (first) dimension, so requests may be stacked.</param>
-    public InferenceExecutor(Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable)
+    /// <param name="buffers">Where stacked batches rent their input buffers; <see cref="TensorBuffers.Shared"/> by default.</param>
+    public InferenceExecutor(
+        Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable, TensorBuffers? buffers = null)
     {
         options.Validate();
         _run = run;
+        _buffers = buffers ?? TensorBuffers.Shared;
         _options = options;
         _batchable = batchable && options.MaxBatchSize > 1;
         _freeSlots = options.Allocations;
@@ -332,40 +337,51 @@ public sealed class InferenceExecutor
     /// <summary>One run for the group; false (nothing completed) if it failed or its outputs cannot be split by rows.</summary>
     private bool TryRunStacked(List<IWorkItem> group, CancellationToken terminated)
     {
-        long rows;
-        Tensor[] outputs;
+        // The batch's inputs are views of pooled buffers. They go back once the run has returned or thrown (ONNX
+        // Runtime no longer reads them) and the outputs are split into copies (a model may echo an input).
+        var inputs = new Tensor[group[0].Inputs.Length];
+        Tensor[][] results;
         try
         {
-            var inputs = new Tensor[group[0].Inputs.Length];
-            var parts = new Tensor[group.Count];
-            for (var i = 0; i < inputs.Length; i++)
+            long rows;
+            Tensor[] outputs;
+            try
             {
-                for (var g = 0; g < parts.Length; g++) parts[g] = group[g].Inputs[i];
-                inputs[i] = Tensor.Concat(parts);
+                var parts = new Tensor[group.Count];
+                for (var i = 0; i < inputs.Length; i++)
+                {
+                    for (var g = 0; g < parts.Length; g++) parts[g] = group[g].Inputs[i];
+                    inputs[i] = Tensor.StackInto(parts, _buffers);
+                }
+                rows = inputs[0].Rows;
+                outputs = _run(inputs, terminated);
             }
-            rows = inputs[0].Rows;
-            outputs = _run(inputs, terminated);
-        }
-        catch (Exception)
-        {
-            // One bad request must not fail its neighbours: run them one by one (none, if it was terminated).
-            return false;
-        }
-        foreach (var output in outputs)
-            if (output.Shape.Length == 0 || output.Rows != rows) return false;
+            catch (Exception)
+            {
+                // One bad request must not fail its neighbours: run them one by one (none, if it was terminated).
+                return false;
+            }
+            foreach (var output in outputs)
+                if (output.Shape.Length == 0 || output.Rows != rows) return false;
 
-        // Split first, count the batch, then answer: see RunOne.
-        var results = new Tensor[group.Count][];
-        long offset = 0;
-        for (var g = 0; g < group.Count; g++)
+            // Split first, count the batch, then answer: see RunOne.
+            results = new Tensor[group.Count][];
+            long offset = 0;
+            for (var g = 0; g < group.Count; g++)
+            {
+                var item = group[g];
+                var itemRows = item.Inputs[0].Rows;
+                var itemOutputs = new Tensor[outputs.Length];
+                for (var o = 0; o < outputs.Length; o++) itemOutputs[o] = outputs[o].SliceRows(offset, itemRows);
+                results[g] = itemOutputs;
+                offset += itemRows;
+                if (item.CacheKey is { } key) _cache?.Add(key, itemOutputs);
+            }
+        }
+        finally
         {
-            var item = group[g];
-            var itemRows = item.Inputs[0].Rows;
-            var itemOutputs = new Tensor[outputs.Length];
-            for (var o = 0; o < outputs.Length; o++) itemOutputs[o] = outputs[o].SliceRows(offset, itemRows);
-            results[g] = itemOutputs;
-            offset += itemRows;
-            if (item.CacheKey is { } key) _cache?.Add(key, itemOutputs);
+            foreach (var input in inputs)
+                if (input is not null) _buffers.Return(input.Data);
         }
         var now = Stopwatch.GetTimestamp();
         var answered = 0;

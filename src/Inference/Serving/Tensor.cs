@@ -21,27 +21,56 @@ public sealed record Tensor(string Name, OnnxElementType ElementType, long[] Sha
     /// <summary>Rows along the first dimension (the batch).</summary>
     public long Rows => Shape.Length == 0 ? 1 : Shape[0];
 
+    /// <summary>
+    /// Elements of <see cref="Data"/> this tensor holds, from its start: all of them, but for a batch stacked into a
+    /// pooled buffer (<see cref="StackInto"/>), which may be longer than the batch.
+    /// </summary>
+    public int Length
+    {
+        get => _length ?? Data.Length;
+        init => _length = value;
+    }
+
+    private readonly int? _length;
+
     public int ElementSize => Buffer.ByteLength(Data) / Math.Max(1, Data.Length);
 
-    public long ByteLength => Buffer.ByteLength(Data);
+    public long ByteLength => (long)ElementSize * Length;
 
-    public T[] GetData<T>() => Data as T[] ?? throw new InvalidCastException($"Tensor {Name} holds {Data.GetType().Name}, not {typeof(T).Name}[].");
+    /// <summary>The element array itself; not for a view of a pooled buffer (read that with <see cref="AsSpan{T}"/>).</summary>
+    public T[] GetData<T>()
+    {
+        var data = Data as T[] ?? throw new InvalidCastException($"Tensor {Name} holds {Data.GetType().Name}, not {typeof(T).Name}[].");
+        return data.Length == Length ? data : throw new InvalidOperationException($"Tensor {Name} is a view of a pooled buffer: read it with AsSpan.");
+    }
 
+    /// <summary>Exactly this tensor's elements.</summary>
+    public ReadOnlySpan<T> AsSpan<T>() => AsMemory<T>().Span;
+
+    /// <summary>Exactly this tensor's elements.</summary>
+    public ReadOnlyMemory<T> AsMemory<T>() =>
+        (Data as T[] ?? throw new InvalidCastException($"Tensor {Name} holds {Data.GetType().Name}, not {typeof(T).Name}[]."))
+        .AsMemory(0, Length);
+
+    /// <summary>An input over exactly this tensor's elements (pinned for the run, not copied).</summary>
     public OnnxInput ToInput() => Data switch
     {
-        float[] f => OnnxInput.Create(Name, f, Shape),
-        double[] d => OnnxInput.Create(Name, d, Shape),
-        long[] l => OnnxInput.Create(Name, l, Shape),
-        int[] i => OnnxInput.Create(Name, i, Shape),
-        bool[] b => OnnxInput.Create(Name, b, Shape),
-        byte[] u8 => OnnxInput.Create(Name, (ReadOnlyMemory<byte>)u8, Shape, ElementType),
+        float[] => OnnxInput.Create(Name, AsMemory<float>(), Shape),
+        double[] => OnnxInput.Create(Name, AsMemory<double>(), Shape),
+        long[] => OnnxInput.Create(Name, AsMemory<long>(), Shape),
+        int[] => OnnxInput.Create(Name, AsMemory<int>(), Shape),
+        bool[] => OnnxInput.Create(Name, AsMemory<bool>(), Shape),
+        byte[] => OnnxInput.Create(Name, AsMemory<byte>(), Shape, ElementType),
         _ => throw new NotSupportedException($"Tensor {Name}: element arrays of {Data.GetType().Name} are not supported."),
     };
 
     public static Tensor FromOutput(OnnxOutput output) => new(output.Name, output.ElementType, output.Shape, output.Data);
 
-    /// <summary>Stacks tensors of equal trailing shape along the first dimension.</summary>
-    public static Tensor Concat(IReadOnlyList<Tensor> parts)
+    /// <summary>
+    /// Stacks tensors of equal trailing shape along the first dimension, copying their rows straight into a buffer
+    /// rented from the pool: the result is a view of the buffer's first elements; give it back with <see cref="TensorBuffers.Return"/>.
+    /// </summary>
+    public static Tensor StackInto(IReadOnlyList<Tensor> parts, TensorBuffers buffers)
     {
         var first = parts[0];
         long rows = 0;
@@ -49,42 +78,49 @@ public sealed record Tensor(string Name, OnnxElementType ElementType, long[] Sha
         for (var i = 0; i < parts.Count; i++)
         {
             rows += parts[i].Rows;
-            length += parts[i].Data.Length;
+            length = checked(length + parts[i].Length);
         }
         var shape = (long[])first.Shape.Clone();
         shape[0] = rows;
-        return new Tensor(first.Name, first.ElementType, shape, first.Data switch
+        var buffer = buffers.Rent(first.Data, length);
+        try
         {
-            float[] => Stack<float>(parts, length),
-            long[] => Stack<long>(parts, length),
-            int[] => Stack<int>(parts, length),
-            _ => Stack(parts, length),
-        });
+            switch (buffer)
+            {
+                // The common element types without the reflection-backed Array calls (this runs per input of a batch).
+                case float[] f: Copy(parts, f); break;
+                case long[] l: Copy(parts, l); break;
+                case int[] n: Copy(parts, n); break;
+                default: Copy(parts, buffer); break;
+            }
+        }
+        catch
+        {
+            buffers.Return(buffer);
+            throw;
+        }
+        return new Tensor(first.Name, first.ElementType, shape, buffer) { Length = length };
     }
 
-    private static T[] Stack<T>(IReadOnlyList<Tensor> parts, int length)
+    private static void Copy<T>(IReadOnlyList<Tensor> parts, T[] buffer)
     {
-        var data = GC.AllocateUninitializedArray<T>(length);
         var offset = 0;
         for (var i = 0; i < parts.Count; i++)
         {
-            var part = (T[])parts[i].Data;
-            part.CopyTo(data, offset);
+            var part = parts[i].AsSpan<T>();
+            part.CopyTo(buffer.AsSpan(offset));
             offset += part.Length;
         }
-        return data;
     }
 
-    private static Array Stack(IReadOnlyList<Tensor> parts, int length)
+    private static void Copy(IReadOnlyList<Tensor> parts, Array buffer)
     {
-        var data = Array.CreateInstanceFromArrayType(parts[0].Data.GetType(), length);
         var offset = 0;
         for (var i = 0; i < parts.Count; i++)
         {
-            Array.Copy(parts[i].Data, 0, data, offset, parts[i].Data.Length);
-            offset += parts[i].Data.Length;
+            Array.Copy(parts[i].Data, 0, buffer, offset, parts[i].Length);
+            offset += parts[i].Length;
         }
-        return data;
     }
 
     /// <summary>Rows [start, start+count) along the first dimension.</summary>

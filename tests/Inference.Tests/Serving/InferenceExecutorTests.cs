@@ -39,7 +39,7 @@ public sealed class InferenceExecutorTests
                 Interlocked.Decrement(ref _concurrent);
                 throw;
             }
-            var x = inputs[0].GetData<float>();
+            var x = inputs[0].AsSpan<float>().ToArray();
             if (x.Any(float.IsNaN)) { Interlocked.Decrement(ref _concurrent); throw new ArgumentException("NaN input"); }
             Interlocked.Decrement(ref _concurrent);
             return [new Tensor("y", OnnxElementType.Float, inputs[0].Shape, x.Select(v => v * 2).ToArray())];
@@ -139,6 +139,100 @@ public sealed class InferenceExecutorTests
         await Assert.ThrowsAsync<ArgumentException>(() => bad);
         Assert.Equal(6f, (await good)[0].GetData<float>()[0]);
         Assert.Equal(1, executor.Statistics.Snapshot(0).ErrorCount);
+    }
+
+    [Fact]
+    public async Task Stacked_runs_answer_each_caller_exactly_as_a_run_of_its_own_whatever_its_row_count()
+    {
+        using var session = new OnnxSession(TestOnnxModels.Mlp());
+        var maxRows = 0L;
+        Tensor[] Run(IReadOnlyList<Tensor> inputs, CancellationToken terminated)
+        {
+            lock (session) maxRows = Math.Max(maxRows, inputs[0].Rows);
+            return session.Run(inputs.Select(t => t.ToInput()).ToArray(), terminated).Select(Tensor.FromOutput).ToArray();
+        }
+        var alone = new InferenceExecutor(Run, new ExecutorOptions { Allocations = 1 }, batchable: false);
+        var stacked = new InferenceExecutor(Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 8 }, batchable: true);
+        var random = new Random(11);
+        // 1 to 5 rows each, so batches differ in length and reuse pooled buffers longer than themselves.
+        var requests = Enumerable.Range(0, 48).Select(i =>
+        {
+            var rows = 1 + (i * 7 % 5);
+            return Tensor.Of("input", Enumerable.Range(0, rows * 64).Select(_ => (float)random.NextDouble()).ToArray(), rows, 64);
+        }).ToArray();
+
+        var turn = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        var submitted = await Task.Factory.StartNew(
+            () => requests.Select(r => stacked.RunAsync([r], Bound)).ToArray(), CancellationToken.None, TaskCreationOptions.None, turn);
+        var batched = await Task.WhenAll(submitted).WaitAsync(Bound);
+        Assert.True(maxRows > 5, "queued requests should have been stacked");
+
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var own = await alone.RunAsync([requests[i]], Bound).WaitAsync(Bound);
+            Assert.Equal(own[0].Shape, batched[i][0].Shape);
+            Assert.Equal(own[0].GetData<float>(), batched[i][0].GetData<float>());
+        }
+    }
+
+    /// <summary>Counts rented buffers and notes any given back twice or never rented.</summary>
+    private sealed class CountedBuffers : TensorBuffers
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Array, byte> _out = new(ReferenceEqualityComparer.Instance);
+        public int Rented;
+        public int Mistakes;
+        public int Outstanding => _out.Count;
+
+        public override Array Rent(Array like, int length)
+        {
+            var buffer = base.Rent(like, length);
+            if (!_out.TryAdd(buffer, 0)) Interlocked.Increment(ref Mistakes);
+            Interlocked.Increment(ref Rented);
+            return buffer;
+        }
+
+        public override void Return(Array buffer)
+        {
+            if (!_out.TryRemove(buffer, out _)) Interlocked.Increment(ref Mistakes);
+            base.Return(buffer);
+        }
+    }
+
+    [Fact]
+    public async Task Stacked_input_buffers_go_back_to_the_pool_after_a_run_that_answers_throws_or_is_terminated()
+    {
+        using var gate = new ManualResetEventSlim(true);
+        var model = new FakeModel(gate: gate);
+        var buffers = new CountedBuffers();
+        var executor = new InferenceExecutor(
+            model.Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 4, MaxBatchWait = TimeSpan.FromMilliseconds(10) }, batchable: true, buffers);
+        var turn = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+        Task<Task<Tensor[]>[]> Submit(float[] values, TimeSpan timeout) => Task.Factory.StartNew(
+            () => values.Select(v => executor.RunAsync([Row(v)], timeout)).ToArray(), CancellationToken.None, TaskCreationOptions.None, turn);
+
+        // Answers: one stacked run.
+        var answered = await Task.WhenAll(await Submit([1, 2, 3], Bound)).WaitAsync(Bound);
+        Assert.Equal([2f, 4f, 6f], answered.Select(r => r[0].GetData<float>()[0]));
+        Assert.Equal(1, model.Runs);
+
+        // Throws: the stacked run fails on the NaN, then each request runs alone.
+        var mixed = await Submit([4, float.NaN, 5], Bound);
+        Assert.Equal(8f, (await mixed[0].WaitAsync(Bound))[0].GetData<float>()[0]);
+        await Assert.ThrowsAsync<ArgumentException>(() => mixed[1].WaitAsync(Bound));
+        Assert.Equal(10f, (await mixed[2].WaitAsync(Bound))[0].GetData<float>()[0]);
+        Assert.Equal(5, model.Runs);
+
+        // Terminated: every caller timed out while the run waited at the gate.
+        gate.Reset();
+        foreach (var request in await Submit([6, 7, 8], TimeSpan.FromMilliseconds(100)))
+            await Assert.ThrowsAsync<InferenceTimeoutException>(() => request.WaitAsync(Bound));
+        gate.Set();
+        Assert.Equal(14f, (await executor.RunAsync([Row(7)], Bound).WaitAsync(Bound))[0].GetData<float>()[0]);
+        Assert.Equal(7, model.Runs);
+
+        Assert.Equal(3, buffers.Rented);
+        Assert.Equal(0, buffers.Outstanding);
+        Assert.Equal(0, buffers.Mistakes);
     }
 
     [Fact]
