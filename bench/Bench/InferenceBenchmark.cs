@@ -188,7 +188,7 @@ public static class InferenceBenchmark
         return Enumerable.Range(0, model.Elements).Select(_ => (float)random.NextDouble()).ToArray();
     }
 
-    private static async Task<SiloHost> StartNodeAsync(string connectionString, int maxBatchSize) => await SiloHost.StartAsync(
+    internal static async Task<SiloHost> StartNodeAsync(string connectionString, int maxBatchSize) => await SiloHost.StartAsync(
     [
         "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}",
         $"--DataDirectory={Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"))}",
@@ -197,7 +197,7 @@ public static class InferenceBenchmark
         "--Logging:Console:LogToStandardErrorThreshold=Trace", // the node's logs (Orleans warns at start-up) on stderr, the tables on stdout
     ]);
 
-    private static async Task DeployAsync(HttpClient http, string id, byte[] model, int allocations)
+    internal static async Task DeployAsync(HttpClient http, string id, byte[] model, int allocations)
     {
         await BenchHttp.UploadAsync(http, id, model);
         // cache_size=0: the benchmark sends the same input again and again, which a cache would answer.
@@ -206,7 +206,7 @@ public static class InferenceBenchmark
 
     private static async Task StopAsync(HttpClient http, string id) => await BenchHttp.EnsureAsync(await http.PostAsync($"/_ml/trained_models/{id}/deployment/_stop", null));
 
-    private static string TensorBody(float[] data, long[] shape) =>
+    internal static string TensorBody(float[] data, long[] shape) =>
         new JsonObject
         {
             ["docs"] = new JsonArray(new JsonObject

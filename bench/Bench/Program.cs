@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -62,6 +62,11 @@ try
         Console.Error.WriteLine("cluster: failover after kill -9 of one of three silo processes ...");
         await ClusterBenchmark.RunAsync(NewDatabaseAsync, Console.Out);
     }
+    if (suite is "peers" or "all")
+    {
+        Console.Error.WriteLine("peers: the service's _infer against a Node.js server over onnxruntime-node and the Kestrel floor, driven by wrk ...");
+        await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
+    }
     if (suite is "controlplane" or "all")
     {
         Console.Error.WriteLine("control plane: start / stop / update / alias moves over HTTP ...");
@@ -72,6 +77,7 @@ try
 finally
 {
     ClusterBenchmark.KillSiloProcesses();
+    PeersBenchmark.KillProcesses();
     StopEmbedded();
 }
 
@@ -81,6 +87,7 @@ void OnSignal(PosixSignalContext context)
     exitWatchdog ??= new Timer(_ => System.Diagnostics.Process.GetCurrentProcess().Kill(), null, TimeSpan.FromSeconds(45), Timeout.InfiniteTimeSpan);
     Console.Error.WriteLine($"{context.Signal}: killing the silo processes, stopping PostgreSQL, exiting ...");
     ClusterBenchmark.KillSiloProcesses();
+    PeersBenchmark.KillProcesses();
     StopEmbedded();
     Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
 }

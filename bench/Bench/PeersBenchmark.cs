@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using TrainedModelsOrleans.TestModels;
+
+namespace TrainedModelsOrleans.Bench;
+
+/// <summary>
+/// Issue 11: the service's <c>_infer</c> for the tiny MLP against what a user would write in an afternoon (a Node.js
+/// server over onnxruntime-node, 2 worker processes) and against Kestrel alone (parse the same body, answer a fixed
+/// JSON). One load generator for all three, <c>wrk</c> in its own process (1 thread, keep-alive), in alternating rounds.
+/// </summary>
+public static class PeersBenchmark
+{
+    private const int Rounds = 3;
+    private const string ModelId = "peers-mlp";
+    private static readonly int[] Connections = [64, 16];
+
+    private sealed record Contestant(string Name, Uri InferUrl);
+
+    private sealed record WrkRun(double Rate, double P50, double P99);
+
+    /// <summary>Kills every process this suite started (the bench's exit, normal or on a signal).</summary>
+    public static void KillProcesses() => PeerProcess.KillAll();
+
+    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, TextWriter output)
+    {
+        var peers = FindPeersFolder();
+        var wrk = await FindOrInstallWrkAsync();
+        if (wrk is null) return;
+        var node = FindOnPath("node") is { } nodePath && FindOnPath("npm") is { } npmPath ? (Node: nodePath, Npm: npmPath) : default;
+        if (node == default)
+            Console.Error.WriteLine("  node or npm not found on PATH: the Node.js contestant is left out (install Node.js ≥ 18 with npm, e.g. `apt-get install -y nodejs npm`).");
+
+        var folder = Path.Combine(Path.GetTempPath(), "tmo-bench", "peers-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var modelPath = Path.Combine(folder, "tiny_mlp.onnx");
+        var bodyPath = Path.Combine(folder, "body.json");
+        var model = TestOnnxModels.Mlp();
+        await File.WriteAllBytesAsync(modelPath, model);
+        var random = new Random(1);
+        await File.WriteAllTextAsync(bodyPath, InferenceBenchmark.TensorBody(Enumerable.Range(0, 64).Select(_ => (float)random.NextDouble()).ToArray(), [1, 64]));
+        var body = await File.ReadAllBytesAsync(bodyPath);
+
+        // wrk's whole-second durations; at least one second per run.
+        var seconds = Math.Max(1, (int)Math.Round(duration.TotalSeconds));
+        var contestants = new List<Contestant>();
+        var processes = new List<PeerProcess>();
+        await using var service = await InferenceBenchmark.StartNodeAsync(await newDatabase("peers"), maxBatchSize: 32);
+        try
+        {
+            // The service as a user deploys the tiny model: 2 allocations × 1 thread, no cache, the node's default batching.
+            using (var http = new HttpClient { BaseAddress = service.BaseAddress })
+                await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
+            contestants.Add(new("this service", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer")));
+
+            if (node != default)
+            {
+                var server = Path.Combine(peers, "node-server");
+                await NpmCiAsync(node.Npm, server);
+                var port = BenchPorts.Free();
+                processes.Add(PeerProcess.Start("node-server", node.Node, [Path.Combine(server, "server.js"), modelPath, port.ToString(CultureInfo.InvariantCulture)], server));
+                contestants.Add(new("Node.js + onnxruntime-node, 2 workers", new Uri($"http://127.0.0.1:{port}/_ml/trained_models/{ModelId}/_infer")));
+            }
+
+            var floorPort = BenchPorts.Free();
+            processes.Add(PeerProcess.Start("kestrel-floor", "dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.KestrelFloor.dll"), $"--urls=http://127.0.0.1:{floorPort}"], AppContext.BaseDirectory));
+            contestants.Add(new("Kestrel floor (parse, fixed answer)", new Uri($"http://127.0.0.1:{floorPort}/_ml/trained_models/{ModelId}/_infer")));
+
+            foreach (var contestant in contestants)
+                await WaitUntilAnsweringAsync(contestant, body, processes, TimeSpan.FromSeconds(60));
+
+            // Warm-up (JIT tiers, V8's optimiser, pools), then rounds that alternate between the contestants, so a slower
+            // stretch of a shared machine weighs on all alike.
+            var loadBefore = LoadAverage();
+            Console.Error.WriteLine($"  warm-up, then {Rounds} rounds × {contestants.Count} contestants × {Connections.Length} connection counts × {seconds} s ...");
+            foreach (var contestant in contestants) await WrkAsync(wrk, peers, contestant, bodyPath, 64, 2);
+            var runs = new Dictionary<(Contestant, int), List<WrkRun>>();
+            for (var round = 0; round < Rounds; round++)
+                foreach (var connections in Connections)
+                    foreach (var contestant in contestants)
+                    {
+                        var run = await WrkAsync(wrk, peers, contestant, bodyPath, connections, seconds);
+                        (runs.TryGetValue((contestant, connections), out var list) ? list : runs[(contestant, connections)] = []).Add(run);
+                        Console.Error.WriteLine($"  round {round + 1}, {connections} connections, {contestant.Name}: {run.Rate:N0} req/s");
+                    }
+
+            var table = new ResultTable($"Peers: tiny MLP _infer over HTTP, wrk 1 thread, keep-alive ({Environment.ProcessorCount} cores; {Rounds} alternating rounds of {seconds} s; " +
+                                        $"req/s the mean, p50/p99 the median over rounds; the service with 2 allocations × 1 thread, cache_size=0, batches of up to 32; " +
+                                        $"1-min load average {loadBefore} before, {LoadAverage()} after)")
+                .Columns("contestant", "64 conn req/s", "p50 µs", "p99 µs", "16 conn req/s", "p50 µs", "p99 µs");
+            foreach (var contestant in contestants)
+            {
+                var (wide, narrow) = (Summary(runs[(contestant, 64)]), Summary(runs[(contestant, 16)]));
+                table.Row(contestant.Name, wide.Rate, (int)wide.P50, (int)wide.P99, narrow.Rate, (int)narrow.P50, (int)narrow.P99);
+            }
+            table.Print(output);
+
+            var ours = Summary(runs[(contestants[0], 64)]).Rate;
+            string Ratio(Contestant? other) => other is null ? "-" : (ours / Summary(runs[(other, 64)]).Rate).ToString("0.00", CultureInfo.InvariantCulture);
+            var nodeContestant = contestants.SingleOrDefault(c => c.Name.StartsWith("Node", StringComparison.Ordinal));
+            output.WriteLine();
+            output.WriteLine($"service/Node at 64 connections: {Ratio(nodeContestant)} (goal ≥ 2); service/Kestrel floor: {Ratio(contestants[^1])} (goal ≥ 0.85); " +
+                             $"p99 at 16 connections, service vs Node: {Summary(runs[(contestants[0], 16)]).P99:0} vs " +
+                             (nodeContestant is null ? "-" : $"{Summary(runs[(nodeContestant, 16)]).P99:0}") + " µs (goal: no worse).");
+        }
+        finally
+        {
+            foreach (var process in processes) await process.DisposeAsync();
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The 1-minute load average: the machine may be shared, and every contestant here needs both cores.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+    private static WrkRun Summary(List<WrkRun> runs) => new(runs.Average(r => r.Rate), Median(runs.Select(r => r.P50)), Median(runs.Select(r => r.P99)));
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static async Task<WrkRun> WrkAsync(string wrk, string peers, Contestant contestant, string bodyPath, int connections, int seconds)
+    {
+        await using var process = PeerProcess.Start("wrk", wrk,
+            ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath],
+            peers);
+        var text = await process.WaitForExitAsync(TimeSpan.FromSeconds(seconds + 30));
+        // A contestant that answers errors fast would win: every answer must be a 2xx.
+        if (Regex.Match(text, @"Non-2xx or 3xx responses: (\d+)") is { Success: true } failed)
+            throw new InvalidOperationException($"{contestant.Name}: {failed.Groups[1].Value} non-2xx answers\n{text}");
+        return new WrkRun(
+            double.Parse(Regex.Match(text, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture),
+            Percentile(text, "50%"), Percentile(text, "99%"));
+    }
+
+    /// <summary>A line of wrk's latency distribution ("99%    5.12ms"), in µs.</summary>
+    private static double Percentile(string wrkOutput, string label)
+    {
+        var match = Regex.Match(wrkOutput, $@"^\s*{Regex.Escape(label)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        if (!match.Success) throw new InvalidOperationException($"no {label} line in wrk's output:\n{wrkOutput}");
+        var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        return match.Groups[2].Value switch { "us" => value, "ms" => value * 1_000, _ => value * 1_000_000 };
+    }
+
+    private static async Task WaitUntilAnsweringAsync(Contestant contestant, byte[] body, IReadOnlyList<PeerProcess> processes, TimeSpan bound)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < bound)
+        {
+            if (processes.FirstOrDefault(p => p.HasExited) is { } dead)
+                throw new InvalidOperationException($"{dead.Name} exited before {contestant.Name} answered\n{dead.OutputTail()}");
+            try
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                using var response = await http.PostAsync(contestant.InferUrl, content);
+                last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
+                if (response.IsSuccessStatusCode)
+                {
+                    Console.Error.WriteLine($"  {contestant.Name} answers: {(last.Length > 160 ? last[..160] + "…" : last)}");
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { last = e.Message; }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{contestant.Name} did not answer 2xx within {bound.TotalSeconds:0} s; last: {last}\n" +
+                                   string.Join('\n', processes.Select(p => p.OutputTail())));
+    }
+
+    /// <summary>wrk from PATH; else, as root, <c>apt-get install -y wrk</c>; else null, having said what to run.</summary>
+    private static async Task<string?> FindOrInstallWrkAsync()
+    {
+        if (FindOnPath("wrk") is { } found) return found;
+        if (Environment.UserName == "root" && FindOnPath("apt-get") is { } apt)
+        {
+            Console.Error.WriteLine("  wrk not found: apt-get install -y wrk ...");
+            foreach (var step in new[] { new[] { "install", "-y", "wrk" }, ["update"], ["install", "-y", "wrk"] })
+            {
+                await using var process = PeerProcess.Start("apt-get", apt, step, "/");
+                await process.WaitForExitAsync(TimeSpan.FromMinutes(5));
+                if (FindOnPath("wrk") is { } installed) return installed;
+            }
+        }
+        Console.Error.WriteLine("  wrk not found and not installed: run `apt-get update && apt-get install -y wrk` (as root), or build it from https://github.com/wg/wrk, then run the peers suite again.");
+        return null;
+    }
+
+    /// <summary>Fetches the Node server's pinned packages (package-lock.json) once; later runs reuse node_modules.</summary>
+    private static async Task NpmCiAsync(string npm, string server)
+    {
+        if (Directory.Exists(Path.Combine(server, "node_modules", "onnxruntime-node"))) return;
+        Console.Error.WriteLine($"  npm ci in {server} ...");
+        await using var process = PeerProcess.Start("npm", npm, ["ci", "--no-audit", "--no-fund"], server,
+            // The CPU binaries are in the npm package; skip the CUDA download its install script would try (also in .npmrc).
+            new Dictionary<string, string> { ["ONNXRUNTIME_NODE_INSTALL"] = "skip" });
+        await process.WaitForExitAsync(TimeSpan.FromMinutes(5));
+        if (process.ExitCode != 0) throw new InvalidOperationException($"npm ci failed ({process.ExitCode})\n{process.OutputTail()}");
+    }
+
+    /// <summary>bench/peers of the repository the bench was built from (the bench runs from its bin folder).</summary>
+    private static string FindPeersFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "bench", "peers");
+            if (File.Exists(Path.Combine(candidate, "infer.lua"))) return candidate;
+        }
+        throw new DirectoryNotFoundException($"bench/peers not found above {AppContext.BaseDirectory}");
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
+    /// <summary>A process of this suite (a contestant, wrk, npm, apt-get), its output kept; killed with its children at the end.</summary>
+    private sealed class PeerProcess : IAsyncDisposable
+    {
+        /// <summary>Every process started and not yet disposed, for <see cref="KillAll"/>.</summary>
+        private static readonly ConcurrentDictionary<PeerProcess, bool> Running = new();
+
+        /// <summary>Set by <see cref="KillAll"/>: a start racing with the bench's exit kills what it started.</summary>
+        private static volatile bool _closed;
+
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+
+        private PeerProcess(string name, Process process)
+        {
+            Name = name;
+            _process = process;
+        }
+
+        public string Name { get; }
+        public bool HasExited => _process.HasExited;
+        public int ExitCode => _process.ExitCode;
+
+        public static PeerProcess Start(string name, string file, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null)
+        {
+            var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+            foreach (var argument in arguments) start.ArgumentList.Add(argument);
+            foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+            var peer = new PeerProcess(name, process);
+            Running[peer] = true;
+            if (_closed)
+            {
+                KillAll();
+                throw new OperationCanceledException("the bench is exiting");
+            }
+            process.OutputDataReceived += (_, e) => peer.Keep(e.Data);
+            process.ErrorDataReceived += (_, e) => peer.Keep(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return peer;
+        }
+
+        /// <summary>Waits (bounded) for the process to end and returns its output; past the bound it is killed.</summary>
+        public async Task<string> WaitForExitAsync(TimeSpan bound)
+        {
+            try
+            {
+                await _process.WaitForExitAsync().WaitAsync(bound);
+            }
+            catch (TimeoutException)
+            {
+                _process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"{Name} did not finish within {bound.TotalSeconds:0} s\n{OutputTail()}");
+            }
+            _process.WaitForExit(); // flushes the redirected output
+            lock (_output) return _output.ToString();
+        }
+
+        public string OutputTail(int characters = 4000)
+        {
+            lock (_output)
+            {
+                var text = _output.ToString();
+                return $"--- last output of {Name} (pid {_process.Id}{(_process.HasExited ? $", exited {_process.ExitCode}" : "")}) ---\n{text[Math.Max(0, text.Length - characters)..]}";
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    _process.Kill(entireProcessTree: true);
+                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                }
+            }
+            finally
+            {
+                Running.TryRemove(this, out _);
+                _process.Dispose();
+            }
+        }
+
+        /// <summary>SIGKILL to every process still running (and its children); safe from a signal handler.</summary>
+        public static void KillAll()
+        {
+            _closed = true;
+            foreach (var peer in Running.Keys)
+            {
+                try { peer._process.Kill(entireProcessTree: true); }
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            }
+        }
+
+        private void Keep(string? line)
+        {
+            if (line is null) return;
+            lock (_output) _output.AppendLine(line);
+        }
+    }
+}
