@@ -28,7 +28,6 @@ public static class ClusterBenchmark
     public static Task RunAsync(Func<string, Task<string>> newDatabase, TextWriter output) => FailoverAsync(newDatabase, output);
 
     /// <summary>Kills every silo process still running (the bench's exit, normal or on a signal).</summary>
-    public static void KillSiloProcesses() => SiloProcess.KillAll();
 
     private sealed record Outcome(TimeSpan At, bool Ok, string? Error);
 
@@ -266,54 +265,23 @@ public static class ClusterBenchmark
     }
 
     /// <summary>A silo process (the real Silo executable of the bench output folder), killed with SIGKILL by the bench.</summary>
-    private sealed class SiloProcess : IAsyncDisposable
+    private sealed class SiloProcess(BenchProcess process, Uri baseAddress) : IAsyncDisposable
     {
-        /// <summary>Every silo process started and not yet disposed, for <see cref="KillAll"/>.</summary>
-        private static readonly ConcurrentDictionary<SiloProcess, bool> Running = new();
-
-        /// <summary>Set by <see cref="KillAll"/>: a launch racing with the bench's exit kills what it started.</summary>
-        private static volatile bool _closed;
-
-        private readonly Process _process;
-        private readonly Queue<string> _lines = new();
-
-        private SiloProcess(string name, Uri baseAddress, Process process)
-        {
-            Name = name;
-            BaseAddress = baseAddress;
-            _process = process;
-        }
-
-        public string Name { get; }
-        public Uri BaseAddress { get; }
+        public string Name => process.Name;
+        public Uri BaseAddress { get; } = baseAddress;
 
         public static SiloProcess Launch(string name, string connectionString, string dataDirectory)
         {
             var baseAddress = new Uri($"http://127.0.0.1:{BenchPorts.Free()}");
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"));
-            foreach (var arg in new[]
-                     {
-                         $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
-                         $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}", "--Node:Processors=2",
-                         "--Node:MemoryBytes=17179869184", $"--Ml:NodeCheckInterval={NodeCheckInterval:c}",
-                         $"--DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning",
-                     })
-                start.ArgumentList.Add(arg);
-            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
-            var silo = new SiloProcess(name, baseAddress, process);
-            // Should the bench itself be stopped (Ctrl-C, SIGTERM), Program's signal handler kills its silos: no finally block runs then.
-            Running[silo] = true;
-            if (_closed)
-            {
-                KillAll();
-                throw new OperationCanceledException("the bench is exiting");
-            }
-            process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
-            process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return silo;
+            string[] arguments =
+            [
+                Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"),
+                $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
+                $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}", "--Node:Processors=2",
+                "--Node:MemoryBytes=17179869184", $"--Ml:NodeCheckInterval={NodeCheckInterval:c}",
+                $"--DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning",
+            ];
+            return new SiloProcess(BenchProcess.Start(name, "dotnet", arguments, AppContext.BaseDirectory), baseAddress);
         }
 
         public async Task WaitUntilAnsweringAsync(TimeSpan bound)
@@ -322,7 +290,7 @@ public static class ClusterBenchmark
             var deadline = Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * Stopwatch.Frequency);
             while (Stopwatch.GetTimestamp() < deadline)
             {
-                if (_process.HasExited) throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} before answering\n{OutputTail()}");
+                if (process.HasExited) throw new InvalidOperationException($"{Name} exited with {process.ExitCode} before answering\n{OutputTail()}");
                 try
                 {
                     using var response = await http.GetAsync("/");
@@ -335,50 +303,10 @@ public static class ClusterBenchmark
         }
 
         /// <summary>SIGKILL: no shutdown code runs; peers learn of it only through the death timeout.</summary>
-        public void Kill() => _process.Kill(entireProcessTree: false);
+        public void Kill() => process.Kill();
 
-        public string OutputTail(int lines = 20)
-        {
-            lock (_lines)
-                return $"--- last output of {Name} (pid {_process.Id}{(_process.HasExited ? $", exited {_process.ExitCode}" : "")}) ---\n{string.Join('\n', _lines.Skip(Math.Max(0, _lines.Count - lines)))}";
-        }
+        public string OutputTail(int lines = 20) => process.OutputTail(lines);
 
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-                }
-            }
-            finally
-            {
-                Running.TryRemove(this, out _);
-                _process.Dispose();
-            }
-        }
-
-        /// <summary>SIGKILL to every silo process still running (and its children); safe from a signal handler.</summary>
-        public static void KillAll()
-        {
-            _closed = true;
-            foreach (var silo in Running.Keys)
-            {
-                try { silo._process.Kill(entireProcessTree: true); }
-                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
-            }
-        }
-
-        private void Keep(string? line)
-        {
-            if (line is null) return;
-            lock (_lines)
-            {
-                if (_lines.Count == 200) _lines.Dequeue();
-                _lines.Enqueue(line);
-            }
-        }
+        public ValueTask DisposeAsync() => process.DisposeAsync();
     }
 }

@@ -23,7 +23,6 @@ public static class PeersBenchmark
     private sealed record WrkRun(double Rate, double P50, double P99);
 
     /// <summary>Kills every process this suite started (the bench's exit, normal or on a signal).</summary>
-    public static void KillProcesses() => PeerProcess.KillAll();
 
     public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, TextWriter output)
     {
@@ -47,7 +46,7 @@ public static class PeersBenchmark
         // wrk's whole-second durations; at least one second per run.
         var seconds = Math.Max(1, (int)Math.Round(duration.TotalSeconds));
         var contestants = new List<Contestant>();
-        var processes = new List<PeerProcess>();
+        var processes = new List<BenchProcess>();
         await using var service = await InferenceBenchmark.StartNodeAsync(await newDatabase("peers"), maxBatchSize: 32);
         try
         {
@@ -61,12 +60,12 @@ public static class PeersBenchmark
                 var server = Path.Combine(peers, "node-server");
                 await NpmCiAsync(node.Npm, server);
                 var port = BenchPorts.Free();
-                processes.Add(PeerProcess.Start("node-server", node.Node, [Path.Combine(server, "server.js"), modelPath, port.ToString(CultureInfo.InvariantCulture)], server));
+                processes.Add(BenchProcess.Start("node-server", node.Node, [Path.Combine(server, "server.js"), modelPath, port.ToString(CultureInfo.InvariantCulture)], server));
                 contestants.Add(new("Node.js + onnxruntime-node, 2 workers", new Uri($"http://127.0.0.1:{port}/_ml/trained_models/{ModelId}/_infer")));
             }
 
             var floorPort = BenchPorts.Free();
-            processes.Add(PeerProcess.Start("kestrel-floor", "dotnet",
+            processes.Add(BenchProcess.Start("kestrel-floor", "dotnet",
                 [Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.KestrelFloor.dll"), $"--urls=http://127.0.0.1:{floorPort}"], AppContext.BaseDirectory));
             contestants.Add(new("Kestrel floor (parse, fixed answer)", new Uri($"http://127.0.0.1:{floorPort}/_ml/trained_models/{ModelId}/_infer")));
 
@@ -129,7 +128,7 @@ public static class PeersBenchmark
 
     private static async Task<WrkRun> WrkAsync(string wrk, string peers, Contestant contestant, string bodyPath, int connections, int seconds)
     {
-        await using var process = PeerProcess.Start("wrk", wrk,
+        await using var process = BenchProcess.Start("wrk", wrk,
             ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath],
             peers);
         var text = await process.WaitForExitAsync(TimeSpan.FromSeconds(seconds + 30));
@@ -150,7 +149,7 @@ public static class PeersBenchmark
         return match.Groups[2].Value switch { "us" => value, "ms" => value * 1_000, _ => value * 1_000_000 };
     }
 
-    private static async Task WaitUntilAnsweringAsync(Contestant contestant, byte[] body, IReadOnlyList<PeerProcess> processes, TimeSpan bound)
+    private static async Task WaitUntilAnsweringAsync(Contestant contestant, byte[] body, IReadOnlyList<BenchProcess> processes, TimeSpan bound)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var clock = Stopwatch.StartNew();
@@ -187,7 +186,7 @@ public static class PeersBenchmark
             Console.Error.WriteLine("  wrk not found: apt-get install -y wrk ...");
             foreach (var step in new[] { new[] { "install", "-y", "wrk" }, ["update"], ["install", "-y", "wrk"] })
             {
-                await using var process = PeerProcess.Start("apt-get", apt, step, "/");
+                await using var process = BenchProcess.Start("apt-get", apt, step, "/");
                 await process.WaitForExitAsync(TimeSpan.FromMinutes(5));
                 if (FindOnPath("wrk") is { } installed) return installed;
             }
@@ -201,7 +200,7 @@ public static class PeersBenchmark
     {
         if (Directory.Exists(Path.Combine(server, "node_modules", "onnxruntime-node"))) return;
         Console.Error.WriteLine($"  npm ci in {server} ...");
-        await using var process = PeerProcess.Start("npm", npm, ["ci", "--no-audit", "--no-fund"], server,
+        await using var process = BenchProcess.Start("npm", npm, ["ci", "--no-audit", "--no-fund"], server,
             // The CPU binaries are in the npm package; skip the CUDA download its install script would try (also in .npmrc).
             new Dictionary<string, string> { ["ONNXRUNTIME_NODE_INSTALL"] = "skip" });
         await process.WaitForExitAsync(TimeSpan.FromMinutes(5));
@@ -222,106 +221,4 @@ public static class PeersBenchmark
     private static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
         .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
-
-    /// <summary>A process of this suite (a contestant, wrk, npm, apt-get), its output kept; killed with its children at the end.</summary>
-    private sealed class PeerProcess : IAsyncDisposable
-    {
-        /// <summary>Every process started and not yet disposed, for <see cref="KillAll"/>.</summary>
-        private static readonly ConcurrentDictionary<PeerProcess, bool> Running = new();
-
-        /// <summary>Set by <see cref="KillAll"/>: a start racing with the bench's exit kills what it started.</summary>
-        private static volatile bool _closed;
-
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private PeerProcess(string name, Process process)
-        {
-            Name = name;
-            _process = process;
-        }
-
-        public string Name { get; }
-        public bool HasExited => _process.HasExited;
-        public int ExitCode => _process.ExitCode;
-
-        public static PeerProcess Start(string name, string file, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null)
-        {
-            var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
-            foreach (var argument in arguments) start.ArgumentList.Add(argument);
-            foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
-            var peer = new PeerProcess(name, process);
-            Running[peer] = true;
-            if (_closed)
-            {
-                KillAll();
-                throw new OperationCanceledException("the bench is exiting");
-            }
-            process.OutputDataReceived += (_, e) => peer.Keep(e.Data);
-            process.ErrorDataReceived += (_, e) => peer.Keep(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return peer;
-        }
-
-        /// <summary>Waits (bounded) for the process to end and returns its output; past the bound it is killed.</summary>
-        public async Task<string> WaitForExitAsync(TimeSpan bound)
-        {
-            try
-            {
-                await _process.WaitForExitAsync().WaitAsync(bound);
-            }
-            catch (TimeoutException)
-            {
-                _process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{Name} did not finish within {bound.TotalSeconds:0} s\n{OutputTail()}");
-            }
-            _process.WaitForExit(); // flushes the redirected output
-            lock (_output) return _output.ToString();
-        }
-
-        public string OutputTail(int characters = 4000)
-        {
-            lock (_output)
-            {
-                var text = _output.ToString();
-                return $"--- last output of {Name} (pid {_process.Id}{(_process.HasExited ? $", exited {_process.ExitCode}" : "")}) ---\n{text[Math.Max(0, text.Length - characters)..]}";
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-                }
-            }
-            finally
-            {
-                Running.TryRemove(this, out _);
-                _process.Dispose();
-            }
-        }
-
-        /// <summary>SIGKILL to every process still running (and its children); safe from a signal handler.</summary>
-        public static void KillAll()
-        {
-            _closed = true;
-            foreach (var peer in Running.Keys)
-            {
-                try { peer._process.Kill(entireProcessTree: true); }
-                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
-            }
-        }
-
-        private void Keep(string? line)
-        {
-            if (line is null) return;
-            lock (_output) _output.AppendLine(line);
-        }
-    }
 }

@@ -76,8 +76,7 @@ try
 }
 finally
 {
-    ClusterBenchmark.KillSiloProcesses();
-    PeersBenchmark.KillProcesses();
+    BenchProcess.KillAll();
     StopEmbedded();
 }
 
@@ -86,8 +85,7 @@ void OnSignal(PosixSignalContext context)
     // Should the clean-up or Exit itself hang (a process-exit handler waiting), the process still goes.
     exitWatchdog ??= new Timer(_ => System.Diagnostics.Process.GetCurrentProcess().Kill(), null, TimeSpan.FromSeconds(45), Timeout.InfiniteTimeSpan);
     Console.Error.WriteLine($"{context.Signal}: killing the silo processes, stopping PostgreSQL, exiting ...");
-    ClusterBenchmark.KillSiloProcesses();
-    PeersBenchmark.KillProcesses();
+    BenchProcess.KillAll();
     StopEmbedded();
     Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
 }
