@@ -13,6 +13,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public const string SiloAssembly = "TrainedModelsOrleans.Silo.dll";
 
     private const int KeptLines = 200;
+    private static readonly HashSet<int> HandedOut = [];
     private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
@@ -87,13 +88,18 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>
     /// A port free now, below Linux's ephemeral range (32768–60999): a port the kernel hands out for port 0 is also
     /// what it gives outgoing connections (PostgreSQL, Orleans, HTTP clients), which took one between the check and
-    /// the silo binding it.
+    /// the silo binding it. A port is handed out once per test process: two nodes started side by side each checked the
+    /// same free port once, and the second failed to bind it.
     /// </summary>
     public static int FreePort()
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = Random.Shared.Next(20_000, 32_000);
+            lock (HandedOut)
+            {
+                if (!HandedOut.Add(port)) continue;
+            }
             var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
             try
             {
