@@ -13,16 +13,14 @@ public static class CommittedRows
     /// <summary>
     /// Rows that hold a prepared state. A node's capacity grain lives only on that node's silo, so the row of a node that
     /// is not active (killed mid-transaction) keeps its prepared state until the node rejoins and asks the transaction's
-    /// manager how it ended; the node_capacity view leaves such a node out, and so does this wait.
+    /// manager how it ended; the node_capacity view (db/0007) leaves such a node out, and so does this wait, by its rule.
     /// </summary>
     private const string PendingRows = """
         SELECT s.grainidextensionstring FROM orleansstorage s
         WHERE s.payloadbinary IS NOT NULL
           AND jsonb_array_length(COALESCE(convert_from(s.payloadbinary, 'UTF8')::jsonb -> 'PendingStates', '[]'::jsonb)) > 0
-          AND NOT (s.graintypestring = 'node-capacity' AND (
-                SELECT m.status FROM orleansmembershiptable m
-                WHERE m.siloname = substr(s.grainidextensionstring, strpos(s.grainidextensionstring, '/') + 1)
-                ORDER BY m.generation DESC LIMIT 1) IS DISTINCT FROM 3)
+          AND NOT (s.graintypestring = 'node-capacity' AND substr(s.grainidextensionstring, strpos(s.grainidextensionstring, '/') + 1)
+                   NOT IN (SELECT node FROM node_capacity))
         ORDER BY 1
         """;
 
