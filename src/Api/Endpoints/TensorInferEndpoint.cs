@@ -20,32 +20,46 @@ namespace TrainedModelsOrleans.Api.Endpoints;
 /// </summary>
 public static class TensorInferEndpoint
 {
-    public static async Task<IResult> InferAsync(string modelId, HttpRequest request, IGrainFactory grains, DirectInference? direct)
+    /// <summary>
+    /// The route's handler as a plain request delegate: no parameter binding and no request services scope per request
+    /// (minimal APIs' generated binding cost more than the rest of the routing); its singletons come from the caller.
+    /// </summary>
+    public static RequestDelegate Handler(IGrainFactory grains, DirectInference? direct) =>
+        context => InferAsync(context, grains, direct);
+
+    private static async Task InferAsync(HttpContext context, IGrainFactory grains, DirectInference? direct)
     {
+        var request = context.Request;
+        var modelId = (string)request.RouteValues["model_id"]!;
         var pipe = request.BodyReader;
-        var read = await ReadToEndAsync(pipe, request.HttpContext.RequestAborted);
+        var read = await ReadToEndAsync(pipe, context.RequestAborted);
         var body = read.Buffer;
         var consumed = false;
+        IResult general;
         try
         {
-            if (direct is not null && OnlyTimeoutInQuery(request.Query) && await direct.ResolveAsync(modelId) is { } target
+            if (direct is not null && OnlyTimeoutInQuery(request) && await direct.ResolveAsync(modelId) is { } target
                 && TensorInferJson.TryRead(body, target.Signature, out var docs, out var bodyTimeout)
-                && TryTimeout(request.Query, bodyTimeout, out var timeout))
+                && TryTimeout(request, bodyTimeout, out var timeout))
             {
                 pipe.AdvanceTo(body.End);
                 consumed = true;
-                return new TensorResults(await direct.InferTensorsAsync(target, docs, timeout));
+                var results = await direct.InferTensorsAsync(target, docs, timeout);
+                WriteResults(context, results);
+                await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+                return;
             }
             var bytes = body.ToArray();
             pipe.AdvanceTo(body.End);
             consumed = true;
-            return await TrainedModelEndpoints.InferAsync(
+            general = await TrainedModelEndpoints.InferAsync(
                 InferRequest.Parse(bytes, QueryParameters.All(request), deploymentPath: false).ToRequest(modelId), grains);
         }
         finally
         {
             if (!consumed) pipe.AdvanceTo(body.End);
         }
+        await general.ExecuteAsync(context);
     }
 
     /// <summary>The whole body, still in the pipe's buffers (Kestrel's MaxRequestBodySize bounds it).</summary>
@@ -59,13 +73,17 @@ public static class TensorInferEndpoint
         }
     }
 
-    private static bool OnlyTimeoutInQuery(IQueryCollection query) => query.Count == 0 || (query.Count == 1 && query.ContainsKey("timeout"));
+    // Without a query string the query feature is never built.
+    private static bool OnlyTimeoutInQuery(HttpRequest request) =>
+        !request.QueryString.HasValue || request.Query is var query && (query.Count == 0 || (query.Count == 1 && query.ContainsKey("timeout")));
 
     /// <summary>The query's timeout wins over the body's, as in the general parser; one it cannot read goes there for its error.</summary>
-    private static bool TryTimeout(IQueryCollection query, string? bodyTimeout, out TimeSpan timeout)
+    private static bool TryTimeout(HttpRequest request, string? bodyTimeout, out TimeSpan timeout)
     {
         timeout = default;
-        var text = query.TryGetValue("timeout", out var fromQuery) && !string.IsNullOrEmpty(fromQuery) ? fromQuery.ToString() : bodyTimeout;
+        var text = request.QueryString.HasValue && request.Query.TryGetValue("timeout", out var fromQuery) && !string.IsNullOrEmpty(fromQuery)
+            ? fromQuery.ToString()
+            : bodyTimeout;
         if (text is null)
         {
             timeout = DefaultTimeout;
@@ -84,15 +102,25 @@ public static class TensorInferEndpoint
 
     private static readonly TimeSpan DefaultTimeout = InferRequest.DefaultTimeout.ToTimeSpan();
 
-    private sealed class TensorResults(InferenceTensor[][] results) : IResult
+    /// <summary>One writer per thread, reset onto each response (a writer per request was a tenth of the path's garbage).</summary>
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    private static void WriteResults(HttpContext context, InferenceTensor[][] results)
     {
-        public Task ExecuteAsync(HttpContext context)
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = ElasticsearchJson.ContentTypeFor(context.Request);
+        var writer = t_writer ??= new Utf8JsonWriter(Stream.Null);
+        writer.Reset(response.BodyWriter);
+        try
         {
-            var response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = ElasticsearchJson.ContentTypeFor(context.Request);
-            using (var writer = new Utf8JsonWriter(response.BodyWriter)) TensorInferJson.Write(writer, results);
-            return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+            TensorInferJson.Write(writer, results);
+            writer.Flush();
+        }
+        finally
+        {
+            // Not kept past the request: the pipe belongs to the connection.
+            writer.Reset(Stream.Null);
         }
     }
 }

@@ -42,8 +42,7 @@ public static class TrainedModelEndpoints
 
         // Present when this process is a silo (an API-only process has no data plane of its own).
         var direct = app.ServiceProvider.GetService<DirectInference>();
-        models.MapPost("/{model_id}/_infer", (string model_id, HttpRequest request, IGrainFactory grains) =>
-            TensorInferEndpoint.InferAsync(model_id, request, grains, direct));
+        models.MapPost("/{model_id}/_infer", TensorInferEndpoint.Handler(app.ServiceProvider.GetRequiredService<IGrainFactory>(), direct));
 
         models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {

@@ -13,11 +13,9 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        context.Response.OnStarting(static state =>
-        {
-            ((HttpResponse)state).Headers["X-Elastic-Product"] = "Elasticsearch";
-            return Task.CompletedTask;
-        }, context.Response);
+        // Set now rather than from an OnStarting callback (a closure and a callback stack per request on the hot
+        // path); the error paths below clear the response and set it again.
+        context.Response.Headers[ProductHeader] = ProductName;
 
         try
         {
@@ -27,13 +25,13 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         {
             // ES sends its Warning headers (e.g. deprecations) with errors too.
             var warnings = context.Response.Headers.Warning;
-            context.Response.Clear();
+            Clear(context.Response);
             if (warnings.Count > 0) context.Response.Headers.Warning = warnings;
             await ElasticsearchErrors.WriteAsync(context, error);
         }
         catch (BadHttpRequestException error) when (!context.Response.HasStarted)
         {
-            context.Response.Clear();
+            Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, error.StatusCode, "parse_exception", error.Message);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -44,26 +42,26 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         {
             // The node that held the work died or is leaving: ES answers a lost node with node_not_connected_exception.
             // Orleans' messages carry inner stack traces; the reason keeps their first line.
-            context.Response.Clear();
+            Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", FirstLine(error.Message));
         }
         catch (OperationCanceledException error) when (!context.Response.HasStarted)
         {
             // Not the client: Orleans cancels a call it cannot address while its grain directory moves ranges after a
             // node joined or died. The node set is changing; ES answers that with node_not_connected_exception too.
-            context.Response.Clear();
+            Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception",
                 $"a call inside the cluster was cancelled while its nodes changed ({FirstLine(error.Message)}); retry");
         }
         catch (TimeoutException error) when (!context.Response.HasStarted)
         {
-            context.Response.Clear();
+            Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 408, "timeout_exception", error.Message);
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
             LogUnhandled(logger, context.Request.Method, context.Request.Path, error);
-            context.Response.Clear();
+            Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 500, "exception", error.Message);
         }
 
@@ -78,6 +76,16 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             await ElasticsearchErrors.WriteAsync(context, 405, "illegal_argument_exception",
                 $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
         }
+    }
+
+    private const string ProductHeader = "X-Elastic-Product";
+    private static readonly Microsoft.Extensions.Primitives.StringValues ProductName = "Elasticsearch";
+
+    /// <summary>An error replaces whatever the endpoint had set, but the answer still says it is Elasticsearch.</summary>
+    private static void Clear(HttpResponse response)
+    {
+        response.Clear();
+        response.Headers[ProductHeader] = ProductName;
     }
 
     private static string FirstLine(string text) => text.IndexOf('\n') is var end and >= 0 ? text[..end].TrimEnd() : text;

@@ -212,7 +212,9 @@ public static class TensorInferJson
 
     /// <summary>
     /// {"inference_results":[…]}, each doc's outputs as the general path renders them (TensorDocuments.Render):
-    /// the first output nested as predicted_value, then every output flat under tensors.
+    /// the first output nested as predicted_value, then every output flat under tensors. The first output's numbers
+    /// are written twice, so a float or double one is formatted once and its text reused (formatting is most of the
+    /// writing).
     /// </summary>
     public static void Write(Utf8JsonWriter writer, InferenceTensor[][] results)
     {
@@ -221,23 +223,35 @@ public static class TensorInferJson
         foreach (var outputs in results)
         {
             writer.WriteStartObject();
-            if (outputs.Length > 0)
+            FormattedNumbers? first = null;
+            try
             {
-                writer.WritePropertyName("predicted_value");
-                WriteNested(writer, outputs[0].Data, outputs[0].Shape);
-            }
-            writer.WriteStartObject("tensors");
-            foreach (var output in outputs)
-            {
-                writer.WriteStartObject(output.Name);
-                writer.WriteStartArray("shape");
-                foreach (var dim in output.Shape) writer.WriteNumberValue(dim);
-                writer.WriteEndArray();
-                writer.WritePropertyName("data");
-                WriteFlat(writer, output.Data, 0, output.Data.Length);
+                if (outputs.Length > 0)
+                {
+                    writer.WritePropertyName("predicted_value");
+                    first = FormattedNumbers.TryFormat(outputs[0].Data);
+                    if (first is not null) first.WriteNested(writer, outputs[0].Shape);
+                    else WriteNested(writer, outputs[0].Data, outputs[0].Shape);
+                }
+                writer.WriteStartObject("tensors");
+                for (var o = 0; o < outputs.Length; o++)
+                {
+                    var output = outputs[o];
+                    writer.WriteStartObject(output.Name);
+                    writer.WriteStartArray("shape");
+                    foreach (var dim in output.Shape) writer.WriteNumberValue(dim);
+                    writer.WriteEndArray();
+                    writer.WritePropertyName("data");
+                    if (o == 0 && first is not null) first.WriteFlat(writer);
+                    else WriteFlat(writer, output.Data, 0, output.Data.Length);
+                    writer.WriteEndObject();
+                }
                 writer.WriteEndObject();
             }
-            writer.WriteEndObject();
+            finally
+            {
+                first?.Dispose();
+            }
             writer.WriteEndObject();
         }
         writer.WriteEndArray();

@@ -27,10 +27,7 @@ public sealed class DirectInference(InferenceTargets targets, InferenceRouter ro
 
     private async ValueTask<TensorTarget?> ResolveFreshAsync(string id) => Resolve(await targets.CurrentAsync(), id);
 
-    private static TensorTarget? Resolve(InferenceTargets.Snapshot snapshot, string id) =>
-        snapshot.Resolve(id).Pick() is { Ready: true, Config.Onnx: { } signature } candidate
-            ? new TensorTarget(candidate.Deployment, signature)
-            : null;
+    private static TensorTarget? Resolve(InferenceTargets.Snapshot snapshot, string id) => snapshot.Resolve(id).Pick()?.TensorTarget;
 
     /// <summary>The short way's run: the docs (one queue entry each) where the router chooses; errors are Elasticsearch's.</summary>
     public Task<InferenceTensor[][]> InferTensorsAsync(TensorTarget target, InferenceTensor[][] docs, TimeSpan timeout) =>

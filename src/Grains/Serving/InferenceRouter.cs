@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using TrainedModelsOrleans.Grains.Deployments;
 using Orleans;
 using Orleans.Concurrency;
@@ -41,7 +42,7 @@ public sealed class InferenceRouter(LocalNode localNode, DeploymentServing servi
                 return await remote(worker);
             }
             catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException
-                                      && tried.Count + 1 < RoutableNodes(deployment).Count())
+                                      && tried.Count + 1 < RoutableNodes(deployment).Length)
             {
                 // The node died or is leaving (Orleans cannot place the worker there, or cannot connect to its silo):
                 // inference has no side effects, so another node may run it.
@@ -80,9 +81,9 @@ public sealed class InferenceRouter(LocalNode localNode, DeploymentServing servi
         string? best = null;
         var bestLoad = long.MaxValue;
         var bestIsLocal = false;
-        foreach (var (node, route) in deployment.RoutingTable)
+        foreach (var node in RoutableNodes(deployment))
         {
-            if (!AssignmentStatus.IsRoutable(route) || tried.Contains(node)) continue;
+            if (tried.Contains(node)) continue;
             if (skipUnreachable && _unreachableUntil.TryGetValue(node, out var until) && until > now) continue;
             var isLocal = node == LocalNode;
             long load = isLocal
@@ -94,8 +95,14 @@ public sealed class InferenceRouter(LocalNode localNode, DeploymentServing servi
         return best;
     }
 
-    private static IEnumerable<string> RoutableNodes(TrainedModelAssignment deployment) =>
-        deployment.RoutingTable.Where(r => AssignmentStatus.IsRoutable(r.Value)).Select(r => r.Key);
+    /// <summary>
+    /// The deployment's routable nodes, worked out once per assignment (views replace assignments, never change them):
+    /// walking the routing table through its interface cost an enumerator per request.
+    /// </summary>
+    private static string[] RoutableNodes(TrainedModelAssignment deployment) =>
+        RoutableByAssignment.GetValue(deployment, static d => d.RoutingTable.Where(r => AssignmentStatus.IsRoutable(r.Value)).Select(r => r.Key).ToArray());
+
+    private static readonly ConditionalWeakTable<TrainedModelAssignment, string[]> RoutableByAssignment = new();
 
     private sealed class StrongCounter
     {

@@ -192,5 +192,10 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
         public bool Ready { get; } = config is not null
                                      && deployment.AssignmentState is not (AssignmentState.Stopping or AssignmentState.Failed)
                                      && deployment.RoutingTable.Values.Any(AssignmentStatus.IsRoutable);
+
+        /// <summary>Where a tensor request may take the short way (a ready ONNX deployment), made once per snapshot, not per request.</summary>
+        public TensorTarget? TensorTarget => _tensorTarget ??= Ready && Config!.Onnx is { } signature ? new TensorTarget(Deployment, signature) : null;
+
+        private TensorTarget? _tensorTarget;
     }
 }
