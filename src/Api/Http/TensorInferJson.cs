@@ -189,15 +189,20 @@ public static class TensorInferJson
         static abstract bool TryRead(ref Utf8JsonReader reader, out T value);
     }
 
-    // Non-finite values (1e39 as a float) go to the general parser, which decides what they mean.
+    // Non-finite values (1e39 as a float) go to the general parser, which decides what they mean. Numbers in one
+    // segment try JsonNumbers' exact fast path first; what it declines is parsed by the reader as before.
     private readonly struct FloatReader : INumberReader<float>
     {
-        public static bool TryRead(ref Utf8JsonReader reader, out float value) => reader.TryGetSingle(out value) && float.IsFinite(value);
+        public static bool TryRead(ref Utf8JsonReader reader, out float value) =>
+            ((!reader.HasValueSequence && JsonNumbers.TryParseSingle(reader.ValueSpan, out value)) || reader.TryGetSingle(out value)) &&
+            float.IsFinite(value);
     }
 
     private readonly struct DoubleReader : INumberReader<double>
     {
-        public static bool TryRead(ref Utf8JsonReader reader, out double value) => reader.TryGetDouble(out value) && double.IsFinite(value);
+        public static bool TryRead(ref Utf8JsonReader reader, out double value) =>
+            ((!reader.HasValueSequence && JsonNumbers.TryParseDouble(reader.ValueSpan, out value)) || reader.TryGetDouble(out value)) &&
+            double.IsFinite(value);
     }
 
     private readonly struct Int64Reader : INumberReader<long>
