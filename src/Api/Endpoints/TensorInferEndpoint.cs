@@ -105,12 +105,15 @@ public static class TensorInferEndpoint
     /// <summary>One writer per thread, reset onto each response (a writer per request was a tenth of the path's garbage).</summary>
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
+    /// <summary>Where an idle writer points: never written to (resetting onto a stream would allocate a buffer each time).</summary>
+    private static readonly ArrayBufferWriter<byte> Detached = new(1);
+
     private static void WriteResults(HttpContext context, InferenceTensor[][] results)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = ElasticsearchJson.ContentTypeFor(context.Request);
-        var writer = t_writer ??= new Utf8JsonWriter(Stream.Null);
+        var writer = t_writer ??= new Utf8JsonWriter(Detached);
         writer.Reset(response.BodyWriter);
         try
         {
@@ -120,7 +123,7 @@ public static class TensorInferEndpoint
         finally
         {
             // Not kept past the request: the pipe belongs to the connection.
-            writer.Reset(Stream.Null);
+            writer.Reset(Detached);
         }
     }
 }

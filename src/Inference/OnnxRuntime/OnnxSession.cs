@@ -16,6 +16,9 @@ public sealed class OnnxSession : IDisposable
 
     private readonly Ort.InferenceSession _session;
     private readonly Ort.RunOptions _sharedRunOptions; // for runs that cannot be cancelled: never terminated
+    // Run options of cancellable runs, kept for the next ones: a native create and release per run cost more than a tiny model's run.
+    private readonly Ort.RunOptions?[] _idleRunOptions = new Ort.RunOptions?[IdleRunOptions];
+    private const int IdleRunOptions = 16;
     private readonly OnnxTensorDescription[] _inputs;
     private readonly OnnxTensorDescription[] _outputs;
     private readonly string[] _inputNames;
@@ -142,7 +145,7 @@ public sealed class OnnxSession : IDisposable
             Ort.RunOptions runOptions = _sharedRunOptions;
             if (cancellationToken.CanBeCanceled)
             {
-                runOptions = cancellableRun = new Ort.RunOptions();
+                runOptions = cancellableRun = RentRunOptions();
                 registration = cancellationToken.UnsafeRegister(static state => ((Ort.RunOptions)state!).Terminate = true, cancellableRun);
             }
 
@@ -179,7 +182,7 @@ public sealed class OnnxSession : IDisposable
         {
             // The callback may be running on another thread: wait for it before freeing the options it touches.
             registration.Dispose();
-            cancellableRun?.Dispose();
+            if (cancellableRun is not null) ReturnRunOptions(cancellableRun);
             for (int i = 0; i < inputCount; i++)
             {
                 inputValues[i]?.Dispose();
@@ -454,7 +457,50 @@ public sealed class OnnxSession : IDisposable
         {
             _session.Dispose();
             _sharedRunOptions.Dispose();
+            for (int i = 0; i < _idleRunOptions.Length; i++)
+            {
+                Interlocked.Exchange(ref _idleRunOptions[i], null)?.Dispose();
+            }
         }
+    }
+
+    private Ort.RunOptions RentRunOptions()
+    {
+        for (int i = 0; i < _idleRunOptions.Length; i++)
+        {
+            if (Interlocked.Exchange(ref _idleRunOptions[i], null) is { } idle)
+            {
+                return idle;
+            }
+        }
+
+        return new Ort.RunOptions();
+    }
+
+    /// <summary>Back for the next run once its registration is gone (no late callback can terminate the next run), un-terminated.</summary>
+    private void ReturnRunOptions(Ort.RunOptions runOptions)
+    {
+        try
+        {
+            if (runOptions.Terminate)
+            {
+                runOptions.Terminate = false;
+            }
+
+            for (int i = 0; i < _idleRunOptions.Length; i++)
+            {
+                if (Interlocked.CompareExchange(ref _idleRunOptions[i], runOptions, null) is null)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Ort.OnnxRuntimeException)
+        {
+            // Could not be reset: not reused.
+        }
+
+        runOptions.Dispose();
     }
 
     private void ValidateInputs(ReadOnlySpan<OnnxInput> inputs, Span<int> resolved)

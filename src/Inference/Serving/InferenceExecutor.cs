@@ -26,7 +26,8 @@ public sealed class InferenceExecutor
     private int _scheduledRuns;
     private volatile bool _stopped;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<RunningBatch, byte> _runningBatches = new(ReferenceEqualityComparer.Instance);
+    // Guarded by its own lock (two short holds per run): a concurrent dictionary allocated a node per run.
+    private readonly HashSet<RunningBatch> _runningBatches = new(ReferenceEqualityComparer.Instance);
     private readonly Timer _sweep;
 
     /// <param name="run">
@@ -119,7 +120,9 @@ public sealed class InferenceExecutor
     {
         var now = Stopwatch.GetTimestamp();
         foreach (var item in _queue) TimeOutIfDue(item, now);
-        foreach (var batch in _runningBatches.Keys)
+        RunningBatch[] running;
+        lock (_runningBatches) running = [.. _runningBatches];
+        foreach (var batch in running)
         {
             foreach (var item in batch.Items) TimeOutIfDue(item, now);
             batch.TerminateIfAbandoned();
@@ -192,7 +195,7 @@ public sealed class InferenceExecutor
                     Interlocked.Add(ref _runningRequests, items.Count);
                     var batch = new RunningBatch(items);
                     foreach (var item in items) item.Batch = batch;
-                    _runningBatches.TryAdd(batch, 0);
+                    lock (_runningBatches) _runningBatches.Add(batch);
                     // Full fence against CancelByCaller: a caller that gave up before seeing its batch is seen here.
                     Interlocked.MemoryBarrier();
                     batch.TerminateIfAbandoned();
@@ -202,7 +205,7 @@ public sealed class InferenceExecutor
                     }
                     finally
                     {
-                        _runningBatches.TryRemove(batch, out _);
+                        lock (_runningBatches) _runningBatches.Remove(batch);
                         // A caller's registration outlives the run: it must not keep the other requests' inputs alive.
                         foreach (var item in items) item.Batch = null;
                     }
