@@ -27,6 +27,7 @@ public sealed class BenchProcess : IAsyncDisposable
     }
 
     public string Name { get; }
+    public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 

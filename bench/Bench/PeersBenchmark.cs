@@ -18,9 +18,14 @@ public static class PeersBenchmark
     private const string ModelId = "peers-mlp";
     private static readonly int[] Connections = [64, 16];
 
-    private sealed record Contestant(string Name, Uri InferUrl);
+    /// <summary>A server under test; <paramref name="ProcessId"/> is its process (with its children), whose CPU time is counted.</summary>
+    private sealed record Contestant(string Name, Uri InferUrl, int ProcessId);
 
-    private sealed record WrkRun(double Rate, double P50, double P99);
+    /// <summary>One wrk run: req/s, p50 and p99 in µs, the requests answered, and the contestant's CPU µs per request.</summary>
+    private sealed record WrkRun(double Rate, double P50, double P99, long Requests, double CpuPerRequest);
+
+    /// <summary>Warm-up per contestant before the rounds: .NET's tiered JIT (and V8's optimiser) settle under load.</summary>
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(12);
 
     /// <summary>
     /// A garbage collector setting for the service process (environment variables the runtime reads at start).
@@ -113,7 +118,8 @@ public static class PeersBenchmark
                     await WaitForServiceAsync(http, service.Process, TimeSpan.FromSeconds(120));
                     await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
                 }
-                contestants.Add(new(serviceGcModes.Count == 1 ? "this service" : $"this service, {gc.Name} GC", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer")));
+                contestants.Add(new(serviceGcModes.Count == 1 ? "this service" : $"this service, {gc.Name} GC", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer"),
+                    service.Process.Id));
             }
 
             if (node != default)
@@ -121,14 +127,16 @@ public static class PeersBenchmark
                 var server = Path.Combine(peers, "node-server");
                 await NpmCiAsync(node.Npm, server);
                 var port = BenchPorts.Free();
-                processes.Add(BenchProcess.Start("node-server", node.Node, [Path.Combine(server, "server.js"), modelPath, port.ToString(CultureInfo.InvariantCulture)], server));
-                contestants.Add(new("Node.js + onnxruntime-node, 2 workers", new Uri($"http://127.0.0.1:{port}/_ml/trained_models/{ModelId}/_infer")));
+                var nodeServer = BenchProcess.Start("node-server", node.Node, [Path.Combine(server, "server.js"), modelPath, port.ToString(CultureInfo.InvariantCulture)], server);
+                processes.Add(nodeServer);
+                contestants.Add(new("Node.js + onnxruntime-node, 2 workers", new Uri($"http://127.0.0.1:{port}/_ml/trained_models/{ModelId}/_infer"), nodeServer.Id));
             }
 
             var floorPort = BenchPorts.Free();
-            processes.Add(BenchProcess.Start("kestrel-floor", "dotnet",
-                [Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.KestrelFloor.dll"), $"--urls=http://127.0.0.1:{floorPort}"], AppContext.BaseDirectory));
-            contestants.Add(new("Kestrel floor (parse, fixed answer)", new Uri($"http://127.0.0.1:{floorPort}/_ml/trained_models/{ModelId}/_infer")));
+            var floor = BenchProcess.Start("kestrel-floor", "dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.KestrelFloor.dll"), $"--urls=http://127.0.0.1:{floorPort}"], AppContext.BaseDirectory);
+            processes.Add(floor);
+            contestants.Add(new("Kestrel floor (parse, fixed answer)", new Uri($"http://127.0.0.1:{floorPort}/_ml/trained_models/{ModelId}/_infer"), floor.Id));
 
             foreach (var contestant in contestants)
                 await WaitUntilAnsweringAsync(contestant, body, processes, TimeSpan.FromSeconds(60));
@@ -137,7 +145,7 @@ public static class PeersBenchmark
             // stretch of a shared machine weighs on all alike.
             var loadBefore = LoadAverage();
             Console.Error.WriteLine($"  warm-up, then {Rounds} rounds × {contestants.Count} contestants × {Connections.Length} connection counts × {seconds} s ...");
-            foreach (var contestant in contestants) await WrkAsync(wrk, peers, contestant, bodyPath, 64, 3);
+            foreach (var contestant in contestants) await WrkAsync(wrk, peers, contestant, bodyPath, 64, (int)WarmUp.TotalSeconds);
             var runs = new Dictionary<(Contestant, int), List<WrkRun>>();
             for (var round = 0; round < Rounds; round++)
                 foreach (var connections in Connections)
@@ -151,13 +159,17 @@ public static class PeersBenchmark
             var table = new ResultTable($"Peers: tiny MLP _infer over HTTP, wrk 1 thread, keep-alive ({Environment.ProcessorCount} cores; {Rounds} alternating rounds of {seconds} s; " +
                                         $"req/s, p50 and p99 the medians over rounds; the service with 2 allocations × 1 thread, cache_size=0, batches of up to 32; " +
                                         $"1-min load average {loadBefore} before, {LoadAverage()} after)")
-                .Columns("contestant", "64 conn req/s", "p50 µs", "p99 µs", "16 conn req/s", "p50 µs", "p99 µs");
+                .Columns("contestant", "64 conn req/s", "p50 µs", "p99 µs", "CPU µs/req", "16 conn req/s", "p50 µs", "p99 µs", "CPU µs/req");
             foreach (var contestant in contestants)
             {
                 var (wide, narrow) = (Summary(runs[(contestant, 64)]), Summary(runs[(contestant, 16)]));
-                table.Row(contestant.Name, wide.Rate, (int)wide.P50, (int)wide.P99, narrow.Rate, (int)narrow.P50, (int)narrow.P99);
+                table.Row(contestant.Name, wide.Rate, (int)wide.P50, (int)wide.P99, wide.CpuPerRequest, narrow.Rate, (int)narrow.P50, (int)narrow.P99, narrow.CpuPerRequest);
             }
             table.Print(output);
+            output.WriteLine();
+            output.WriteLine("CPU µs/req: the contestant's processes' user + system CPU time over the run (from /proc), per answered request; wrk's own CPU is not in it.");
+
+            await AllocationProfileAsync(wrk, peers, contestants.Take(serviceGcModes.Count).ToArray(), bodyPath, seconds, output);
 
             var ours = Summary(runs[(contestants[0], 64)]).Rate;
             if (serviceGcModes.Count > 1)
@@ -181,7 +193,8 @@ public static class PeersBenchmark
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     // Medians, rates too: one round caught by a burst of other work on a shared 2-core machine should not move the row.
-    private static WrkRun Summary(List<WrkRun> runs) => new(Median(runs.Select(r => r.Rate)), Median(runs.Select(r => r.P50)), Median(runs.Select(r => r.P99)));
+    private static WrkRun Summary(List<WrkRun> runs) => new(Median(runs.Select(r => r.Rate)), Median(runs.Select(r => r.P50)), Median(runs.Select(r => r.P99)),
+        runs.Sum(r => r.Requests), Median(runs.Select(r => r.CpuPerRequest)));
 
     private static double Median(IEnumerable<double> values)
     {
@@ -191,6 +204,7 @@ public static class PeersBenchmark
 
     private static async Task<WrkRun> WrkAsync(string wrk, string peers, Contestant contestant, string bodyPath, int connections, int seconds)
     {
+        var cpuBefore = CpuTicks(contestant.ProcessId);
         await using var process = BenchProcess.Start("wrk", wrk,
             ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath],
             peers);
@@ -198,9 +212,89 @@ public static class PeersBenchmark
         // A contestant that answers errors fast would win: every answer must be a 2xx.
         if (Regex.Match(text, @"Non-2xx or 3xx responses: (\d+)") is { Success: true } failed)
             throw new InvalidOperationException($"{contestant.Name}: {failed.Groups[1].Value} non-2xx answers\n{text}");
+        var cpu = CpuTicks(contestant.ProcessId) - cpuBefore;
+        var requests = long.Parse(Regex.Match(text, @"(\d+) requests in").Groups[1].Value, CultureInfo.InvariantCulture);
         return new WrkRun(
             double.Parse(Regex.Match(text, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture),
-            Percentile(text, "50%"), Percentile(text, "99%"));
+            Percentile(text, "50%"), Percentile(text, "99%"), requests, requests == 0 ? double.NaN : cpu * 1e6 / TicksPerSecond / requests);
+    }
+
+    // USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux).
+    private const double TicksPerSecond = 100;
+
+    /// <summary>User + system CPU ticks of a process and its descendants (the Node server's cluster workers).</summary>
+    private static long CpuTicks(int processId)
+    {
+        if (!Directory.Exists("/proc")) return 0;
+        var parents = new Dictionary<int, int>();
+        var ticks = new Dictionary<int, long>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            // After the command in parentheses: state ppid … utime (14th field) stime (15th).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        long total = 0;
+        foreach (var (pid, cpu) in ticks)
+            for (var p = pid; p > 1; p = parents.GetValueOrDefault(p))
+                if (p == processId) { total += cpu; break; }
+        return total;
+    }
+
+    /// <summary>
+    /// Bytes allocated per request and gen-0 collections per 10k requests in each service process, over one more 64-connection
+    /// run, read by dotnet-counters (the runtime's own counters; installed as a global dotnet tool when missing).
+    /// </summary>
+    private static async Task AllocationProfileAsync(string wrk, string peers, Contestant[] services, string bodyPath, int seconds, TextWriter output)
+    {
+        var counters = await FindOrInstallDotnetCountersAsync();
+        if (counters is null) return;
+        var table = new ResultTable($"The service's garbage per request (tiny MLP, 64 connections, {seconds} s; dotnet-counters, System.Runtime)")
+            .Columns("service process", "requests", "bytes allocated / req", "gen0 GCs / 10k req", "gen1", "gen2");
+        foreach (var service in services)
+        {
+            var csv = Path.Combine(Path.GetTempPath(), $"tmo-peers-counters-{Guid.NewGuid():N}.csv");
+            await using (var collector = BenchProcess.Start("dotnet-counters", counters,
+                             ["collect", "-p", service.ProcessId.ToString(CultureInfo.InvariantCulture), "--refresh-interval", "1", "--format", "csv", "-o", csv, "--counters", "System.Runtime"], peers))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3)); // the session is up and has passed one interval
+                var before = File.Exists(csv) ? File.ReadAllLines(csv).Length : 0;
+                var run = await WrkAsync(wrk, peers, service, bodyPath, 64, seconds);
+                await Task.Delay(TimeSpan.FromSeconds(1.5)); // the interval the run ended in is written
+                var lines = File.Exists(csv) ? File.ReadAllLines(csv).Skip(before).ToArray() : [];
+                // Each line is one interval's rate: "time,provider,name (unit / 1 sec)[tags],Rate,value".
+                double Sum(string counter, string tag = "") => lines
+                    .Where(l => l.Contains("," + counter + " ", StringComparison.Ordinal) && l.Contains(tag, StringComparison.Ordinal))
+                    .Sum(l => double.Parse(l[(l.LastIndexOf(',') + 1)..], CultureInfo.InvariantCulture));
+                double PerTenThousand(string generation) => Sum("dotnet.gc.collections", $"[gc.heap.generation={generation}]") * 10_000 / run.Requests;
+                table.Row(service.Name, run.Requests, run.Requests == 0 ? double.NaN : Math.Round(Sum("dotnet.gc.heap.total_allocated") / run.Requests),
+                    PerTenThousand("gen0"), PerTenThousand("gen1"), PerTenThousand("gen2"));
+            }
+            try { File.Delete(csv); } catch (IOException) { }
+        }
+        table.Print(output);
+        output.WriteLine();
+        output.WriteLine("The counters cover the run and up to a second either side of it (the service is idle then), so the figures are a little high if anything.");
+    }
+
+    /// <summary>dotnet-counters from PATH or ~/.dotnet/tools; else `dotnet tool install -g dotnet-counters`; else null, having said so.</summary>
+    private static async Task<string?> FindOrInstallDotnetCountersAsync()
+    {
+        var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
+        string? Find() => FindOnPath("dotnet-counters") ?? (File.Exists(Path.Combine(tools, "dotnet-counters")) ? Path.Combine(tools, "dotnet-counters") : null);
+        if (Find() is { } found) return found;
+        Console.Error.WriteLine("  dotnet-counters not found: dotnet tool install -g dotnet-counters ...");
+        await using (var install = BenchProcess.Start("dotnet-tool-install", "dotnet", ["tool", "install", "-g", "dotnet-counters"], "/"))
+            await install.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        if (Find() is { } installed) return installed;
+        Console.Error.WriteLine("  dotnet-counters could not be installed: the allocation table is left out.");
+        return null;
     }
 
     /// <summary>A line of wrk's latency distribution ("99%    5.12ms"), in µs.</summary>
