@@ -284,23 +284,7 @@ public static class ClusterBenchmark
             return new SiloProcess(BenchProcess.Start(name, "dotnet", arguments, AppContext.BaseDirectory), baseAddress);
         }
 
-        public async Task WaitUntilAnsweringAsync(TimeSpan bound)
-        {
-            using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-            var deadline = Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * Stopwatch.Frequency);
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                if (process.HasExited) throw new InvalidOperationException($"{Name} exited with {process.ExitCode} before answering\n{OutputTail()}");
-                try
-                {
-                    using var response = await http.GetAsync("/");
-                    if (response.IsSuccessStatusCode) return;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-                await Task.Delay(100);
-            }
-            throw new TimeoutException($"{Name} did not answer on {BaseAddress} within {bound.TotalSeconds:0} s\n{OutputTail()}");
-        }
+        public Task WaitUntilAnsweringAsync(TimeSpan bound) => BenchHttp.WaitUntilAnsweringAsync(BaseAddress, process, bound);
 
         /// <summary>SIGKILL: no shutdown code runs; peers learn of it only through the death timeout.</summary>
         public void Kill() => process.Kill();

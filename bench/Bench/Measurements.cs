@@ -113,6 +113,25 @@ public static class LoadLoop
 /// <summary>The HTTP steps the benchmarks share: upload an ONNX model as ES's trained model API takes it.</summary>
 public static class BenchHttp
 {
+    /// <summary>Polls GET / until a node process answers 2xx; fails at once if the process exits, and after the bound.</summary>
+    public static async Task WaitUntilAnsweringAsync(Uri baseAddress, BenchProcess process, TimeSpan bound)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{process.Name} exited with {process.ExitCode} before answering\n{process.OutputTail()}");
+            try
+            {
+                using var response = await http.GetAsync("/");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{process.Name} did not answer on {baseAddress} within {bound.TotalSeconds:0} s\n{process.OutputTail()}");
+    }
+
     public static async Task EnsureAsync(HttpResponseMessage response)
     {
         if (!response.IsSuccessStatusCode)

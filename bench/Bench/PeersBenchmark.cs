@@ -64,23 +64,6 @@ public static class PeersBenchmark
         return new ServiceProcess(BenchProcess.Start(name, "dotnet", arguments, AppContext.BaseDirectory, new Dictionary<string, string>(gc.Environment)), baseAddress);
     }
 
-    private static async Task WaitForServiceAsync(HttpClient http, BenchProcess process, TimeSpan bound)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < bound)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"{process.Name} exited while starting\n{process.OutputTail()}");
-            try
-            {
-                using var response = await http.GetAsync("/");
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"{process.Name} did not answer GET / within {bound.TotalSeconds:0} s\n{process.OutputTail()}");
-    }
-
     public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, IReadOnlyList<GcMode> serviceGcModes, TextWriter output)
     {
         var peers = FindPeersFolder();
@@ -113,11 +96,9 @@ public static class PeersBenchmark
             {
                 var service = StartService(await newDatabase("peers_" + gc.Name), gc, folder);
                 processes.Add(service.Process);
+                await BenchHttp.WaitUntilAnsweringAsync(service.BaseAddress, service.Process, TimeSpan.FromSeconds(120));
                 using (var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
-                {
-                    await WaitForServiceAsync(http, service.Process, TimeSpan.FromSeconds(120));
                     await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
-                }
                 contestants.Add(new(serviceGcModes.Count == 1 ? "this service" : $"this service, {gc.Name} GC", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer"),
                     service.Process.Id));
             }
