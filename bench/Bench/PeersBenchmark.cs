@@ -27,6 +27,17 @@ public static class PeersBenchmark
     /// <summary>Warm-up per contestant before the rounds: .NET's tiered JIT (and V8's optimiser) settle under load.</summary>
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(12);
 
+    /// <summary>The model every contestant serves: the tiny MLP (the serving path is everything) or the ~1 ms one (the model is).</summary>
+    public sealed record PeerModel(string Name, int Width, Func<byte[]> Bytes)
+    {
+        public static PeerModel Parse(string name) => name switch
+        {
+            "tiny" => new("tiny MLP", 64, () => TestOnnxModels.Mlp()),
+            "medium" => new("~1 ms MLP", TestOnnxModels.MediumLayers[0], () => TestOnnxModels.Medium()),
+            _ => throw new ArgumentException($"unknown model [{name}]: tiny or medium"),
+        };
+    }
+
     /// <summary>
     /// A garbage collector setting for the service process (environment variables the runtime reads at start).
     /// "default" is what the silo's own runtimeconfig says (Server GC, with .NET 10's DATAS).
@@ -64,7 +75,7 @@ public static class PeersBenchmark
         return new ServiceProcess(BenchProcess.Start(name, "dotnet", arguments, AppContext.BaseDirectory, new Dictionary<string, string>(gc.Environment)), baseAddress);
     }
 
-    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, IReadOnlyList<GcMode> serviceGcModes, TextWriter output)
+    public static async Task RunAsync(Func<string, Task<string>> newDatabase, TimeSpan duration, IReadOnlyList<GcMode> serviceGcModes, PeerModel peerModel, TextWriter output)
     {
         var peers = FindPeersFolder();
         var wrk = await FindOrInstallWrkAsync();
@@ -77,10 +88,10 @@ public static class PeersBenchmark
         Directory.CreateDirectory(folder);
         var modelPath = Path.Combine(folder, "tiny_mlp.onnx");
         var bodyPath = Path.Combine(folder, "body.json");
-        var model = TestOnnxModels.Mlp();
+        var model = peerModel.Bytes();
         await File.WriteAllBytesAsync(modelPath, model);
         var random = new Random(1);
-        await File.WriteAllTextAsync(bodyPath, InferenceBenchmark.TensorBody(Enumerable.Range(0, 64).Select(_ => (float)random.NextDouble()).ToArray(), [1, 64]));
+        await File.WriteAllTextAsync(bodyPath, InferenceBenchmark.TensorBody(Enumerable.Range(0, peerModel.Width).Select(_ => (float)random.NextDouble()).ToArray(), [1, peerModel.Width]));
         var body = await File.ReadAllBytesAsync(bodyPath);
 
         // wrk's whole-second durations; at least one second per run.
@@ -137,7 +148,7 @@ public static class PeersBenchmark
                         Console.Error.WriteLine($"  round {round + 1}, {connections} connections, {contestant.Name}: {run.Rate:N0} req/s");
                     }
 
-            var table = new ResultTable($"Peers: tiny MLP _infer over HTTP, wrk 1 thread, keep-alive ({Environment.ProcessorCount} cores; {Rounds} alternating rounds of {seconds} s; " +
+            var table = new ResultTable($"Peers: {peerModel.Name} _infer over HTTP, wrk 1 thread, keep-alive ({Environment.ProcessorCount} cores; {Rounds} alternating rounds of {seconds} s; " +
                                         $"req/s, p50 and p99 the medians over rounds; the service with 2 allocations × 1 thread, cache_size=0, batches of up to 32; " +
                                         $"1-min load average {loadBefore} before, {LoadAverage()} after)")
                 .Columns("contestant", "64 conn req/s", "p50 µs", "p99 µs", "CPU µs/req", "16 conn req/s", "p50 µs", "p99 µs", "CPU µs/req");
@@ -150,7 +161,7 @@ public static class PeersBenchmark
             output.WriteLine();
             output.WriteLine("CPU µs/req: the contestant's processes' user + system CPU time over the run (from /proc), per answered request; wrk's own CPU is not in it.");
 
-            await AllocationProfileAsync(wrk, peers, contestants.Take(serviceGcModes.Count).ToArray(), bodyPath, seconds, output);
+            await AllocationProfileAsync(wrk, peers, contestants.Take(serviceGcModes.Count).ToArray(), bodyPath, seconds, peerModel, output);
 
             var ours = Summary(runs[(contestants[0], 64)]).Rate;
             if (serviceGcModes.Count > 1)
@@ -232,11 +243,11 @@ public static class PeersBenchmark
     /// Bytes allocated per request and gen-0 collections per 10k requests in each service process, over one more 64-connection
     /// run, read by dotnet-counters (the runtime's own counters; installed as a global dotnet tool when missing).
     /// </summary>
-    private static async Task AllocationProfileAsync(string wrk, string peers, Contestant[] services, string bodyPath, int seconds, TextWriter output)
+    private static async Task AllocationProfileAsync(string wrk, string peers, Contestant[] services, string bodyPath, int seconds, PeerModel peerModel, TextWriter output)
     {
         var counters = await FindOrInstallDotnetCountersAsync();
         if (counters is null) return;
-        var table = new ResultTable($"The service's garbage per request (tiny MLP, 64 connections, {seconds} s; dotnet-counters, System.Runtime)")
+        var table = new ResultTable($"The service's garbage per request ({peerModel.Name}, 64 connections, {seconds} s; dotnet-counters, System.Runtime)")
             .Columns("service process", "requests", "bytes allocated / req", "gen0 GCs / 10k req", "gen1", "gen2");
         foreach (var service in services)
         {

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)] [--model tiny|medium (peers)]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -67,7 +67,7 @@ try
         Console.Error.WriteLine("peers: the service's _infer against a Node.js server over onnxruntime-node and the Kestrel floor, driven by wrk ...");
         var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(PeersBenchmark.GcMode.Parse).ToArray();
-        await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), gcModes, Console.Out);
+        await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), gcModes, PeersBenchmark.PeerModel.Parse(OptionValue("--model") ?? "tiny"), Console.Out);
     }
     if (suite is "controlplane" or "all")
     {
