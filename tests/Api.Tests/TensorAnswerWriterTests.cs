@@ -57,6 +57,20 @@ public sealed class TensorAnswerWriterTests
         AssertSameAsGeneralPath([[InferenceTensor.Of("small", [0.5f, 0.25f], 1, 2)]]);
     }
 
+    [Fact]
+    public void An_output_whose_shape_does_not_hold_its_values_is_written_as_the_general_path_writes_it_or_refused_alike()
+    {
+        // More values than the shape holds: the general path nests the first ones; so must the short way.
+        AssertSameAsGeneralPath([[InferenceTensor.Of("wide", [1f, 2f, 3f, 4f], 1, 2)]]);
+        // Fewer: the general path cannot render it, and the short way must not answer 200 with something made up.
+        var buffer = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(buffer);
+        Assert.ThrowsAny<Exception>(() => TensorDocuments.Render([InferenceTensor.Of("short", [10.5f, 20.5f], 2, 2)]));
+        Assert.ThrowsAny<Exception>(() => TensorInferJson.Write(writer, [[InferenceTensor.Of("short", [10.5f, 20.5f], 2, 2)]]));
+        // And the next answer on this thread is whole.
+        AssertSameAsGeneralPath([[InferenceTensor.Of("next", [0.5f, 0.25f, 0.125f, 1f], 2, 2)]]);
+    }
+
     private static void AssertSameAsGeneralPath(InferenceTensor[][] results)
     {
         var buffer = new ArrayBufferWriter<byte>();

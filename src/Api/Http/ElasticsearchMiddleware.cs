@@ -13,7 +13,7 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        // Set now rather than from an OnStarting callback (a closure and a callback stack per request on the hot
+        // Set now rather than from an OnStarting callback (a callback stack and its entry per request on the hot
         // path); the error paths below clear the response and set it again.
         context.Response.Headers[ProductHeader] = ProductName;
 

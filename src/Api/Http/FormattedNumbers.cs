@@ -31,26 +31,34 @@ internal sealed class FormattedNumbers : IDisposable
         if (data is not (float[] or double[])) return null;
         var numbers = t_instance ??= new FormattedNumbers();
         if (numbers._inUse) return null;
-        numbers._inUse = true;
         numbers.Fill(data);
+        // In use only once filled: a fill that threw leaves the instance free for the next answer.
+        numbers._inUse = true;
         return numbers;
     }
 
     /// <summary>The values as one flat array.</summary>
     public void WriteFlat(Utf8JsonWriter writer) => writer.WriteRawValue(_flat.AsSpan(0, _length), skipInputValidation: true);
 
-    /// <summary>The values nested by <paramref name="shape"/> (row-major), flat for a shape of one dimension or none.</summary>
-    public void WriteNested(Utf8JsonWriter writer, long[] shape)
+    /// <summary>
+    /// The values nested by <paramref name="shape"/> (row-major), flat for a shape of one dimension or none. False, having
+    /// written nothing, when the shape does not hold exactly these values: the caller's general writer decides then.
+    /// </summary>
+    public bool TryWriteNested(Utf8JsonWriter writer, long[] shape)
     {
         if (shape.Length <= 1)
         {
             WriteFlat(writer);
-            return;
+            return true;
         }
+        long elements = 1;
+        foreach (var dimension in shape) elements *= dimension;
+        if (elements != _count) return false;
         _nestedLength = 0;
         var number = 0;
         Nest(shape, 0, ref number);
         writer.WriteRawValue(_nested.AsSpan(0, _nestedLength), skipInputValidation: true);
+        return true;
     }
 
     public void Dispose()

@@ -235,8 +235,7 @@ public static class TensorInferJson
                 {
                     writer.WritePropertyName("predicted_value");
                     first = FormattedNumbers.TryFormat(outputs[0].Data);
-                    if (first is not null) first.WriteNested(writer, outputs[0].Shape);
-                    else WriteNested(writer, outputs[0].Data, outputs[0].Shape);
+                    if (first is null || !first.TryWriteNested(writer, outputs[0].Shape)) WriteNested(writer, outputs[0].Data, outputs[0].Shape);
                 }
                 writer.WriteStartObject("tensors");
                 for (var o = 0; o < outputs.Length; o++)
