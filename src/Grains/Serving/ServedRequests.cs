@@ -5,7 +5,10 @@ using TrainedModelsOrleans.Inference.Serving;
 
 namespace TrainedModelsOrleans.Grains.Serving;
 
-/// <summary>Runs a request's docs through a deployment served on this node; each doc is one queue entry, as ES sends them.</summary>
+/// <summary>
+/// Runs a request's docs through a deployment served on this node; each doc is one queue entry, as ES sends them, and
+/// the docs are queued together so that those of one shape go to the model as one batch.
+/// </summary>
 public static class ServedRequests
 {
     public static Task<InferenceTensor[][]> InferTensorsAsync(ServedDeployment served, InferenceTensor[][] docs, TimeSpan timeout)
@@ -28,10 +31,13 @@ public static class ServedRequests
     private static async Task<InferenceTensor[][]> InferManyTensorsAsync(ServedDeployment served, InferenceTensor[][] docs, TimeSpan timeout)
     {
         var deploymentId = served.Route.DeploymentId;
-        var runs = new Task<Tensor[]>[docs.Length];
+        Task<Tensor[]>[] runs;
         try
         {
-            for (var i = 0; i < docs.Length; i++) runs[i] = served.Executor.RunAsync(ToTensors(docs[i]), timeout);
+            var requests = new Tensor[docs.Length][];
+            for (var i = 0; i < docs.Length; i++) requests[i] = ToTensors(docs[i]);
+            // Queued together: the docs of one request go to the model as one batch.
+            runs = served.Executor.RunAllAsync(requests, timeout);
         }
         catch (Exception e)
         {
@@ -67,7 +73,8 @@ public static class ServedRequests
         }
         var task = nlp.Task.WithUpdate(configUpdate);
         var batches = docs.Select(doc => task.Prepare([task.ReadInput((JsonObject)doc!)])).ToArray();
-        var runs = batches.Select(batch => served.Executor.RunAsync(batch.BuildTensors(nlp.Inputs), timeout)).ToArray();
+        // Queued together: docs whose token tensors have one shape run as one batch.
+        var runs = served.Executor.RunAllAsync(batches.Select(batch => batch.BuildTensors(nlp.Inputs)).ToArray(), timeout);
         await WhenAllAsync(runs, deploymentId);
         return new JsonArray(batches.Select((batch, i) => (JsonNode?)batch.ToResults(runs[i].Result)[0]).ToArray());
     }

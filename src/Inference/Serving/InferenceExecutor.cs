@@ -70,6 +70,32 @@ public sealed class InferenceExecutor
     /// </summary>
     public Task<TResult> RunAsync<TResult>(Tensor[] inputs, TimeSpan timeout, ResultShape<TResult> shape, CancellationToken cancellationToken = default)
     {
+        var task = Submit(inputs, timeout, shape, cancellationToken, out var queued);
+        if (queued) StartRun();
+        return task;
+    }
+
+    /// <summary>
+    /// Runs several requests (the docs of one call), each a queue entry of its own as ES counts them, queued together
+    /// before a run starts, so that requests of one shape go to the model as one batch.
+    /// </summary>
+    public Task<Tensor[]>[] RunAllAsync(IReadOnlyList<Tensor[]> requests, TimeSpan timeout)
+    {
+        var tasks = new Task<Tensor[]>[requests.Count];
+        var anyQueued = false;
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = Submit(requests[i], timeout, ResultShape.AsIs, CancellationToken.None, out var queued);
+            anyQueued |= queued;
+        }
+        if (anyQueued) StartRun();
+        return tasks;
+    }
+
+    /// <summary>The request answered from the cache or refused at once, or queued (<paramref name="queued"/>) for a run to take.</summary>
+    private Task<TResult> Submit<TResult>(Tensor[] inputs, TimeSpan timeout, ResultShape<TResult> shape, CancellationToken cancellationToken, out bool queued)
+    {
+        queued = false;
         if (_stopped) return Task.FromException<TResult>(shape.Error(new ExecutorStoppedException("the deployment is stopping on this node")));
         var started = Stopwatch.GetTimestamp();
         ResultCache.Key? key = null;
@@ -91,10 +117,17 @@ public sealed class InferenceExecutor
         }
         var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var item = new WorkItem<TResult>(inputs, started, deadline, timeout, key, shape);
-        // Before the enqueue: this thread may run the request itself below, and cancelling must reach that run.
+        // Before the enqueue: this thread may run the request itself, and cancelling must reach that run.
         if (cancellationToken.CanBeCanceled)
             cancellationToken.Register(static state => CancelByCaller((IWorkItem)state!), item);
         _queue.Enqueue(item);
+        queued = true;
+        return item.Task;
+    }
+
+    /// <summary>Starts a run for what was just queued: on this thread when it is a plain pool thread, else on the pool.</summary>
+    private void StartRun()
+    {
         // Full fence: the enqueue must be visible before we read the free slots, or a run finishing on
         // another thread could see an empty queue while we see no free slot, and nobody runs the item.
         Interlocked.MemoryBarrier();
@@ -102,7 +135,6 @@ public sealed class InferenceExecutor
         // scheduler) a model run would hold the turn, so requests would wait in mailboxes, not here.
         if (TaskScheduler.Current == TaskScheduler.Default) Pump();
         else ScheduleRun();
-        return item.Task;
     }
 
     private static void CancelByCaller(IWorkItem item)

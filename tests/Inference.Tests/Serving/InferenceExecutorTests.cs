@@ -97,6 +97,23 @@ public sealed class InferenceExecutorTests
     }
 
     [Fact]
+    public async Task The_docs_of_one_call_go_to_the_model_as_one_batch_per_shape_and_each_gets_its_own_rows()
+    {
+        var model = new FakeModel();
+        var executor = new InferenceExecutor(model.Run, new ExecutorOptions { Allocations = 1, MaxBatchSize = 16 }, batchable: true);
+        Tensor[][] docs = [[Row(1)], [Row(2)], [Row(3, width: 8)], [Row(4)], [Row(5)]];
+
+        // From a plain pool thread, as the HTTP front door calls it: nothing else queued, an allocation free.
+        var results = await Task.WhenAll(await Task.Run(() => executor.RunAllAsync(docs, Bound))).WaitAsync(Bound);
+
+        Assert.Equal([2f, 4f, 6f, 8f, 10f], results.Select(r => r[0].GetData<float>()[0]));
+        Assert.Equal(8, results[2][0].GetData<float>().Length);
+        Assert.Equal(2, model.Runs); // the four 4-wide docs stacked, the 8-wide one alone
+        Assert.Equal(4, model.MaxRows);
+        Assert.Equal(5, executor.Statistics.Snapshot(pending: 0).InferenceCount);
+    }
+
+    [Fact]
     public async Task Requests_queued_from_inside_an_actor_turn_share_runs_and_are_each_counted()
     {
         // A grain's turn runs on its own scheduler: the executor queues the request and schedules a run on the
