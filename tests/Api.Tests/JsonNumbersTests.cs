@@ -7,8 +7,8 @@ using Xunit;
 namespace TrainedModelsOrleans.Api.Tests;
 
 /// <summary>
-/// JsonNumbers may decline any number, but a number it accepts must be bit for bit what float.Parse / double.Parse
-/// give. Random texts (fixed seeds, so a failure repeats) check that over many shapes of numbers; the float
+/// JsonNumbers (csFastFloat behind a check of JSON's number form) may decline any number, but a number it accepts
+/// must be bit for bit what float.Parse / double.Parse give. Random texts (fixed seeds, so a failure repeats) check that over many shapes of numbers; the float
 /// midpoint cases are the ones where rounding through a double goes wrong.
 /// </summary>
 public sealed class JsonNumbersTests

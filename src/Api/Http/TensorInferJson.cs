@@ -190,7 +190,7 @@ public static class TensorInferJson
     }
 
     // Non-finite values (1e39 as a float) go to the general parser, which decides what they mean. Numbers in one
-    // segment try JsonNumbers' exact fast path first; what it declines is parsed by the reader as before.
+    // segment try JsonNumbers (csFastFloat) first; what it declines is parsed by the reader as before.
     private readonly struct FloatReader : INumberReader<float>
     {
         public static bool TryRead(ref Utf8JsonReader reader, out float value) =>
