@@ -47,7 +47,6 @@ public static class TensorInferEndpoint
                 var results = await direct.InferTensorsAsync(target, docs, timeout);
                 WriteResults(context, results);
                 return; // Kestrel sends headers and body in one write as the request ends
-
             }
             var bytes = body.ToArray();
             pipe.AdvanceTo(body.End);

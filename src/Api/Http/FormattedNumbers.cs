@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 
 namespace TrainedModelsOrleans.Api.Http;
@@ -75,22 +76,10 @@ internal sealed class FormattedNumbers : IDisposable
         switch (data)
         {
             case float[] floats:
-                for (var i = 0; i < floats.Length; i++)
-                {
-                    StartNumber(i);
-                    var value = floats[i];
-                    if (float.IsFinite(value)) AppendFinite(value);
-                    else AppendString(value.ToString(CultureInfo.InvariantCulture));
-                }
+                AppendAll<float>(floats);
                 break;
             case double[] doubles:
-                for (var i = 0; i < doubles.Length; i++)
-                {
-                    StartNumber(i);
-                    var value = doubles[i];
-                    if (double.IsFinite(value)) AppendFinite(value);
-                    else AppendString(value.ToString(CultureInfo.InvariantCulture));
-                }
+                AppendAll<double>(doubles);
                 break;
         }
         Append((byte)']');
@@ -101,6 +90,17 @@ internal sealed class FormattedNumbers : IDisposable
         if (index > 0) Append((byte)',');
         if (_count == _starts.Length) Array.Resize(ref _starts, _starts.Length * 2);
         _starts[_count++] = _length;
+    }
+
+    private void AppendAll<T>(T[] values) where T : IFloatingPointIeee754<T>, IUtf8SpanFormattable
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            StartNumber(i);
+            var value = values[i];
+            if (T.IsFinite(value)) AppendFinite(value);
+            else AppendString(value.ToString(null, CultureInfo.InvariantCulture));
+        }
     }
 
     private void AppendFinite<T>(T value) where T : IUtf8SpanFormattable
