@@ -14,15 +14,15 @@ namespace TrainedModelsOrleans.Bench;
 /// </summary>
 public static class PeersBenchmark
 {
-    private const int Rounds = 3;
+    private const int Rounds = 5;
     private const string ModelId = "peers-mlp";
     private static readonly int[] Connections = [64, 16];
 
     /// <summary>A server under test; <paramref name="ProcessId"/> is its process (with its children), whose CPU time is counted.</summary>
     private sealed record Contestant(string Name, Uri InferUrl, int ProcessId);
 
-    /// <summary>One wrk run: req/s, p50 and p99 in µs, the requests answered, and the contestant's CPU µs per request.</summary>
-    private sealed record WrkRun(double Rate, double P50, double P99, long Requests, double CpuPerRequest);
+    /// <summary>One wrk run: req/s, p50 and p99 in µs, the requests answered, the contestant's CPU µs per request, and wrk's own.</summary>
+    private sealed record WrkRun(double Rate, double P50, double P99, long Requests, double CpuPerRequest, double WrkCpuPerRequest);
 
     /// <summary>Warm-up per contestant before the rounds: .NET's tiered JIT (and V8's optimiser) settle under load.</summary>
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(12);
@@ -160,6 +160,8 @@ public static class PeersBenchmark
             table.Print(output);
             output.WriteLine();
             output.WriteLine("CPU µs/req: the contestant's processes' user + system CPU time over the run (from /proc), per answered request; wrk's own CPU is not in it.");
+            var wrkPerRequest = Median(contestants.Select(c => Summary(runs[(c, 64)]).WrkCpuPerRequest));
+            output.WriteLine($"wrk's own CPU, same measure: {wrkPerRequest:0.0} µs/req (median over the contestants at 64 connections).");
 
             await AllocationProfileAsync(wrk, peers, contestants.Take(serviceGcModes.Count).ToArray(), bodyPath, seconds, peerModel, output);
 
@@ -172,6 +174,12 @@ public static class PeersBenchmark
             output.WriteLine($"service/Node at 64 connections: {Ratio(nodeContestant)} (goal ≥ 2); service/Kestrel floor: {Ratio(contestants[^1])} (goal ≥ 0.85); " +
                              $"p99 at 16 connections, service vs Node: {Summary(runs[(contestants[0], 16)]).P99:0} vs " +
                              (nodeContestant is null ? "-" : $"{Summary(runs[(nodeContestant, 16)]).P99:0}") + " µs (goal: no worse).");
+            // What the goals leave the service per request: the machine's cores, less wrk's share, at the rate each goal asks.
+            var cores = Environment.ProcessorCount * 1e6;
+            string Budget(double rate) => $"{rate:N0} req/s leaves at most {cores / rate - wrkPerRequest:0.0} µs of CPU per request for the service";
+            var floorRun = Summary(runs[(contestants[^1], 64)]);
+            output.WriteLine($"CPU budget: the Kestrel floor spends {floorRun.CpuPerRequest:0.0} µs/req without a model; 0.85× the floor = {Budget(0.85 * floorRun.Rate)}" +
+                             (nodeContestant is null ? "." : $"; 2× Node = {Budget(2 * Summary(runs[(nodeContestant, 64)]).Rate)}."));
         }
         finally
         {
@@ -186,7 +194,7 @@ public static class PeersBenchmark
 
     // Medians, rates too: one round caught by a burst of other work on a shared 2-core machine should not move the row.
     private static WrkRun Summary(List<WrkRun> runs) => new(Median(runs.Select(r => r.Rate)), Median(runs.Select(r => r.P50)), Median(runs.Select(r => r.P99)),
-        runs.Sum(r => r.Requests), Median(runs.Select(r => r.CpuPerRequest)));
+        runs.Sum(r => r.Requests), Median(runs.Select(r => r.CpuPerRequest)), Median(runs.Select(r => r.WrkCpuPerRequest)));
 
     private static double Median(IEnumerable<double> values)
     {
@@ -197,6 +205,7 @@ public static class PeersBenchmark
     private static async Task<WrkRun> WrkAsync(string wrk, string peers, Contestant contestant, string bodyPath, int connections, int seconds)
     {
         var cpuBefore = CpuTicks(contestant.ProcessId);
+        var wrkCpuBefore = ReapedChildrenCpu();
         await using var process = BenchProcess.Start("wrk", wrk,
             ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath],
             peers);
@@ -205,11 +214,27 @@ public static class PeersBenchmark
         if (Regex.Match(text, @"Non-2xx or 3xx responses: (\d+)") is { Success: true } failed)
             throw new InvalidOperationException($"{contestant.Name}: {failed.Groups[1].Value} non-2xx answers\n{text}");
         var cpu = CpuTicks(contestant.ProcessId) - cpuBefore;
+        // wrk is the only child of this process that exits (and is reaped) during the run.
+        var wrkCpu = ReapedChildrenCpu() - wrkCpuBefore;
         var requests = long.Parse(Regex.Match(text, @"(\d+) requests in").Groups[1].Value, CultureInfo.InvariantCulture);
         return new WrkRun(
             double.Parse(Regex.Match(text, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture),
-            Percentile(text, "50%"), Percentile(text, "99%"), requests, requests == 0 ? double.NaN : cpu * 1e6 / TicksPerSecond / requests);
+            Percentile(text, "50%"), Percentile(text, "99%"), requests, requests == 0 ? double.NaN : cpu * 1e6 / TicksPerSecond / requests,
+            requests == 0 ? double.NaN : wrkCpu.TotalMicroseconds / requests);
     }
+
+    /// <summary>User + system CPU time of this process's children that have exited and been waited for (getrusage, RUSAGE_CHILDREN).</summary>
+    private static TimeSpan ReapedChildrenCpu()
+    {
+        if (!OperatingSystem.IsLinux()) return TimeSpan.Zero;
+        // struct rusage starts with ru_utime and ru_stime, each a timeval of two longs (seconds, microseconds).
+        Span<long> usage = stackalloc long[18];
+        if (GetResourceUsage(-1, ref usage[0]) != 0) return TimeSpan.Zero;
+        return TimeSpan.FromMicroseconds((usage[0] + usage[2]) * 1_000_000d + usage[1] + usage[3]);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetResourceUsage(int who, ref long usage);
 
     // USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux).
     private const double TicksPerSecond = 100;
@@ -261,9 +286,12 @@ public static class PeersBenchmark
                 await Task.Delay(TimeSpan.FromSeconds(1.5)); // the interval the run ended in is written
                 var lines = File.Exists(csv) ? File.ReadAllLines(csv).Skip(before).ToArray() : [];
                 // Each line is one interval's rate: "time,provider,name (unit / 1 sec)[tags],Rate,value".
-                double Sum(string counter, string tag = "") => lines
-                    .Where(l => l.Contains("," + counter + " ", StringComparison.Ordinal) && l.Contains(tag, StringComparison.Ordinal))
-                    .Sum(l => double.Parse(l[(l.LastIndexOf(',') + 1)..], CultureInfo.InvariantCulture));
+                // A counter with no line in the window (dotnet-counters missed it) is unknown, not zero.
+                double Sum(string counter, string tag = "")
+                {
+                    var matching = lines.Where(l => l.Contains("," + counter + " ", StringComparison.Ordinal) && l.Contains(tag, StringComparison.Ordinal)).ToArray();
+                    return matching.Length == 0 ? double.NaN : matching.Sum(l => double.Parse(l[(l.LastIndexOf(',') + 1)..], CultureInfo.InvariantCulture));
+                }
                 double PerTenThousand(string generation) => Sum("dotnet.gc.collections", $"[gc.heap.generation={generation}]") * 10_000 / run.Requests;
                 table.Row(service.Name, run.Requests, run.Requests == 0 ? double.NaN : Math.Round(Sum("dotnet.gc.heap.total_allocated") / run.Requests),
                     PerTenThousand("gen0"), PerTenThousand("gen1"), PerTenThousand("gen2"));

@@ -69,8 +69,13 @@ public sealed class SiloHost : IAsyncDisposable
         using var startupTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         startupTimeout.CancelAfter(TimeSpan.FromMinutes(2));
 
-        // Elasticsearch's http.max_content_length default: 100mb.
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 100L * 1024 * 1024);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Elasticsearch's http.max_content_length default: 100mb.
+            k.Limits.MaxRequestBodySize = 100L * 1024 * 1024;
+            // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
+            k.AddServerHeader = false;
+        });
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;

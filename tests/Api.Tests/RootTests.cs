@@ -13,6 +13,8 @@ public sealed class RootTests(ServiceFixture service) : IClassFixture<ServiceFix
         Assert.Equal("trained-models-orleans", response.Body["cluster_name"]!.GetValue<string>());
         Assert.Equal("api-test-node", response.Body["name"]!.GetValue<string>());
         Assert.Equal("Elasticsearch", response.Headers["X-Elastic-Product"]);
+        // Elasticsearch sends no Server header (Kestrel's is switched off).
+        Assert.False(response.Headers.ContainsKey("Server"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace TrainedModelsOrleans.Inference.OnnxRuntime;
@@ -119,6 +120,25 @@ public readonly struct OnnxInput
         }
 
         throw new ArgumentException($"{what}: unsupported memory backing.", nameof(data));
+    }
+
+    /// <summary>Copies the data's bytes into <paramref name="target"/>, which holds exactly that many.</summary>
+    internal unsafe void CopyTo(Span<byte> target, int elementSize)
+    {
+        switch (_owner)
+        {
+            case Array array:
+                ref byte origin = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), (nint)_start * elementSize);
+                MemoryMarshal.CreateReadOnlySpan(ref origin, target.Length).CopyTo(target);
+                return;
+            case IPinnable:
+                using (MemoryHandle pin = Pin(elementSize))
+                {
+                    new ReadOnlySpan<byte>(pin.Pointer, target.Length).CopyTo(target);
+                }
+
+                return;
+        }
     }
 
     /// <summary>Pins the data; dispose the handle after the call.</summary>

@@ -27,6 +27,10 @@ public sealed class OnnxSession : IDisposable
     private readonly Dictionary<string, int> _outputIndex;
     private readonly int[] _allOutputs;
     private readonly DimensionSource[]?[] _outputShapes;
+    // Bindings of recent runs' shapes, for the next runs of the same shapes (a batch size each, in the executor's runs).
+    private readonly BoundRun?[] _idleBoundRuns = new BoundRun?[IdleBoundRuns];
+    private const int IdleBoundRuns = 32;
+    private int _nextEvicted;
     private volatile bool _preallocateOutputs = true;
     private int _references = 1; // the session's own, dropped by Dispose, plus one per running call
     private int _disposed;
@@ -127,13 +131,33 @@ public sealed class OnnxSession : IDisposable
             throw new ObjectDisposedException(nameof(OnnxSession));
         }
 
-        var inputValues = new Ort.OrtValue?[inputCount];
+        Ort.OrtValue?[] inputValues = [];
         PinnedInputs pinStorage = default;
         Span<MemoryHandle> pins = inputCount <= PinnedInputs.Length ? pinStorage : new MemoryHandle[inputCount];
         Ort.RunOptions? cancellableRun = null;
         CancellationTokenRegistration registration = default;
         try
         {
+            Ort.RunOptions runOptions = _sharedRunOptions;
+            if (cancellationToken.CanBeCanceled)
+            {
+                runOptions = cancellableRun = RentRunOptions();
+                registration = cancellationToken.UnsafeRegister(static state => ((Ort.RunOptions)state!).Terminate = true, cancellableRun);
+            }
+
+            long[][]? shapes = _preallocateOutputs ? OutputShapes(inputs, resolved, outputs) : null;
+            bool boundRefused = false;
+            if (shapes is not null)
+            {
+                if (TryRunBound(inputs, resolved, outputs, shapes, runOptions, cancellationToken, out bool bound) is { } boundOutputs)
+                {
+                    return boundOutputs;
+                }
+
+                boundRefused = bound;
+            }
+
+            inputValues = new Ort.OrtValue?[inputCount];
             for (int i = 0; i < inputCount; i++)
             {
                 ref readonly OnnxInput input = ref inputs[i];
@@ -142,18 +166,11 @@ public sealed class OnnxSession : IDisposable
                 inputValues[i] = Wrap(input, pins[i], elementSize);
             }
 
-            Ort.RunOptions runOptions = _sharedRunOptions;
-            if (cancellationToken.CanBeCanceled)
-            {
-                runOptions = cancellableRun = RentRunOptions();
-                registration = cancellationToken.UnsafeRegister(static state => ((Ort.RunOptions)state!).Terminate = true, cancellableRun);
-            }
-
             var request = new RunRequest(
                 InputNamesOf(resolved), inputValues!, outputs, outputIndices.IsEmpty ? _outputNames : Array.ConvertAll(outputs, j => _outputNames[j]), runOptions, cancellationToken);
-            if (_preallocateOutputs && OutputShapes(inputs, resolved, outputs) is { } shapes)
+            if (shapes is not null)
             {
-                if (TryRunIntoNewArrays(request, shapes) is { } written)
+                if (!boundRefused && TryRunIntoNewArrays(request, shapes) is { } written)
                 {
                     return written;
                 }
@@ -183,7 +200,7 @@ public sealed class OnnxSession : IDisposable
             // The callback may be running on another thread: wait for it before freeing the options it touches.
             registration.Dispose();
             if (cancellableRun is not null) ReturnRunOptions(cancellableRun);
-            for (int i = 0; i < inputCount; i++)
+            for (int i = 0; i < inputValues.Length; i++)
             {
                 inputValues[i]?.Dispose();
                 pins[i].Dispose();
@@ -203,6 +220,70 @@ public sealed class OnnxSession : IDisposable
 
     public override string ToString() =>
         $"OnnxSession(inputs: {string.Join(", ", _inputs.Select(d => d.ToString()))}; outputs: {string.Join(", ", _outputs.Select(d => d.ToString()))})";
+
+    /// <summary>
+    /// Runs through a binding kept for these shapes (<see cref="BoundRun"/>), made if none is idle. Null when the tensors are too
+    /// large to bind (<paramref name="bound"/> false) or ORT refused the declared output shapes (<paramref name="bound"/> true).
+    /// </summary>
+    private OnnxOutput[]? TryRunBound(
+        ReadOnlySpan<OnnxInput> inputs, int[] resolved, int[] outputs, long[][] shapes, Ort.RunOptions runOptions, CancellationToken cancellationToken, out bool bound)
+    {
+        BoundRun? run = RentBoundRun(inputs, resolved, outputs) ?? BoundRun.TryCreate(_session, _inputs, inputs, resolved, _outputs, outputs, shapes);
+        bound = run is not null;
+        if (run is null)
+        {
+            return null;
+        }
+
+        bool keep = false;
+        try
+        {
+            run.CopyIn(inputs);
+            _session.RunWithBinding(runOptions, run.Binding);
+            keep = true;
+            return run.CopyOut(Allocate);
+        }
+        catch (Ort.OnnxRuntimeException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // As in TryRunIntoNewArrays: the caller runs again unbound, which tells bad inputs from untrustworthy declared shapes.
+            return null;
+        }
+        finally
+        {
+            if (keep) ReturnBoundRun(run);
+            else run.Dispose();
+        }
+    }
+
+    /// <summary>An idle binding for these inputs and outputs, taken from the ones kept; null if none matches.</summary>
+    private BoundRun? RentBoundRun(ReadOnlySpan<OnnxInput> inputs, int[] resolved, int[] outputs)
+    {
+        for (int i = 0; i < _idleBoundRuns.Length; i++)
+        {
+            if (Volatile.Read(ref _idleBoundRuns[i]) is { } idle && idle.Matches(inputs, resolved, outputs)
+                && Interlocked.CompareExchange(ref _idleBoundRuns[i], null, idle) == idle)
+            {
+                return idle;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps a binding for the next run of its shapes; when all places are taken it replaces one in turn (shapes come and go with batch sizes).</summary>
+    private void ReturnBoundRun(BoundRun run)
+    {
+        for (int i = 0; i < _idleBoundRuns.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref _idleBoundRuns[i], run, null) is null)
+            {
+                return;
+            }
+        }
+
+        int victim = (int)((uint)Interlocked.Increment(ref _nextEvicted) % (uint)_idleBoundRuns.Length);
+        Interlocked.Exchange(ref _idleBoundRuns[victim], run)?.Dispose();
+    }
 
     /// <summary>Runs with outputs in new managed arrays that ORT writes into; null when ORT refused their shapes.</summary>
     private OnnxOutput[]? TryRunIntoNewArrays(RunRequest request, long[][] shapes)
@@ -455,6 +536,11 @@ public sealed class OnnxSession : IDisposable
     {
         if (Interlocked.Decrement(ref _references) == 0)
         {
+            for (int i = 0; i < _idleBoundRuns.Length; i++)
+            {
+                Interlocked.Exchange(ref _idleBoundRuns[i], null)?.Dispose();
+            }
+
             _session.Dispose();
             _sharedRunOptions.Dispose();
             for (int i = 0; i < _idleRunOptions.Length; i++)
