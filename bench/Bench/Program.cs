@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)] [--model tiny|medium (peers)]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|adaptive|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)] [--model tiny|medium (peers)]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -68,6 +68,12 @@ try
         var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(PeersBenchmark.GcMode.Parse).ToArray();
         await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), gcModes, PeersBenchmark.PeerModel.Parse(OptionValue("--model") ?? "tiny"), Console.Out);
+    }
+    if (suite is "adaptive" or "all")
+    {
+        Console.Error.WriteLine("adaptive: seconds the adaptive allocations scaler takes to scale up after a load step and back down after it stops ...");
+        var database = embedded is not null ? await embedded.CreateDatabaseAsync("adaptive", CancellationToken.None) : connection;
+        await AdaptiveBenchmark.RunAsync(database, rounds: 2, Console.Out);
     }
     if (suite is "controlplane" or "all")
     {

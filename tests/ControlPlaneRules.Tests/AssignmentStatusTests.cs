@@ -23,7 +23,7 @@ public class AssignmentStatusTests
     [InlineData(1, 2, AllocationState.Started)]
     [InlineData(2, 2, AllocationState.FullyAllocated)]
     [InlineData(3, 2, AllocationState.FullyAllocated)]
-    [InlineData(0, 0, AllocationState.Starting)]
+    [InlineData(0, 0, AllocationState.FullyAllocated)] // ES: starting only with a positive target (a deployment scaled to zero)
     public void Allocation_state_follows_es(int count, int target, AllocationState expected)
     {
         Assert.Equal(expected, new AllocationStatus(count, target).State);

@@ -37,7 +37,7 @@ public sealed record StartDeploymentRequest
     /// <summary>wait_for.</summary>
     public AllocationState WaitFor { get; init; } = AllocationState.Started;
 
-    /// <summary>adaptive_allocations (validated and kept).</summary>
+    /// <summary>adaptive_allocations: stored in the assignment and acted upon by the coordinator's scaler.</summary>
     public AdaptiveAllocations? AdaptiveAllocations { get; init; }
 
     /// <summary>Deprecation warnings the HTTP layer found (legacy parameter names), echoed as Warning headers.</summary>
@@ -48,8 +48,13 @@ public sealed record StartDeploymentRequest
 [GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.AdaptiveAllocations")]
 public sealed record AdaptiveAllocations
 {
+    [System.Text.Json.Serialization.JsonPropertyName("enabled")]
     public bool? Enabled { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("min_number_of_allocations")]
     public int? MinNumberOfAllocations { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("max_number_of_allocations")]
     public int? MaxNumberOfAllocations { get; init; }
 }
 

@@ -48,9 +48,21 @@ public interface IDeploymentGrain : IGrainWithStringKey
 /// </summary>
 public interface IAssignmentCoordinatorGrain : IGrainWithStringKey
 {
-    Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes);
+    Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes, AdaptiveAllocations? adaptiveAllocations = null);
 
     Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations);
+
+    /// <summary>The update API's change: the number of allocations and the (merged) adaptive settings, null for none.</summary>
+    Task<TrainedModelAssignment> UpdateDeployment(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptiveAllocations);
+
+    /// <summary>
+    /// The adaptive allocations scaler's change: from <paramref name="expected"/> allocations (else nothing happens) to
+    /// <paramref name="target"/>, or as many as fit; true when it changed.
+    /// </summary>
+    Task<bool> ScaleAllocations(string deploymentId, int expected, int target);
+
+    /// <summary>A request found no allocation: starts one if adaptive allocations may scale the deployment from zero.</summary>
+    Task ScaleFromZero(string deploymentId);
 
     /// <summary>Marks the assignment stopping (routers stop sending to it); null if unknown.</summary>
     Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason);

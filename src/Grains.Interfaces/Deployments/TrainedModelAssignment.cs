@@ -30,6 +30,10 @@ public sealed record TrainedModelAssignment
 
     [JsonPropertyName("max_assigned_allocations")]
     public int MaxAssignedAllocations { get; init; }
+
+    /// <summary>[new] The deployment's adaptive allocations settings (counts never -1 here); null when none were given.</summary>
+    [JsonPropertyName("adaptive_allocations")]
+    public AdaptiveAllocations? AdaptiveAllocations { get; init; }
 }
 
 [GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Immutable, Alias("tmo.TaskParameters")]

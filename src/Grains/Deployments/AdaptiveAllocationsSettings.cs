@@ -6,7 +6,8 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 
 /// <summary>
 /// ES's AdaptiveAllocationsSettings ([new], CORE/inference/assignment/AdaptiveAllocationsSettings.java):
-/// parsed, validated, merged and stored; not acted upon here. A count of -1 means "unset".
+/// parsed, validated, merged and stored in the assignment, where the coordinator's scaler
+/// (<see cref="Scaling.AdaptiveAllocationsScalers"/>) acts on them. A count of -1 means "unset" in a request.
 /// </summary>
 public sealed record AdaptiveAllocationsSettings
 {
@@ -32,6 +33,14 @@ public sealed record AdaptiveAllocationsSettings
     public AdaptiveAllocations ToContract() => new()
     {
         Enabled = Enabled, MinNumberOfAllocations = MinNumberOfAllocations, MaxNumberOfAllocations = MaxNumberOfAllocations,
+    };
+
+    /// <summary>As the assignment stores them: a count given as -1 (null in the request) is unset.</summary>
+    public AdaptiveAllocations ToStored() => new()
+    {
+        Enabled = Enabled,
+        MinNumberOfAllocations = MinNumberOfAllocations is -1 ? null : MinNumberOfAllocations,
+        MaxNumberOfAllocations = MaxNumberOfAllocations is -1 ? null : MaxNumberOfAllocations,
     };
 
     /// <summary>ES's validate(), in its order.</summary>

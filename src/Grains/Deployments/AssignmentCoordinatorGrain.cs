@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Transactions.Abstractions;
+using Orleans.Runtime;
+using TrainedModelsOrleans.Grains.Deployments.Scaling;
 using TrainedModelsOrleans.Grains.Models;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Grains.Transactions;
@@ -41,12 +43,17 @@ public sealed partial class AssignmentCoordinatorGrain(
     /// <summary>The reservations last committed on each node (a node missing here is written at the next commit).</summary>
     private readonly Dictionary<string, IReadOnlyDictionary<string, NodeReservation>> _reserved = new(StringComparer.Ordinal);
     private string? _plannedNodes;
+    private AdaptiveAllocationsScalers? _adaptive;
+    private readonly HashSet<string> _wakingFromZero = new(StringComparer.Ordinal);
+    private bool _polling;
 
+    private AdaptiveAllocationsScalers Scalers => _adaptive ??= new AdaptiveAllocationsScalers(settings.AdaptiveAllocations);
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
     private IDeploymentGrain Deployment(string id) => GrainFactory.GetGrain<IDeploymentGrain>(id);
     private INodeCapacityGrain Capacity(string node) => GrainFactory.GetGrain<INodeCapacityGrain>(node);
 
-    public Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes) => InTurnAsync<TrainedModelAssignment>(async () =>
+    public Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes, AdaptiveAllocations? adaptiveAllocations = null) =>
+        InTurnAsync<TrainedModelAssignment>(async () =>
     {
         var id = parameters.DeploymentId;
         if (_deployments!.ContainsKey(id)) throw DeploymentErrors.AlreadyExists(id);
@@ -56,6 +63,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             TaskParameters = parameters,
             AssignmentState = AssignmentState.Starting,
             StartTime = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            AdaptiveAllocations = adaptiveAllocations,
         };
         await ChangeAsync(nodes =>
         {
@@ -68,28 +76,104 @@ public sealed partial class AssignmentCoordinatorGrain(
         return _deployments[id].Assignment!;
     });
 
-    public Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations) => InTurnAsync<TrainedModelAssignment>(async () =>
+    public Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations) =>
+        InTurnAsync(() => UpdateInTurnAsync(deploymentId, numberOfAllocations, keepAdaptive: true, adaptiveAllocations: null));
+
+    public Task<TrainedModelAssignment> UpdateDeployment(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptiveAllocations) =>
+        InTurnAsync(() => UpdateInTurnAsync(deploymentId, numberOfAllocations, keepAdaptive: false, adaptiveAllocations));
+
+    /// <summary>
+    /// The update: a decrease runs ES's allocation reducer, an increase re-plans (429 when it does not fit and scaling is
+    /// impossible), and the adaptive settings are replaced unless <paramref name="keepAdaptive"/>.
+    /// </summary>
+    private async Task<TrainedModelAssignment> UpdateInTurnAsync(string deploymentId, int numberOfAllocations, bool keepAdaptive,
+        AdaptiveAllocations? adaptiveAllocations)
     {
         var existing = Find(deploymentId) ?? throw DeploymentErrors.UnknownDeployment(deploymentId);
         var assignment = existing.Assignment!;
-        if (assignment.TaskParameters.NumberOfAllocations == numberOfAllocations) return assignment;
+        var adaptive = keepAdaptive ? assignment.AdaptiveAllocations : adaptiveAllocations;
+        var current = assignment.TaskParameters.NumberOfAllocations;
+        if (current == numberOfAllocations && adaptive == assignment.AdaptiveAllocations) return assignment;
         if (assignment.AssignmentState != AssignmentState.Started) throw DeploymentErrors.NotStarted();
-        var updated = assignment with { TaskParameters = assignment.TaskParameters with { NumberOfAllocations = numberOfAllocations } };
+        var updated = assignment with
+        {
+            TaskParameters = assignment.TaskParameters with { NumberOfAllocations = numberOfAllocations },
+            AdaptiveAllocations = adaptive,
+        };
         await ChangeAsync(nodes =>
         {
-            var current = Current();
-            if (numberOfAllocations < assignment.TaskParameters.NumberOfAllocations)
-            {
-                current[deploymentId] = (Rebalancer.Reduce(updated, numberOfAllocations), existing.MemoryBytes);
-                return new Change(Rebalancer.Rebalance(nodes, current));
-            }
-            current[deploymentId] = (updated, existing.MemoryBytes);
-            var plan = Rebalancer.Rebalance(nodes, current);
-            DeploymentRules.CheckUpdateCapacity(plan.TotalTargetAllocations(deploymentId), numberOfAllocations, ScalingPossible(nodes));
+            var plan = Resize(nodes, updated, existing.MemoryBytes, current);
+            if (numberOfAllocations > current)
+                DeploymentRules.CheckUpdateCapacity(plan.TotalTargetAllocations(deploymentId), numberOfAllocations, ScalingPossible(nodes));
             return new Change(plan);
         });
         return _deployments![deploymentId].Assignment!;
+    }
+
+    /// <summary>The plan with <paramref name="updated"/>'s allocations: reduced without moving any, grown by re-planning, or as it is.</summary>
+    private RebalanceResult Resize(IReadOnlyList<MlNode> nodes, TrainedModelAssignment updated, long memoryBytes, int currentAllocations)
+    {
+        var id = updated.TaskParameters.DeploymentId;
+        var target = updated.TaskParameters.NumberOfAllocations;
+        var current = Current();
+        if (target == currentAllocations) return RebalanceResult.Only(current, id, updated);
+        current[id] = (target < currentAllocations ? Rebalancer.Reduce(updated, target) : updated, memoryBytes);
+        return Rebalancer.Rebalance(nodes, current);
+    }
+
+    /// <summary>
+    /// The scaler's update (ES's internal update of number_of_allocations): applied only if the deployment still has
+    /// <paramref name="expected"/> allocations — checked on the committed record inside the transaction, so two scalers
+    /// (a coordinator's twin after a partition) cannot both scale it. An increase that does not fit goes as far as the
+    /// nodes' free processors allow (none: no change) instead of answering 429; a low-priority deployment stops at one.
+    /// False when nothing changed.
+    /// </summary>
+    public Task<bool> ScaleAllocations(string deploymentId, int expected, int target) => InTurnAsync<bool>(async () =>
+    {
+        // A low-priority deployment never has more than one allocation (ES, since #139989).
+        if (Find(deploymentId)?.Assignment?.TaskParameters.Priority == Priority.Low) target = Math.Min(target, 1);
+        if (Find(deploymentId) is not { Assignment: { } assignment } existing || !AdaptiveAllocationsScalers.IsEnabled(assignment)
+            || assignment.TaskParameters.NumberOfAllocations != expected || target == expected
+            || assignment.AssignmentState != AssignmentState.Started)
+            return false;
+        RebalanceResult Plan(IReadOnlyList<MlNode> nodes, int allocations) => Resize(nodes,
+            assignment with { TaskParameters = assignment.TaskParameters with { NumberOfAllocations = allocations } }, existing.MemoryBytes, expected);
+        int Fitting(IReadOnlyList<MlNode> nodes)
+        {
+            if (target < expected || ScalingPossible(nodes)) return target;
+            return Math.Max(expected, Math.Min(target, Plan(nodes, target).TotalTargetAllocations(deploymentId)));
+        }
+        if (Fitting(await mlNodes.LiveAsync(CancellationToken.None)) == expected) return false;
+        var changed = false;
+        await ChangeAsync(nodes =>
+        {
+            var allocations = Fitting(nodes);
+            changed = allocations != expected;
+            return new Change(Plan(nodes, allocations)) { Expected = (deploymentId, expected) };
+        });
+        if (changed) LogScaled(logger, deploymentId, expected, _deployments![deploymentId].Assignment!.TaskParameters.NumberOfAllocations);
+        return changed;
     });
+
+    /// <summary>
+    /// A request found no allocation to run on (ES's maybeStartAllocation): one allocation is started if the deployment's
+    /// adaptive allocations may scale from zero and it has none; concurrent calls start it once.
+    /// </summary>
+    public async Task ScaleFromZero(string deploymentId)
+    {
+        await EnsureLoadedAsync();
+        if (Find(deploymentId)?.Assignment is not { } assignment || !AdaptiveAllocationsScalers.ScalesFromZero(assignment)) return;
+        Scalers.ScalingFromZero(deploymentId, clock.GetUtcNow());
+        if (assignment.TaskParameters.NumberOfAllocations > 0 || !_wakingFromZero.Add(deploymentId)) return;
+        try
+        {
+            await ScaleAllocations(deploymentId, 0, 1);
+        }
+        finally
+        {
+            _wakingFromZero.Remove(deploymentId);
+        }
+    }
 
     public Task<TrainedModelAssignment?> MarkStopping(string deploymentId, string reason) => InTurnAsync<TrainedModelAssignment?>(() => MarkStoppingInTurnAsync(deploymentId, reason));
 
@@ -206,6 +290,73 @@ public sealed partial class AssignmentCoordinatorGrain(
 
     public Task<string> GetNode() => Task.FromResult(localNode.Name);
 
+    /// <summary>The adaptive allocations scaler runs where the coordinator runs: wherever Orleans (re)activates it.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var interval = settings.AdaptiveAllocations.PollInterval;
+        this.RegisterGrainTimer(PollAdaptiveAllocationsAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = true });
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// One poll of ES's AdaptiveAllocationsScalerService: the stats of every deployment whose adaptive allocations are
+    /// enabled, from each of its nodes, then each decision through <see cref="ScaleAllocations"/>.
+    /// </summary>
+    private async Task PollAdaptiveAllocationsAsync(CancellationToken cancellationToken)
+    {
+        if (_polling) return;
+        _polling = true;
+        try
+        {
+            await EnsureLoadedAsync();
+            var enabled = Scalers.Track(_deployments!.Values.Select(d => d.Assignment).OfType<TrainedModelAssignment>());
+            if (enabled.Count == 0) return;
+            var observations = await Task.WhenAll(enabled.Select(ObserveAsync));
+            foreach (var decision in Scalers.Process(observations, clock.GetUtcNow()))
+            {
+                try
+                {
+                    await ScaleAllocations(decision.DeploymentId, decision.From, decision.To);
+                }
+                catch (Exception e)
+                {
+                    LogScalingFailed(logger, decision.DeploymentId, decision.From, decision.To, e);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            LogPollFailed(logger, e);
+        }
+        finally
+        {
+            _polling = false;
+        }
+    }
+
+    private static readonly TimeSpan StatsTimeout = TimeSpan.FromSeconds(5);
+
+    private async Task<DeploymentObservation> ObserveAsync(TrainedModelAssignment assignment)
+    {
+        var id = assignment.TaskParameters.DeploymentId;
+        var nodes = await Task.WhenAll(assignment.RoutingTable.Select(async route =>
+        {
+            try
+            {
+                var stats = await GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(route.Key, id)).GetStats().WaitAsync(StatsTimeout);
+                return new NodeObservation(route.Key, route.Value.RoutingState, stats?.InferenceCount ?? 0, stats?.PendingRequests ?? 0,
+                    (stats?.ErrorCount ?? 0) + (stats?.TimeoutCount ?? 0) + (stats?.RejectedExecutionCount ?? 0),
+                    stats?.AverageInferenceTimeMs ?? 0, stats?.StartTime);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A node that cannot answer (leaving, dead) is left out of this poll, as ES leaves out a node without stats.
+                return null;
+            }
+        }));
+        return new DeploymentObservation(assignment, nodes.OfType<NodeObservation>().ToArray());
+    }
+
     /// <summary>ES: the result cache is as big as cache_size, or as the model when cache_size is not set.</summary>
     public static long CacheSizeBytes(TaskParameters parameters) =>
         parameters.CacheSize is { } size ? Math.Max(0, ByteSize.Parse(size, "cache_size").Bytes) : parameters.ModelBytes;
@@ -283,6 +434,9 @@ public sealed partial class AssignmentCoordinatorGrain(
     /// <summary>The transaction's body: every write the change makes, each a participant.</summary>
     private async Task<Dictionary<string, IReadOnlyDictionary<string, NodeReservation>>> CommitAsync(Change change, IReadOnlyList<MlNode> nodes)
     {
+        if (change.Expected is var (expectedId, expectedAllocations)
+            && (await Deployment(expectedId).ReadRecord()).Assignment?.TaskParameters.NumberOfAllocations != expectedAllocations)
+            throw DeploymentErrors.ChangedConcurrently(expectedId);
         var writes = new List<Task>();
         foreach (var (id, assignment) in change.Plan.Assignments)
         {
@@ -364,6 +518,9 @@ public sealed partial class AssignmentCoordinatorGrain(
     {
         public (string Id, string ModelId)? Created { get; init; }
         public string? Removed { get; init; }
+
+        /// <summary>The number of allocations the deployment's committed record must still have (the scaler's compare-and-set).</summary>
+        public (string Id, int Allocations)? Expected { get; init; }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deployment {DeploymentId} was left stopping by an earlier coordinator; finishing the stop")]
@@ -371,6 +528,15 @@ public sealed partial class AssignmentCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Finishing the stop of deployment {DeploymentId} failed; a stop request or the next coordinator retries it")]
     private static partial void LogFinishingStopFailed(ILogger logger, string deploymentId, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "adaptive allocations scaler: scaled [{DeploymentId}] from [{From}] to [{To}] allocations")]
+    private static partial void LogScaled(ILogger logger, string deploymentId, int from, int to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "adaptive allocations scaler: scaling [{DeploymentId}] from [{From}] to [{To}] allocations failed")]
+    private static partial void LogScalingFailed(ILogger logger, string deploymentId, int from, int to, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "adaptive allocations scaler: reading the deployments' stats failed")]
+    private static partial void LogPollFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telling node {Node} about its routes failed")]
     private static partial void LogNotifyFailed(ILogger logger, string node, Exception error);

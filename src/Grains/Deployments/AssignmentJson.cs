@@ -29,6 +29,7 @@ public static class AssignmentJson
         if (assignment.Reason is not null) json["reason"] = assignment.Reason;
         json["start_time"] = IsoInstant(assignment.StartTime);
         json["max_assigned_allocations"] = Math.Max(assignment.MaxAssignedAllocations, AssignmentStatus.TotalCurrentAllocations(assignment));
+        adaptiveAllocations ??= AdaptiveAllocationsSettings.From(assignment.AdaptiveAllocations);
         if (adaptiveAllocations is not null) json["adaptive_allocations"] = adaptiveAllocations.ToJson();
         return json;
     }

@@ -2,12 +2,13 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 
 /// <summary>
 /// ES's AllocationStatus: routable allocations against the requested count. The state is
-/// <c>starting</c> with none, <c>started</c> below the target, else <c>fully_allocated</c>.
+/// <c>starting</c> with none of a positive target, <c>started</c> below the target, else <c>fully_allocated</c>
+/// (a deployment scaled to zero is fully allocated).
 /// </summary>
 public sealed record AllocationStatus(int AllocationCount, int TargetAllocationCount)
 {
     public AllocationState State =>
-        AllocationCount == 0 ? AllocationState.Starting
+        AllocationCount == 0 && TargetAllocationCount > 0 ? AllocationState.Starting
         : AllocationCount < TargetAllocationCount ? AllocationState.Started
         : AllocationState.FullyAllocated;
 }
@@ -48,11 +49,14 @@ public static class AssignmentStatus
 
     /// <summary>
     /// Builder.calculateAssignmentState: once stopping it stays stopping; otherwise started when any
-    /// route is started, else starting. (<c>failed</c> is only ever computed for stats.)
+    /// route is started or when adaptive allocations scaled it to zero, else starting. (<c>failed</c> is only ever
+    /// computed for stats.)
     /// </summary>
     public static AssignmentState CalculateAssignmentState(TrainedModelAssignment assignment) =>
         assignment.AssignmentState == AssignmentState.Stopping ? AssignmentState.Stopping
         : assignment.RoutingTable.Values.Any(r => r.RoutingState == RoutingState.Started) ? AssignmentState.Started
+        // Scaled to zero by adaptive allocations: still started, so that an update (a request waking it) may scale it up.
+        : assignment.TaskParameters.NumberOfAllocations == 0 ? AssignmentState.Started
         : AssignmentState.Starting;
 
     /// <summary>
@@ -115,6 +119,7 @@ public static class AssignmentStatus
         if (a is null || b is null) return false;
         if (a.TaskParameters != b.TaskParameters || a.AssignmentState != b.AssignmentState || a.Reason != b.Reason
             || a.StartTime != b.StartTime || a.MaxAssignedAllocations != b.MaxAssignedAllocations
+            || a.AdaptiveAllocations != b.AdaptiveAllocations
             || a.RoutingTable.Count != b.RoutingTable.Count)
             return false;
         foreach (var (node, route) in a.RoutingTable)

@@ -80,6 +80,10 @@ public static class DeploymentErrors
     /// <summary>409.</summary>
     public static ElasticsearchException NotStarted() => EsErrors.Status(409, "cannot update deployment that is not in [started] state");
 
+    /// <summary>Ours: the scaler's change found the deployment's allocations changed since it decided (it decides again next poll).</summary>
+    public static ElasticsearchException ChangedConcurrently(string deploymentId) =>
+        EsErrors.Status(409, $"the number of allocations of deployment [{deploymentId}] changed concurrently");
+
     /// <summary>429; nothing changes.</summary>
     public static ElasticsearchException UpdateNotEnoughResources() => EsErrors.Status(429,
         "Could not update deployment because there are not enough resources to provide all requested allocations");

@@ -49,7 +49,7 @@ public sealed class DeploymentGrain(
 
         var modelBytes = config!.ModelSizeBytes;
         var parameters = request.ToTaskParameters(modelBytes);
-        await Coordinator.CreateAssignment(parameters, MemoryEstimate.Of(parameters, request.CacheSize?.Bytes));
+        await Coordinator.CreateAssignment(parameters, MemoryEstimate.Of(parameters, request.CacheSize?.Bytes), request.AdaptiveAllocations?.ToStored());
 
         var deadline = clock.GetUtcNow() + request.Timeout.ToTimeSpan();
         while (true)
@@ -75,11 +75,10 @@ public sealed class DeploymentGrain(
     {
         var request = UpdateDeploymentSettings.From(given with { DeploymentId = DeploymentId });
         var existing = await Coordinator.GetAssignment(DeploymentId);
-        var plan = DeploymentRules.CheckUpdate(request, existing, currentAdaptive: null);
-        var updated = plan.Kind is UpdateKind.Increase or UpdateKind.Decrease
-            ? await Coordinator.UpdateAllocations(DeploymentId, plan.NumberOfAllocations)
-            : existing!;
-        return updated;
+        var plan = DeploymentRules.CheckUpdate(request, existing, AdaptiveAllocationsSettings.From(existing?.AdaptiveAllocations));
+        return plan.Kind == UpdateKind.NoChange
+            ? existing!
+            : await Coordinator.UpdateDeployment(DeploymentId, plan.NumberOfAllocations, plan.AdaptiveAllocations?.ToStored());
     }
 
     public async Task Stop(StopDeploymentRequest given)

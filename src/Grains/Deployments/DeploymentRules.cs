@@ -155,7 +155,7 @@ public static class DeploymentRules
         var allocationsChange = request.NumberOfAllocations is { } n && n != current;
         var adaptiveChange = request.ResetAdaptiveAllocations
             ? currentAdaptive is not null
-            : request.AdaptiveAllocations is not null && request.AdaptiveAllocations != currentAdaptive;
+            : request.AdaptiveAllocations is not null && AdaptiveAllocationsSettings.From(merged?.ToStored()) != currentAdaptive;
         if (!allocationsChange && !adaptiveChange) return new UpdatePlan(UpdateKind.NoChange, current, currentAdaptive);
 
         if (existing.AssignmentState != AssignmentState.Started) throw DeploymentErrors.NotStarted();

@@ -63,6 +63,7 @@ public static class DeploymentStatsJson
             ["threads_per_allocation"] = parameters.ThreadsPerAllocation,
             ["number_of_allocations"] = parameters.NumberOfAllocations,
         };
+        adaptiveAllocations ??= AdaptiveAllocationsSettings.From(assignment.AdaptiveAllocations);
         if (adaptiveAllocations is not null) json["adaptive_allocations"] = adaptiveAllocations.ToJson();
         json["queue_capacity"] = parameters.QueueCapacity;
 

@@ -11,4 +11,7 @@ public sealed class MlSettings
 
     /// <summary>How often each node asks the coordinator to re-plan if the live nodes changed.</summary>
     public TimeSpan NodeCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The adaptive allocations scaler's poll interval and cool-downs ("Ml:AdaptiveAllocations").</summary>
+    public Scaling.AdaptiveAllocationsOptions AdaptiveAllocations { get; set; } = new();
 }

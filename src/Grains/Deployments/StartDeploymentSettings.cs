@@ -45,7 +45,7 @@ public sealed class StartDeploymentSettings
     public TimeValue Timeout { get; init; } = DefaultTimeout;
     public AllocationState WaitFor { get; init; } = AllocationState.Started;
 
-    /// <summary>[new] Body only; validated and kept, not acted upon.</summary>
+    /// <summary>[new] Body only; validated, stored in the assignment and acted upon by the scaler.</summary>
     public AdaptiveAllocationsSettings? AdaptiveAllocations { get; init; }
 
     /// <summary>Deprecation warnings for the response's <c>Warning</c> header (legacy parameter names).</summary>

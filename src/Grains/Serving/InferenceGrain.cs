@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Deployments.Scaling;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Inference;
 using TrainedModelsOrleans.Grains.Models;
@@ -91,11 +92,25 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         if (deployment.AssignmentState is AssignmentState.Stopping or AssignmentState.Failed)
             throw ElasticsearchException.Conflict($"Trained model [{deploymentId}] is [{EsNames.Of(deployment.AssignmentState)}]");
         if (!deployment.RoutingTable.Values.Any(AssignmentStatus.IsRoutable))
-            throw ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
+            throw NotAllocated(deployment);
         var modelConfig = candidate.Config
                           ?? await targets.ConfigAsync(deployment.TaskParameters.ModelId)
                           ?? throw ElasticsearchException.NotFound($"Could not find trained model [{deployment.TaskParameters.ModelId}]");
         return new Target(modelConfig, deployment, null);
+    }
+
+    /// <summary>
+    /// ES's answer when no node can take the request; when adaptive allocations may scale the deployment from zero, the
+    /// coordinator is asked (without waiting) to start one allocation, and the answer says so.
+    /// </summary>
+    private ElasticsearchException NotAllocated(TrainedModelAssignment deployment)
+    {
+        var deploymentId = deployment.TaskParameters.DeploymentId;
+        if (!AdaptiveAllocationsScalers.ScalesFromZero(deployment))
+            return ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
+        GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).ScaleFromZero(deploymentId).Ignore();
+        return ElasticsearchException.Conflict(
+            $"Trained model deployment [{deploymentId}] is not allocated to any nodes; starting deployment of one allocation");
     }
 
     private sealed record Target(TrainedModelConfig Config, TrainedModelAssignment? Deployment, TreeModels.Evaluator? Tree);
