@@ -111,6 +111,32 @@ public sealed class AdaptiveAllocationsTests(AdaptiveServiceFixture service) : I
     }
 
     [Fact]
+    public async Task Update_merges_adaptive_settings_as_es_does_and_null_removes_them()
+    {
+        var model = await service.UploadModelAsync("adaptive-update");
+        var plain = (await service.StartAsync(model)).AssertOk();
+        Assert.Null(plain.Body["assignment"]!["adaptive_allocations"]);
+
+        var path = $"/_ml/trained_models/{model}/deployment/_update";
+        var enabled = (await service.PostAsync(path, JsonNode.Parse("""{"adaptive_allocations":{"enabled":true,"min_number_of_allocations":1}}""")))
+            .AssertOk();
+        Assert.Equal("""{"enabled":true,"min_number_of_allocations":1}""", enabled.Body["assignment"]!["adaptive_allocations"]!.ToJsonString());
+        var merged = (await service.PostAsync(path, JsonNode.Parse("""{"adaptive_allocations":{"max_number_of_allocations":2}}"""))).AssertOk();
+        Assert.Equal("""{"enabled":true,"min_number_of_allocations":1,"max_number_of_allocations":2}""",
+            merged.Body["assignment"]!["adaptive_allocations"]!.ToJsonString());
+        (await service.PostAsync(path, JsonNode.Parse("""{"adaptive_allocations":{"min_number_of_allocations":3}}""")))
+            .AssertError(400, "validation_exception", "[min_number_of_allocations] must not be larger than [max_number_of_allocations]");
+        Assert.Equal("""{"enabled":true,"min_number_of_allocations":1,"max_number_of_allocations":2}""",
+            (await DeploymentStatsAsync(model))["adaptive_allocations"]!.ToJsonString());
+
+        var removed = (await service.PostAsync(path, JsonNode.Parse("""{"adaptive_allocations":null,"number_of_allocations":2}"""))).AssertOk();
+        Assert.Null(removed.Body["assignment"]!["adaptive_allocations"]);
+        Assert.Equal(2, removed.Body["assignment"]!["task_parameters"]!["number_of_allocations"]!.GetValue<int>());
+        Assert.Null((await DeploymentStatsAsync(model))["adaptive_allocations"]);
+        (await service.StopAsync(model)).AssertOk();
+    }
+
+    [Fact]
     public async Task A_deployment_scaled_to_zero_survives_a_restart_and_wakes_on_infer()
     {
         var model = await service.UploadModelAsync("adaptive-zero");
