@@ -166,6 +166,9 @@ public sealed class AdaptiveAllocationsTests(AdaptiveServiceFixture service) : I
         while (answer.Status != System.Net.HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(20));
         answer.AssertOk();
         Assert.Equal(1, await AllocationsAsync(model));
+
+        // The scaler runs again in the restarted node's coordinator: idle, the deployment goes back to zero.
+        Assert.Equal(0, await WaitForAllocationsAsync(model, n => n == 0, TimeSpan.FromSeconds(30)));
         (await service.StopAsync(model)).AssertOk();
     }
 }
