@@ -102,7 +102,8 @@ public sealed class IngestSimulateTests(ServiceFixture service) : IClassFixture<
                 })),
             }));
         var body = (await SimulateAsync(pipeline, Docs(new JsonObject { ["kind"] = "bad" }, new JsonObject { ["kind"] = "ok" }))).AssertOk().Body;
-        Assert.Equal("fail/checker: no bad", body["docs"]![0]!["doc"]!["_source"]!["failure"]!.GetValue<string>());
+        // ES names the ConditionalProcessor wrapping a processor with an if as the one that failed.
+        Assert.Equal("conditional/checker: no bad", body["docs"]![0]!["doc"]!["_source"]!["failure"]!.GetValue<string>());
         Assert.False(body["docs"]![0]!["doc"]!["_ingest"]!.AsObject().ContainsKey("on_failure_message"));
         Assert.Equal("""{"kind":"ok"}""", body["docs"]![1]!["doc"]!["_source"]!.ToJsonString());
     }

@@ -71,7 +71,14 @@ public sealed class ProcessorStep(IngestProcessor processor, PainlessSubset.Expr
             var run = documents[running[r]];
             var outcome = results[r];
             outcomes[running[r]] = outcome;
-            if (run.Trace is null) continue;
+            if (run.Trace is null)
+            {
+                // Outside verbose mode the failing processor ES's CompoundProcessor sees is the ConditionalProcessor around
+                // this one, so a failure behind an if names the type "conditional" (verbose mode unwraps it, as here below).
+                if (condition is not null && outcome.Result == StepResult.Failed)
+                    outcomes[running[r]] = StepOutcome.Failed(new ProcessorFailure(SimulateJson.Cause(outcome.Error!), "conditional", Processor.Tag));
+                continue;
+            }
             (string, bool)? passedCondition = condition is null ? null : (conditionSource!, true);
             var snapshot = outcome.Result == StepResult.Continue || (outcome.Result == StepResult.Failed && ignoreFailure)
                 ? run.Document

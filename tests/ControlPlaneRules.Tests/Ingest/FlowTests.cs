@@ -58,6 +58,20 @@ public class FlowTests
     }
 
     [Fact]
+    public async Task A_failure_behind_an_if_is_named_conditional_outside_verbose_mode()
+    {
+        const string pipeline = """
+            {"processors": [{"rename": {"field": "m", "target_field": "x", "if": "ctx.go == true",
+              "on_failure": [{"set": {"field": "t", "value": "{{_ingest.on_failure_processor_type}}"}}]}}]}
+            """;
+        Assert.Equal("conditional", (await SourceAsync(pipeline, """{"go": true}"""))["t"]!.GetValue<string>());
+        var verbose = await RunAsync(pipeline, """[{"_source": {"go": true}}]""", verbose: true);
+        var results = verbose["docs"]![0]!["processor_results"]!.AsArray();
+        Assert.Equal(["error", "success"], results.Select(r => r!["status"]!.GetValue<string>()));
+        Assert.Equal("rename", results[1]!["doc"]!["_source"]!["t"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Pipeline_on_failure_handles_any_processor_failure()
     {
         var answer = await RunAsync("""

@@ -35,9 +35,9 @@ public class ProcessorTests
         Assert.Equal("""{"c":3}""", Json(await SourceAsync("""
             {"processors": [{"remove": {"field": ["a", "b", "zz"], "ignore_missing": true}}]}
             """, """{"a": 1, "b": 2, "c": 3}""")));
-        Assert.Equal("""{"a":{"x":1}}""", Json(await SourceAsync("""
-            {"processors": [{"remove": {"keep": "a.x"}}]}
-            """, """{"a": {"x": 1}, "b": 2}""")));
+        Assert.Equal("""{"a":{"x":1},"c":{"d":[1]}}""", Json(await SourceAsync("""
+            {"processors": [{"remove": {"keep": ["a.x", "c"]}}]}
+            """, """{"a": {"x": 1, "y": 2}, "b": 2, "c": {"d": [1]}}""")));
         var error = await ErrorAsync("""{"processors": [{"remove": {"field": "zz"}}]}""", "{}");
         Assert.Equal("field [zz] not present as part of path [zz]", error["reason"]!.GetValue<string>());
     }

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace TrainedModelsOrleans.Grains.Ingest.Processors;
 
 /// <summary>ES's RemoveProcessor: the <c>field</c>s (templated) go, or everything but the <c>keep</c> fields and the metadata; <c>ignore_missing</c>.</summary>
@@ -20,12 +22,13 @@ public sealed class RemoveProcessor(string? tag, string? description, IReadOnlyL
     {
         if (keep.Count > 0)
         {
+            // Every dotted path of the document goes unless a kept path is it, lies under it, or holds it.
             var kept = keep.Select(k => k.Render(document)).ToList();
-            foreach (var name in document.SourceAndMetadata.Select(p => p.Key).ToList())
+            foreach (var path in AllFields(document.SourceAndMetadata, null).ToList())
             {
-                if (IngestDocument.MetadataFields.Contains(name)) continue;
-                if (kept.Any(k => (k == name || k.StartsWith(name + ".", StringComparison.Ordinal)) && document.HasField(k))) continue;
-                document.SourceAndMetadata.Remove(name);
+                if (IngestDocument.MetadataFields.Contains(path)) continue;
+                if (kept.Any(k => k == path || k.StartsWith(path + ".", StringComparison.Ordinal) || path.StartsWith(k + ".", StringComparison.Ordinal))) continue;
+                if (document.HasField(path)) document.RemoveField(path);
             }
             return true;
         }
@@ -36,5 +39,17 @@ public sealed class RemoveProcessor(string? tag, string? description, IReadOnlyL
             document.RemoveField(path);
         }
         return true;
+    }
+
+    // IngestDocument.getAllFields: each key, and the keys of nested objects as dotted paths.
+    private static IEnumerable<string> AllFields(JsonObject map, string? prefix)
+    {
+        foreach (var (key, value) in map)
+        {
+            var path = prefix is null ? key : prefix + "." + key;
+            yield return path;
+            if (value is JsonObject nested)
+                foreach (var inner in AllFields(nested, path)) yield return inner;
+        }
     }
 }
