@@ -174,6 +174,31 @@ public sealed class IngestSimulateTests(ServiceFixture service) : IClassFixture<
     }
 
     [Fact]
+    public async Task Foreach_with_an_inference_processor_is_stored_with_its_model_and_runs_each_element()
+    {
+        var tree = Deployments.NewId("tree");
+        (await service.PutAsync($"/_ml/trained_models/{tree}", ModelUploads.TreeModel())).AssertOk();
+        var id = Deployments.NewId("rows");
+        (await service.PutAsync($"/_ingest/pipeline/{id}", Pipeline(Processor("foreach", new JsonObject
+        {
+            ["field"] = "rows",
+            ["processor"] = Processor("inference", new JsonObject
+            {
+                ["model_id"] = tree, ["field_map"] = new JsonObject { ["_ingest._value.x"] = "col1" }, ["target_field"] = "_ingest._value.prediction",
+            }),
+        })))).AssertOk();
+        Assert.Equal(1, await service.CountAsync("SELECT count(*) FROM pipeline_model_refs WHERE pipeline_id = $1 AND model_id = $2", id, tree));
+
+        var rows = new JsonArray(new JsonObject { ["x"] = 3 }, new JsonObject { ["x"] = 7 });
+        var body = (await service.PostAsync($"/_ingest/pipeline/{id}/_simulate", new JsonObject { ["docs"] = Docs(new JsonObject { ["rows"] = rows }) }))
+            .AssertOk().Body;
+        var results = body["docs"]![0]!["doc"]!["_source"]!["rows"]!;
+        Assert.Equal(1.0, results[0]!["prediction"]!["predicted_value"]!.GetValue<double>());
+        Assert.Equal(2.0, results[1]!["prediction"]!["predicted_value"]!.GetValue<double>());
+        (await service.DeleteAsync($"/_ingest/pipeline/{id}")).AssertOk();
+    }
+
+    [Fact]
     public async Task Missing_and_undeployed_models_fail_each_document_with_the_infer_errors()
     {
         var missing = (await SimulateAsync(Pipeline(Processor("inference", new JsonObject { ["model_id"] = "no-such-model" })),

@@ -18,7 +18,7 @@ public static class PipelineCompiler
 {
     /// <summary>The processor types that run here.</summary>
     public static readonly IReadOnlyList<string> SupportedTypes =
-        ["append", "convert", "drop", "fail", "inference", "lowercase", "remove", "rename", "script", "set", "trim", "uppercase"];
+        ["append", "convert", "drop", "fail", "foreach", "inference", "lowercase", "remove", "rename", "script", "set", "trim", "uppercase"];
 
     public static CompiledPipeline Compile(string id, JsonObject body)
     {
@@ -55,6 +55,7 @@ public static class PipelineCompiler
             "drop" => new DropProcessor(tag, description),
             "script" => new ScriptProcessor(tag, description, ReadScript(config)),
             "inference" => InferenceProcessor.Create(config, description),
+            "foreach" => ReadForEach(config, description),
             _ => throw config.Error(null,
                 $"processor type [{type}] is known to Elasticsearch but not supported here; the processors that run here are {string.Join(", ", SupportedTypes)}"),
         };
@@ -62,6 +63,17 @@ public static class PipelineCompiler
 
         PipelineStep step = new ProcessorStep(processor, condition, conditionSource);
         return onFailure.Count > 0 || ignoreFailure ? new CompoundStep(ignoreFailure, [step], onFailure) : step;
+    }
+
+    // ForEachProcessor.Factory: field, ignore_missing, and one processor (its shape checked by IngestPipeline.Parse).
+    private static ForEachProcessor ReadForEach(ProcessorConfig config, string? description)
+    {
+        var field = config.ReadString("field");
+        var ignoreMissing = config.ReadBoolean("ignore_missing", false);
+        var inner = config.ReadOptionalMap("processor") ?? throw config.Error("processor", "required property is missing");
+        if (inner.Count != 1) throw config.Error("processor", "Must specify exactly one processor type");
+        var (type, definition) = inner.First();
+        return new ForEachProcessor(config.Tag, description, field, ReadProcessor(type, definition), ignoreMissing);
     }
 
     private static (PainlessSubset.Expression?, string?) ReadCondition(ProcessorConfig config)

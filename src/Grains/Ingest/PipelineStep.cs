@@ -32,6 +32,8 @@ public sealed class ProcessorStep(IngestProcessor processor, PainlessSubset.Expr
 {
     public IngestProcessor Processor { get; } = processor;
 
+    public bool HasCondition => condition is not null;
+
     public override IEnumerable<IngestProcessor> Processors => [Processor];
 
     public override async Task<StepOutcome[]> RunAsync(IReadOnlyList<DocumentRun> documents, bool ignoreFailure, RunContext context)
@@ -49,8 +51,7 @@ public sealed class ProcessorStep(IngestProcessor processor, PainlessSubset.Expr
                 }
                 catch (Exception e)
                 {
-                    // The condition is ES's ConditionalProcessor, a processor of type "conditional" of its own.
-                    outcomes[i] = StepOutcome.Failed(new ProcessorFailure(SimulateJson.Cause(e), "conditional", Processor.Tag));
+                    outcomes[i] = StepOutcome.Failed(e);
                     continue;
                 }
                 if (!passed)
@@ -71,14 +72,7 @@ public sealed class ProcessorStep(IngestProcessor processor, PainlessSubset.Expr
             var run = documents[running[r]];
             var outcome = results[r];
             outcomes[running[r]] = outcome;
-            if (run.Trace is null)
-            {
-                // Outside verbose mode the failing processor ES's CompoundProcessor sees is the ConditionalProcessor around
-                // this one, so a failure behind an if names the type "conditional" (verbose mode unwraps it, as here below).
-                if (condition is not null && outcome.Result == StepResult.Failed)
-                    outcomes[running[r]] = StepOutcome.Failed(new ProcessorFailure(SimulateJson.Cause(outcome.Error!), "conditional", Processor.Tag));
-                continue;
-            }
+            if (run.Trace is null) continue;
             (string, bool)? passedCondition = condition is null ? null : (conditionSource!, true);
             var snapshot = outcome.Result == StepResult.Continue || (outcome.Result == StepResult.Failed && ignoreFailure)
                 ? run.Document
@@ -129,7 +123,7 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
                             next.Add(index);
                             break;
                         }
-                        var failure = Wrap(results[r].Error!, step);
+                        var failure = Wrap(results[r].Error!, step, documents[index]);
                         if (onFailure.Count == 0) outcomes[index] = StepOutcome.Failed(failure);
                         else failed.Add((index, failure));
                         break;
@@ -170,7 +164,7 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
                         break;
                     default:
                         RemoveFailureMetadata(documents[index].Document);
-                        outcomes[index] = StepOutcome.Failed(Wrap(results[r].Error!, step));
+                        outcomes[index] = StepOutcome.Failed(Wrap(results[r].Error!, step, documents[index]));
                         break;
                 }
             }
@@ -190,11 +184,16 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
         document.IngestMetadata.Remove(OnFailureProcessorTag);
     }
 
-    // newCompoundProcessorException: a failure that already names its processor keeps it.
-    private static ProcessorFailure Wrap(Exception error, PipelineStep step) => error switch
+    // newCompoundProcessorException: a failure that already names its processor keeps it. Outside verbose mode the
+    // processor ES's CompoundProcessor holds for one with an if is the ConditionalProcessor around it, so its failures
+    // (the condition's too) are named "conditional"; verbose mode tracks the processor itself.
+    private static ProcessorFailure Wrap(Exception error, PipelineStep step, DocumentRun run)
     {
-        ProcessorFailure named => named,
-        _ => new ProcessorFailure(SimulateJson.Cause(error), (step as ProcessorStep)?.Processor.Type ?? "compound",
-            (step as ProcessorStep)?.Processor.Tag),
-    };
+        if (error is ProcessorFailure named) return named;
+        var processor = (step as ProcessorStep)?.Processor;
+        var type = processor is null ? "compound"
+            : ((ProcessorStep)step).HasCondition && run.Trace is null ? "conditional"
+            : processor.Type;
+        return new ProcessorFailure(SimulateJson.Cause(error), type, processor?.Tag);
+    }
 }

@@ -78,6 +78,19 @@ public class InferenceProcessorTests
     }
 
     [Fact]
+    public async Task Inference_inside_foreach_makes_one_call_per_element_position()
+    {
+        var model = new ScriptedModel();
+        var answer = await RunAsync("""
+            {"processors": [{"foreach": {"field": "chunks", "processor": {"inference": {"model_id": "m",
+              "field_map": {"_ingest._value.text": "text"}, "target_field": "_ingest._value.result"}}}}]}
+            """, """[{"_source": {"chunks": [{"text": "a"}, {"text": "b"}]}}, {"_source": {"chunks": [{"text": "c"}]}}]""", inference: model);
+        Assert.Equal([2, 1], model.Calls.Select(c => c.Documents.Count));
+        Assert.Equal("b", answer["docs"]![0]!["doc"]!["_source"]!["chunks"]![1]!["result"]!["predicted_value"]!.GetValue<string>());
+        Assert.Equal("c", answer["docs"]![1]!["doc"]!["_source"]!["chunks"]![0]!["result"]!["predicted_value"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_missing_model_fails_every_document_with_the_infer_error_in_one_call()
     {
         var model = new ScriptedModel { CallError = ElasticsearchException.NotFound("Could not find trained model [nope]") };

@@ -156,6 +156,23 @@ public class ProcessorTests
     }
 
     [Fact]
+    public async Task Foreach_runs_its_processor_over_each_element_or_entry()
+    {
+        Assert.Equal("""{"list":["A","B"],"map":{"x":"1!","y":"2!"}}""", Json(await SourceAsync("""
+            {"processors": [
+              {"foreach": {"field": "list", "processor": {"uppercase": {"field": "_ingest._value"}}}},
+              {"foreach": {"field": "map", "processor": {"set": {"field": "_ingest._value", "value": "{{_ingest._value}}!"}}}},
+              {"foreach": {"field": "none", "ignore_missing": true, "processor": {"drop": {}}}}
+            ]}
+            """, """{"list": ["a", "b"], "map": {"x": 1, "y": 2}}""")));
+        var error = await ErrorAsync("""{"processors": [{"foreach": {"field": "s", "processor": {"drop": {}}}}]}""", """{"s": "x"}""");
+        Assert.Equal("field [s] of type [java.lang.String] cannot be cast to a list or a map", error["reason"]!.GetValue<string>());
+        error = await ErrorAsync("""{"processors": [{"foreach": {"field": "list", "processor": {"fail": {"message": "at {{_ingest._value}}"}}}}]}""",
+            """{"list": [1, 2]}""");
+        Assert.Equal("at 1", error["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Processor_types_elasticsearch_knows_but_we_do_not_run_are_refused()
     {
         var e = await Assert.ThrowsAsync<TrainedModelsOrleans.Grains.Pipelines.IngestConfigurationException>(() =>
