@@ -71,6 +71,14 @@ public class InferenceProcessorTests
             {"processors": [{"inference": {"model_id": "m", "target_field": "x", "input_output": [{"input_field": "a", "output_field": "b"}]}}]}
             """, ThreeDocs));
         Assert.StartsWith("[target_field] option is incompatible with [input_output]", e.Reason);
+        e = await Assert.ThrowsAsync<TrainedModelsOrleans.Grains.Pipelines.IngestConfigurationException>(() => RunAsync("""
+            {"processors": [{"inference": {"model_id": "m", "input_output": [{"input_field": "a", "output_field": "x"}, {"input_field": "a", "output_field": "y"}]}}]}
+            """, ThreeDocs));
+        Assert.Equal("[input_field] names must be unique but [a] is repeated", e.Reason);
+        e = await Assert.ThrowsAsync<TrainedModelsOrleans.Grains.Pipelines.IngestConfigurationException>(() => RunAsync("""
+            {"processors": [{"inference": {"model_id": "m", "input_output": true}}]}
+            """, ThreeDocs));
+        Assert.Equal("[input_output] property isn't a map or list of maps", e.Reason);
         var error = await ErrorAsync("""
             {"processors": [{"inference": {"model_id": "m", "input_output": [{"input_field": "a", "output_field": "b"}]}}]}
             """, "{}");

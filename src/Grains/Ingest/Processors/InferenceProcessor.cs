@@ -59,19 +59,22 @@ public sealed class InferenceProcessor : IngestProcessor
             {
                 JsonArray list => list.ToList(),
                 JsonObject single => [single],
-                _ => throw config.Error("input_output", $"property isn't a list, but of type [{IngestValues.JavaType(inputOutput)}]"),
+                _ => throw config.Error("input_output", "property isn't a map or list of maps"),
             };
             if (entries.Count == 0) throw config.Error("input_output", "property cannot be empty at least one is required");
-            var inputs = new List<(string, string?, string)>();
+            var inputs = new List<(string Input, string? BasePath, string Output)>();
             foreach (var entry in entries)
             {
                 if (entry is not JsonObject map) throw config.Error("input_output", $"property isn't a list of maps, but contains [{IngestValues.JavaType(entry)}]");
                 var io = new ProcessorConfig(config.Type, config.Tag, map);
                 var input = io.ReadString("input_field");
                 var output = io.ReadString("output_field");
+                // Other keys of an entry are kept by ES as the input's extras; they change nothing here.
+                if (inputs.Any(i => i.Input == input)) throw config.Error("input_field", $"names must be unique but [{input}] is repeated");
+                if (inputs.Any(i => (i.BasePath is null ? i.Output : i.BasePath + "." + i.Output) == output))
+                    throw config.Error("output_field", $"names must be unique but [{output}] is repeated");
                 var dot = output.LastIndexOf('.');
                 inputs.Add(dot > 0 ? (input, output[..dot], output[(dot + 1)..]) : (input, null, output));
-                io.EnsureConsumed();
             }
             return new InferenceProcessor(config.Tag, description, modelId, null, [], inferenceConfig, inputs, ignoreMissing);
         }
