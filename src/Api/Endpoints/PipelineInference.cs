@@ -11,6 +11,7 @@ internal sealed class PipelineInference(IGrainFactory grains) : IPipelineInferen
     public async Task<PipelineInferenceResult> InferAsync(string modelId, IReadOnlyList<JsonObject> documents, JsonObject? inferenceConfig,
         bool textInput, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var docs = new JsonArray(documents.Select(d => (JsonNode?)(d.Parent is null ? d : d.DeepClone())).ToArray());
         var response = await grains.GetGrain<IInferenceGrain>("infer").Infer(new InferTrainedModelRequest
         {

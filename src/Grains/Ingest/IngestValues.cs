@@ -128,6 +128,16 @@ public static class IngestValues
         }
     }
 
+    /// <summary>
+    /// A double (or float) as Jackson writes it: Java's toString (<c>2.0</c>, not <c>2</c>); NaN and the infinities
+    /// as strings, as Jackson quotes them.
+    /// </summary>
+    public static JsonNode JavaNumber(double value, bool isFloat = false)
+    {
+        if (!double.IsFinite(value)) return JsonValue.Create(isFloat ? JavaFloat((float)value) : EsErrors.JavaDouble(value));
+        return JsonNode.Parse(isFloat ? JavaFloat((float)value) : EsErrors.JavaDouble(value))!;
+    }
+
     /// <summary>Java's <c>Float.toString</c> for ordinary values.</summary>
     public static string JavaFloat(float f)
     {

@@ -350,7 +350,7 @@ public static class PainlessSubset
             if (text.EndsWith('f') || text.EndsWith('F')) return JsonValue.Create(float.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture));
             if (value.IndexOfAny(['.', 'e', 'E']) < 0 && !text.EndsWith('d') && !text.EndsWith('D')
                 && int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return JsonValue.Create(i);
-            return JsonValue.Create(double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture));
+            return IngestValues.JavaNumber(double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture));
         }
 
         private UnsupportedScriptException Unexpected(string? expected = null)

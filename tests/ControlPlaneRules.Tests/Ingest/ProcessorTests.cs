@@ -83,7 +83,7 @@ public class ProcessorTests
         Assert.Equal(12, source["i"]!.GetValue<int>());
         Assert.Equal(31L, source["hex"]!.GetValue<long>());
         Assert.Equal(1.5f, source["f2"]!.GetValue<float>());
-        Assert.Equal(2.0, source["d"]!.GetValue<double>());
+        Assert.Equal("2.0", Json(source["d"])); // as Jackson writes a double
         Assert.True(source["b"]!.GetValue<bool>());
         Assert.Equal("7", source["s"]!.GetValue<string>());
         Assert.Equal("10.0.0.1", source["ip"]!.GetValue<string>());

@@ -47,9 +47,9 @@ public sealed class ConvertProcessor(string? tag, string? description, string fi
             case "long":
                 return TryLong(text, out var l) ? JsonValue.Create(l) : throw Unable(text, "long");
             case "float":
-                return TryDouble(text, out var f) ? JsonValue.Create((float)f) : throw Unable(text, "float");
+                return TryDouble(text, out var f) ? IngestValues.JavaNumber(f, isFloat: true) : throw Unable(text, "float");
             case "double":
-                return TryDouble(text, out var d) ? JsonValue.Create(d) : throw Unable(text, "double");
+                return TryDouble(text, out var d) ? IngestValues.JavaNumber(d) : throw Unable(text, "double");
             case "string":
                 return JsonValue.Create(text);
             case "boolean":
@@ -65,7 +65,7 @@ public sealed class ConvertProcessor(string? tag, string? description, string fi
                 if (TryInteger(text, out var autoInt)) return JsonValue.Create(autoInt);
                 if (TryLong(text, out var autoLong)) return JsonValue.Create(autoLong);
                 // Float.parseFloat takes whatever Double.parseDouble takes, so ES's double step is never reached.
-                if (TryDouble(text, out var autoFloat)) return JsonValue.Create((float)autoFloat);
+                if (TryDouble(text, out var autoFloat)) return IngestValues.JavaNumber(autoFloat, isFloat: true);
                 return value?.DeepClone();
         }
     }
