@@ -42,6 +42,12 @@ public sealed class RequestStrictnessTests(ServiceFixture service) : IClassFixtu
         Assert.Equal("request [/_ml/trained_models] contains unrecognized parameters: [fromat] -> did you mean any of [format, from]?, "
                      + "[sise] -> did you mean [size]?, [zzz]", plural.Body["error"]!["reason"]!.GetValue<string>());
 
+        // Parameters ES parses but we do not use are still checked as ES checks them.
+        (await service.DeleteAsync("/_ml/trained_models/x?timeout=abc")).AssertError(400, "illegal_argument_exception",
+            "failed to parse setting [timeout] with value [abc] as a time value: unit is missing or unrecognized");
+        (await service.GetAsync("/_ingest/pipeline?summary=maybe")).AssertError(400, "illegal_argument_exception",
+            "Failed to parse value [maybe] as only [true] or [false] are allowed.");
+
         // ES's global parameters are accepted everywhere; the short way of _infer is checked too.
         (await service.GetAsync("/_ml/trained_models?pretty&human=true&error_trace=false&filter_path=count")).AssertOk();
         var model = await service.UploadModelAsync("strict");

@@ -124,6 +124,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         if (context.GetEndpoint()?.Metadata.GetMetadata<RouteContract>() is not { } contract) return false;
         if (request.QueryString.HasValue)
         {
+            // ES's handlers parse their parameters before the unknown ones are looked for.
+            if (contract.Checked.Count > 0) RouteContracts.CheckValues(contract, request.Query);
             List<string>? unknown = null;
             foreach (var name in request.Query.Keys)
                 if (!contract.Parameters.Contains(name) && !RouteContracts.Global.Contains(name)) (unknown ??= new()).Add(name);

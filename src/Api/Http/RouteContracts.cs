@@ -8,8 +8,14 @@ namespace TrainedModelsOrleans.Api.Http;
 /// <summary>Whether a route reads a request body (ES: whether the handler consumes the content).</summary>
 public enum BodyUse { None, Optional, Required }
 
-/// <summary>What one route accepts: its query parameters (besides its path parameters and the global ones) and a body or not.</summary>
-public sealed record RouteContract(string Route, BodyUse Body, FrozenSet<string> Parameters);
+/// <summary>How the REST layer reads a parameter the API itself ignores (ES still parses it: a bad value is a 400).</summary>
+public enum ParameterKind { Time, Bool, Int }
+
+/// <summary>
+/// What one route accepts: its query parameters (besides its path parameters and the global ones), those of them
+/// checked here because no handler reads them, and a body or not.
+/// </summary>
+public sealed record RouteContract(string Route, BodyUse Body, FrozenSet<string> Parameters, FrozenDictionary<string, ParameterKind> Checked);
 
 /// <summary>
 /// The query parameters each API accepts, in one table. ElasticsearchMiddleware enforces it as ES's BaseRestHandler
@@ -23,7 +29,7 @@ public static class RouteContracts
     public static readonly FrozenSet<string> Global =
         new[] { "pretty", "human", "error_trace", "filter_path", "format" }.ToFrozenSet(StringComparer.Ordinal);
 
-    private static readonly string[] CatParameters = ["h", "help", "s", "v", "bytes", "time", "ts", "pri"];
+    private static readonly string[] CatParameters = ["h", "help", "s", "v:bool", "bytes", "time", "ts:bool", "pri:bool"];
 
     private static readonly string[] GetModels =
         ["allow_no_match", "from", "size", "include", "tags", "decompress_definition", "exclude_generated"];
@@ -37,7 +43,7 @@ public static class RouteContracts
         Route("PUT /_ml/trained_models/{model_id}", BodyUse.Required, "defer_definition_decompression", "wait_for_completion"),
         Route("GET /_ml/trained_models", BodyUse.None, GetModels),
         Route("GET /_ml/trained_models/{model_id}", BodyUse.None, GetModels),
-        Route("DELETE /_ml/trained_models/{model_id}", BodyUse.None, "force", "timeout"),
+        Route("DELETE /_ml/trained_models/{model_id}", BodyUse.None, "force", "timeout:time"),
         Route("PUT /_ml/trained_models/{model_id}/definition/{part}", BodyUse.Required),
         Route("PUT /_ml/trained_models/{model_id}/vocabulary", BodyUse.Required),
         Route("GET /_ml/trained_models/_stats", BodyUse.None, "allow_no_match", "from", "size"),
@@ -54,20 +60,47 @@ public static class RouteContracts
         Route("PUT /_ml/trained_models/{model_id}/model_aliases/{model_alias}", BodyUse.None, "reassign"),
         Route("DELETE /_ml/trained_models/{model_id}/model_aliases/{model_alias}", BodyUse.None),
 
-        Route("PUT /_ingest/pipeline/{id}", BodyUse.Required, "master_timeout", "timeout", "if_version"),
-        Route("GET /_ingest/pipeline/{id}", BodyUse.None, "master_timeout", "summary"),
-        Route("GET /_ingest/pipeline", BodyUse.None, "master_timeout", "summary"),
-        Route("DELETE /_ingest/pipeline/{id}", BodyUse.None, "master_timeout", "timeout"),
+        Route("PUT /_ingest/pipeline/{id}", BodyUse.Required, "master_timeout:time", "timeout:time", "if_version:int"),
+        Route("GET /_ingest/pipeline/{id}", BodyUse.None, "master_timeout:time", "summary:bool"),
+        Route("GET /_ingest/pipeline", BodyUse.None, "master_timeout:time", "summary:bool"),
+        Route("DELETE /_ingest/pipeline/{id}", BodyUse.None, "master_timeout:time", "timeout:time"),
 
         Route("GET /_cat/ml/trained_models", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
         Route("GET /_cat/ml/trained_models/{model_id}", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
+    /// <summary>
+    /// A line: the route, its body, and its parameters; <c>name:time</c>, <c>name:bool</c> or <c>name:int</c> marks one
+    /// that ES parses but we do not use, so that its value is still checked as ES checks it.
+    /// </summary>
     private static RouteContract Route(string route, BodyUse body, params string[] parameters)
     {
         // The path's own parameters are accepted too: ES reads them from the same parameter map.
         var pathParameters = route.Split('/').Where(s => s.StartsWith('{')).Select(s => s.Trim('{', '}'));
-        return new RouteContract(route, body, parameters.Concat(pathParameters).ToFrozenSet(StringComparer.Ordinal));
+        var names = parameters.Select(p => p.Split(':')[0]);
+        var checkedOnes = parameters.Where(p => p.Contains(':')).ToFrozenDictionary(p => p.Split(':')[0],
+            p => Enum.Parse<ParameterKind>(p.Split(':')[1], ignoreCase: true), StringComparer.Ordinal);
+        return new RouteContract(route, body, names.Concat(pathParameters).ToFrozenSet(StringComparer.Ordinal), checkedOnes);
+    }
+
+    /// <summary>RestRequest's typed readers' errors for the parameters the API ignores but ES would parse.</summary>
+    public static void CheckValues(RouteContract contract, IQueryCollection query)
+    {
+        foreach (var (name, kind) in contract.Checked)
+        {
+            if (!query.TryGetValue(name, out var values)) continue;
+            var value = values.ToString();
+            switch (kind)
+            {
+                case ParameterKind.Time:
+                    Grains.Deployments.TimeValue.Parse(value, name);
+                    break;
+                case ParameterKind.Bool when value is not ("" or "true" or "false"):
+                    throw Grains.Errors.ElasticsearchException.IllegalArgument($"Failed to parse value [{value}] as only [true] or [false] are allowed.");
+                case ParameterKind.Int when !int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _):
+                    throw Grains.Errors.ElasticsearchException.IllegalArgument($"Failed to parse int parameter [{name}] with value [{value}]");
+            }
+        }
     }
 
     /// <summary>The line of an endpoint ("GET /_ml/info"), or null for a route the table does not have.</summary>
