@@ -79,6 +79,18 @@ public sealed class RequestStrictnessTests(ServiceFixture service) : IClassFixtu
     }
 
     [Fact]
+    public async Task The_source_parameter_is_the_body_of_an_api_that_reads_one()
+    {
+        var source = Uri.EscapeDataString("""{"description":"from the query","processors":[]}""");
+        (await service.PutAsync($"/_ingest/pipeline/from-source?source={source}&source_content_type=application/json")).AssertOk();
+        Assert.Equal("from the query", (await service.GetAsync("/_ingest/pipeline/from-source")).AssertOk().Body["from-source"]!["description"]!.GetValue<string>());
+        (await service.PutAsync($"/_ingest/pipeline/from-source?source={source}"))
+            .AssertError(500, "illegal_state_exception", "source and source_content_type parameters are required");
+        (await service.PutAsync($"/_ml/trained_models/m/model_aliases/a?source={source}&source_content_type=application/json"))
+            .AssertError(400, "illegal_argument_exception", "contains unrecognized parameters: [source], [source_content_type]");
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_json_is_not_acceptable()
     {
         foreach (var type in new[] { "text/plain", "application/xml" })

@@ -135,7 +135,22 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         }
         if (hasBody && contract.Body == BodyUse.None)
             throw ElasticsearchException.IllegalArgument($"request [{request.Method} {request.Path.Value}] does not support having a body");
+        if (!hasBody && contract.Body != BodyUse.None && request.QueryString.HasValue && request.Query.TryGetValue("source", out var source))
+            UseSourceParameter(request, source.ToString());
         return false;
+    }
+
+    /// <summary>RestRequest.contentOrSourceParam: with no body, the source parameter is the body, in the source_content_type given.</summary>
+    private static void UseSourceParameter(HttpRequest request, string source)
+    {
+        var type = request.Query["source_content_type"].ToString();
+        if (type.Length == 0) throw new ElasticsearchException(500, "illegal_state_exception", "source and source_content_type parameters are required");
+        if (MediaTypeHeaders.UnsupportedBodyType(type) is not null)
+            throw new ElasticsearchException(500, "illegal_state_exception", $"Unknown value for source_content_type [{type}]");
+        var bytes = System.Text.Encoding.UTF8.GetBytes(source);
+        request.Body = new MemoryStream(bytes, writable: false);
+        request.ContentLength = bytes.Length;
+        request.ContentType = type;
     }
 
     private const string JsonMediaType = "application/json";

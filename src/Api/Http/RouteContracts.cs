@@ -77,7 +77,8 @@ public static class RouteContracts
     {
         // The path's own parameters are accepted too: ES reads them from the same parameter map.
         var pathParameters = route.Split('/').Where(s => s.StartsWith('{')).Select(s => s.Trim('{', '}'));
-        var names = parameters.Select(p => p.Split(':')[0]);
+        // An API that reads a body also takes it from the source parameter (RestRequest.contentOrSourceParam).
+        var names = parameters.Select(p => p.Split(':')[0]).Concat(body == BodyUse.None ? [] : ["source", "source_content_type"]);
         var checkedOnes = parameters.Where(p => p.Contains(':')).ToFrozenDictionary(p => p.Split(':')[0],
             p => Enum.Parse<ParameterKind>(p.Split(':')[1], ignoreCase: true), StringComparer.Ordinal);
         return new RouteContract(route, body, names.Concat(pathParameters).ToFrozenSet(StringComparer.Ordinal), checkedOnes);
