@@ -93,8 +93,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
     /// <summary>
     /// What ES refuses before a handler runs, in its order: broken or mismatched media-type headers (400), a body of a type
     /// it cannot read (406), parameters the API does not read (400), a body sent to an API that takes none (400).
-    /// The usual request (no Accept header, a JSON body or none, no query string) costs two header reads and, with a
-    /// body, one metadata lookup.
+    /// The usual request (no Accept header, a JSON body or none, no query string) costs a few header reads and, with a
+    /// body, one endpoint metadata lookup; the query string is looked at only when there is one.
     /// </summary>
     private static async ValueTask<bool> RefusedAsync(HttpContext context)
     {
@@ -102,21 +102,14 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         var contentType = request.ContentType;
         var accept = request.Headers.Accept;
         var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.ContainsKey(HeaderNames.TransferEncoding));
-        if (accept.Count > 0 || contentType is not (null or JsonMediaType))
+        if ((accept.Count > 0 || contentType is not (null or JsonMediaType))
+            && MediaTypeHeaders.Check(accept.Count > 0 ? accept.ToString() : null, contentType, hasBody) is { } headerError)
+            throw headerError;
+        if (hasBody && contentType is not JsonMediaType && MediaTypeHeaders.UnsupportedBodyType(contentType) is { } unsupported)
         {
-            if (MediaTypeHeaders.Check(accept.Count > 0 ? accept.ToString() : null, contentType, hasBody) is { } headerError) throw headerError;
-            if (hasBody && MediaTypeHeaders.UnsupportedBodyType(contentType) is { } unsupported)
-            {
-                // RestController answers these with its short error body, not the usual error object.
-                context.Response.StatusCode = StatusCodes.Status406NotAcceptable;
-                await ElasticsearchJson.WriteAsync(context, new JsonObject { ["error"] = unsupported, ["status"] = 406 });
-                return true;
-            }
-        }
-        else if (hasBody && contentType is null)
-        {
+            // RestController answers these with its short error body, not the usual error object.
             context.Response.StatusCode = StatusCodes.Status406NotAcceptable;
-            await ElasticsearchJson.WriteAsync(context, new JsonObject { ["error"] = MediaTypeHeaders.UnsupportedBodyType(null), ["status"] = 406 });
+            await ElasticsearchJson.WriteAsync(context, new JsonObject { ["error"] = unsupported, ["status"] = 406 });
             return true;
         }
 
