@@ -28,7 +28,7 @@ public sealed class RouteContractsTests
     public void Every_route_line_accepts_its_path_parameters()
     {
         var stop = RouteContracts.Find("POST", "/_ml/trained_models/{deployment_id}/deployment/_stop")!;
-        Assert.Contains("deployment_id", stop.Parameters);
+        Assert.Contains("deployment_id", (IReadOnlySet<string>)stop.Parameters);
         Assert.Equal(BodyUse.Optional, stop.Body);
         Assert.Same(RouteContracts.Find("GET", "/"), RouteContracts.Find("HEAD", "/"));
         Assert.NotNull(RouteContracts.Find("GET", "/_ingest/pipeline/"));
