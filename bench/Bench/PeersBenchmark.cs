@@ -277,30 +277,39 @@ public static class PeersBenchmark
         foreach (var service in services)
         {
             var csv = Path.Combine(Path.GetTempPath(), $"tmo-peers-counters-{Guid.NewGuid():N}.csv");
+            // dotnet-counters writes its file in chunks and flushes it when it stops: it runs for a fixed duration that spans
+            // the wrk run, and the intervals inside the run are picked by their timestamps once it has exited.
+            var duration = TimeSpan.FromSeconds(seconds + 6);
+            WrkRun run;
+            DateTime runStarted, runEnded;
             await using (var collector = BenchProcess.Start("dotnet-counters", counters,
-                             ["collect", "-p", service.ProcessId.ToString(CultureInfo.InvariantCulture), "--refresh-interval", "1", "--format", "csv", "-o", csv, "--counters", "System.Runtime"], peers))
+                             ["collect", "-p", service.ProcessId.ToString(CultureInfo.InvariantCulture), "--refresh-interval", "1", "--format", "csv", "-o", csv,
+                              "--counters", "System.Runtime", "--duration", duration.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture)], peers))
             {
                 await Task.Delay(TimeSpan.FromSeconds(3)); // the session is up and has passed one interval
-                var before = File.Exists(csv) ? File.ReadAllLines(csv).Length : 0;
-                var run = await WrkAsync(wrk, peers, service, bodyPath, 64, seconds);
-                await Task.Delay(TimeSpan.FromSeconds(1.5)); // the interval the run ended in is written
-                var lines = File.Exists(csv) ? File.ReadAllLines(csv).Skip(before).ToArray() : [];
-                // Each line is one interval's rate: "time,provider,name (unit / 1 sec)[tags],Rate,value".
-                // A counter with no line in the window (dotnet-counters missed it) is unknown, not zero.
-                double Sum(string counter, string tag = "")
-                {
-                    var matching = lines.Where(l => l.Contains("," + counter + " ", StringComparison.Ordinal) && l.Contains(tag, StringComparison.Ordinal)).ToArray();
-                    return matching.Length == 0 ? double.NaN : matching.Sum(l => double.Parse(l[(l.LastIndexOf(',') + 1)..], CultureInfo.InvariantCulture));
-                }
-                double PerTenThousand(string generation) => Sum("dotnet.gc.collections", $"[gc.heap.generation={generation}]") * 10_000 / run.Requests;
-                table.Row(service.Name, run.Requests, run.Requests == 0 ? double.NaN : Math.Round(Sum("dotnet.gc.heap.total_allocated") / run.Requests),
-                    PerTenThousand("gen0"), PerTenThousand("gen1"), PerTenThousand("gen2"));
+                runStarted = DateTime.Now;
+                run = await WrkAsync(wrk, peers, service, bodyPath, 64, seconds);
+                runEnded = DateTime.Now;
+                await collector.WaitForExitAsync(duration + TimeSpan.FromSeconds(20));
             }
+            // Each line is one interval's rate: "time,provider,name (unit / 1 sec)[tags],Rate,value"; the time is local, to the second.
+            var lines = (File.Exists(csv) ? File.ReadAllLines(csv) : []).Where(line =>
+                DateTime.TryParseExact(line.Split(',')[0], "MM/dd/yyyy HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var at)
+                && at > runStarted && at <= runEnded.AddSeconds(1)).ToArray();
+            // A counter with no line in the window (dotnet-counters missed it) is unknown, not zero.
+            double Sum(string counter, string tag = "")
+            {
+                var matching = lines.Where(l => l.Contains("," + counter + " ", StringComparison.Ordinal) && l.Contains(tag, StringComparison.Ordinal)).ToArray();
+                return matching.Length == 0 ? double.NaN : matching.Sum(l => double.Parse(l[(l.LastIndexOf(',') + 1)..], CultureInfo.InvariantCulture));
+            }
+            double PerTenThousand(string generation) => Sum("dotnet.gc.collections", $"[gc.heap.generation={generation}]") * 10_000 / run.Requests;
+            table.Row(service.Name, run.Requests, run.Requests == 0 ? double.NaN : Math.Round(Sum("dotnet.gc.heap.total_allocated") / run.Requests),
+                PerTenThousand("gen0"), PerTenThousand("gen1"), PerTenThousand("gen2"));
             try { File.Delete(csv); } catch (IOException) { }
         }
         table.Print(output);
         output.WriteLine();
-        output.WriteLine("The counters cover the run and up to a second either side of it (the service is idle then), so the figures are a little high if anything.");
+        output.WriteLine("The counters cover the run's whole seconds and up to a second after it (the service is idle then), so the figures are a little high if anything.");
     }
 
     /// <summary>dotnet-counters from PATH or ~/.dotnet/tools; else `dotnet tool install -g dotnet-counters`; else null, having said so.</summary>

@@ -76,6 +76,7 @@ public sealed class SiloHost : IAsyncDisposable
             // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
             k.AddServerHeader = false;
         });
+        builder.Services.AddElasticsearchApi();
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;

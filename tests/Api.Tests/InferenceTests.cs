@@ -123,6 +123,34 @@ public sealed class InferenceTests(ServiceFixture service) : IClassFixture<Servi
     }
 
     [Fact]
+    public async Task Clearing_the_cache_makes_a_cached_result_run_again()
+    {
+        var model = await service.UploadModelAsync("cleared");
+        (await service.StartAsync(model, "cache_size=1mb")).AssertOk();
+        var doc = TensorDoc(RandomRow(11), 1, 64);
+        async Task<long> CacheHitsAsync() =>
+            (await service.GetAsync($"/_ml/trained_models/{model}/_stats")).AssertOk()
+                .Body["trained_model_stats"]![0]!["deployment_stats"]!["nodes"]![0]!["inference_cache_hit_count"]!.GetValue<long>();
+
+        (await InferAsync(model, doc)).AssertOk();
+        (await InferAsync(model, doc)).AssertOk();
+        Assert.Equal(1, await CacheHitsAsync());
+
+        var cleared = (await service.PostAsync($"/_ml/trained_models/{model}/deployment/cache/_clear")).AssertOk();
+        Assert.Equal("""{"cleared":true}""", cleared.Text);
+        (await InferAsync(model, doc)).AssertOk();
+        Assert.Equal(1, await CacheHitsAsync()); // recomputed: not a hit
+        (await InferAsync(model, doc)).AssertOk();
+        Assert.Equal(2, await CacheHitsAsync()); // cached again
+
+        (await service.StopAsync(model)).AssertOk();
+        (await service.PostAsync($"/_ml/trained_models/{model}/deployment/cache/_clear"))
+            .AssertError(404, "resource_not_found_exception", $"No known model deployment with id [{model}]");
+        (await service.PostAsync("/_ml/trained_models/no-such-deployment/deployment/cache/_clear"))
+            .AssertError(404, "resource_not_found_exception", "No known model deployment with id [no-such-deployment]");
+    }
+
+    [Fact]
     public async Task Alias_moves_under_load_lose_no_request()
     {
         var first = await service.UploadModelAsync("left");

@@ -9,7 +9,7 @@ using Orleans;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
 
-/// <summary>Deployments (start, update, stop) and model aliases.</summary>
+/// <summary>Deployments (start, update, stop, cache clear) and model aliases.</summary>
 public static class DeploymentEndpoints
 {
     public static IEndpointRouteBuilder MapDeploymentEndpoints(this IEndpointRouteBuilder app)
@@ -42,6 +42,12 @@ public static class DeploymentEndpoints
             var stop = StopDeploymentSettings.Parse(deployment_id, QueryParameters.All(request), body).ToRequest();
             await grains.GetGrain<IDeploymentGrain>(stop.DeploymentId).Stop(stop);
             return ElasticsearchJson.Ok(new JsonObject { ["stopped"] = true });
+        });
+
+        models.MapPost("/{deployment_id}/deployment/cache/_clear", async (string deployment_id, IGrainFactory grains) =>
+        {
+            await grains.GetGrain<IDeploymentGrain>(deployment_id).ClearCache();
+            return ElasticsearchJson.Ok(new JsonObject { ["cleared"] = true });
         });
 
         models.MapPut("/{model_id}/model_aliases/{model_alias}", async (string model_id, string model_alias, HttpRequest request, IGrainFactory grains) =>

@@ -36,7 +36,7 @@ public static class RootEndpoints
         return app;
     }
 
-    private static class ThisAssembly
+    internal static class ThisAssembly
     {
         private static readonly System.Reflection.Assembly Assembly = typeof(RootEndpoints).Assembly;
 

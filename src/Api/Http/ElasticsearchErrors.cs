@@ -49,6 +49,7 @@ public static class ElasticsearchErrors
 public static class ElasticsearchJson
 {
     private const string CompatibleMediaType = "application/vnd.elasticsearch+json;compatible-with=8";
+    private const string CompatibleMediaType7 = "application/vnd.elasticsearch+json;compatible-with=7";
 
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -70,12 +71,25 @@ public static class ElasticsearchJson
 
     public static IResult Acknowledged() => Ok(new JsonObject { ["acknowledged"] = true });
 
-    /// <summary>The media type of an answer: the compatible one when the client asked for it.</summary>
-    public static string ContentTypeFor(HttpRequest request) => WantsCompatibleMediaType(request) ? CompatibleMediaType : "application/json";
-
-    private static bool WantsCompatibleMediaType(HttpRequest request) =>
-        request.Headers.Accept.ToString().Contains("compatible-with", StringComparison.OrdinalIgnoreCase)
-        || request.ContentType?.Contains("compatible-with", StringComparison.OrdinalIgnoreCase) == true;
+    /// <summary>
+    /// The media type of an answer: the compatible one, with the version asked for, when the client asked for one
+    /// (Accept first, then Content-Type; the middleware has refused any other version).
+    /// </summary>
+    public static string ContentTypeFor(HttpRequest request)
+    {
+        var accept = request.Headers.Accept;
+        var contentType = request.ContentType;
+        if (accept.Count == 0 && contentType is null or "application/json") return "application/json";
+        var version = MediaTypeHeaders.TryVersion(accept.ToString(), out var fromAccept) && fromAccept is { } a ? a
+            : MediaTypeHeaders.TryVersion(contentType, out var fromContent) && fromContent is { } c ? c
+            : 0;
+        return version switch
+        {
+            0 => "application/json",
+            7 => CompatibleMediaType7,
+            _ => CompatibleMediaType,
+        };
+    }
 
     private sealed class JsonNodeResult(JsonNode body, int status) : IResult
     {

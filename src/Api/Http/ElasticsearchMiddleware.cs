@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using TrainedModelsOrleans.Grains.Errors;
@@ -17,8 +19,11 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         // path); the error paths below clear the response and set it again.
         context.Response.Headers[ProductHeader] = ProductName;
 
+        // Read before the decompression middleware takes the header away.
+        var contentEncoding = context.Request.Headers.ContentEncoding;
         try
         {
+            if (await RefusedAsync(context)) return;
             await next(context);
         }
         catch (ElasticsearchException error) when (!context.Response.HasStarted)
@@ -28,6 +33,13 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             Clear(context.Response);
             if (warnings.Count > 0) context.Response.Headers.Warning = warnings;
             await ElasticsearchErrors.WriteAsync(context, error);
+        }
+        catch (InvalidDataException error) when (!context.Response.HasStarted && contentEncoding.Count > 0)
+        {
+            // The request decompression middleware could not inflate the body (ES's Netty decompressor fails the same request).
+            Clear(context.Response);
+            await ElasticsearchErrors.WriteAsync(context, 400, "decompression_exception",
+                $"the request body is not valid [{contentEncoding}] data: {error.Message}");
         }
         catch (BadHttpRequestException error) when (!context.Response.HasStarted)
         {
@@ -77,6 +89,64 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
                 $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
         }
     }
+
+    /// <summary>
+    /// What ES refuses before a handler runs, in its order: broken or mismatched media-type headers (400), a body of a type
+    /// it cannot read (406), parameters the API does not read (400), a body sent to an API that takes none (400).
+    /// The usual request (no Accept header, a JSON body or none, no query string) costs a few header reads and, with a
+    /// body, one endpoint metadata lookup; the query string is looked at only when there is one.
+    /// </summary>
+    private static async ValueTask<bool> RefusedAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var contentType = request.ContentType;
+        var accept = request.Headers.Accept;
+        var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.ContainsKey(HeaderNames.TransferEncoding));
+        if ((accept.Count > 0 || contentType is not (null or JsonMediaType))
+            && MediaTypeHeaders.Check(accept.Count > 0 ? accept.ToString() : null, contentType, hasBody) is { } headerError)
+            throw headerError;
+        if (hasBody && contentType is not JsonMediaType && MediaTypeHeaders.UnsupportedBodyType(contentType) is { } unsupported)
+        {
+            // RestController answers these with its short error body, not the usual error object.
+            context.Response.StatusCode = StatusCodes.Status406NotAcceptable;
+            await ElasticsearchJson.WriteAsync(context, new JsonObject { ["error"] = unsupported, ["status"] = 406 });
+            return true;
+        }
+
+        if (!request.QueryString.HasValue && !hasBody) return false;
+        if (context.GetEndpoint()?.Metadata.GetMetadata<RouteContract>() is not { } contract) return false;
+        if (request.QueryString.HasValue)
+        {
+            // ES's handlers parse their parameters before the unknown ones are looked for.
+            if (contract.Checked.Count > 0) RouteContracts.CheckValues(contract, request.Query);
+            List<string>? unknown = null;
+            foreach (var name in request.Query.Keys)
+                if (!contract.Parameters.Contains(name) && !RouteContracts.Global.Contains(name)) (unknown ??= new()).Add(name);
+            if (unknown is not null)
+                throw ElasticsearchException.IllegalArgument(
+                    RouteContracts.Unrecognized(request.Path.Value ?? "/", unknown, contract.Parameters.Concat(RouteContracts.Global)));
+        }
+        if (hasBody && contract.Body == BodyUse.None)
+            throw ElasticsearchException.IllegalArgument($"request [{request.Method} {request.Path.Value}] does not support having a body");
+        if (!hasBody && contract.Body != BodyUse.None && request.QueryString.HasValue && request.Query.TryGetValue("source", out var source))
+            UseSourceParameter(request, source.ToString());
+        return false;
+    }
+
+    /// <summary>RestRequest.contentOrSourceParam: with no body, the source parameter is the body, in the source_content_type given.</summary>
+    private static void UseSourceParameter(HttpRequest request, string source)
+    {
+        var type = request.Query["source_content_type"].ToString();
+        if (type.Length == 0) throw new ElasticsearchException(500, "illegal_state_exception", "source and source_content_type parameters are required");
+        if (MediaTypeHeaders.UnsupportedBodyType(type) is not null)
+            throw new ElasticsearchException(500, "illegal_state_exception", $"Unknown value for source_content_type [{type}]");
+        var bytes = System.Text.Encoding.UTF8.GetBytes(source);
+        request.Body = new MemoryStream(bytes, writable: false);
+        request.ContentLength = bytes.Length;
+        request.ContentType = type;
+    }
+
+    private const string JsonMediaType = "application/json";
 
     private const string ProductHeader = "X-Elastic-Product";
     private static readonly Microsoft.Extensions.Primitives.StringValues ProductName = "Elasticsearch";

@@ -25,6 +25,12 @@ public interface IDeploymentGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task Stop(StopDeploymentRequest request);
 
+    /// <summary>
+    /// POST _ml/trained_models/&lt;deployment_id&gt;/deployment/cache/_clear: empties the result cache on every node whose
+    /// route is routable (TransportClearDeploymentCacheAction); 404 for an unknown deployment id.
+    /// </summary>
+    Task ClearCache();
+
     /// <summary>The committed assignment, as the coordinator holds it; null when there is no such deployment.</summary>
     Task<TrainedModelAssignment?> GetAssignment();
 

@@ -44,6 +44,9 @@ public interface IModelStoreGrain : IGrainWithStringKey
     /// (reads only the request's model id, allow_no_match, from and size).
     /// </summary>
     Task<GetTrainedModelStatsResponse> GetStats(GetTrainedModelsRequest request);
+
+    /// <summary>GET _ml/info: the live ML nodes, each with the processors and ML memory it offers.</summary>
+    Task<IReadOnlyList<Deployments.NodeOffer>> GetMlNodes();
 }
 
 /// <summary>A response body and the Warning headers Elasticsearch would send with it.</summary>

@@ -30,6 +30,9 @@ public interface IInferenceWorkerGrain : IGrainWithStringKey
 
     /// <summary>This node's counters for the deployment; null when it is not served here.</summary>
     Task<NodeDeploymentStats?> GetStats();
+
+    /// <summary>Empties this node's result cache of the deployment (nothing to do when it is not served here).</summary>
+    Task ClearCache();
 }
 
 /// <summary>

@@ -21,6 +21,12 @@ public sealed record InferTrainedModelRequest
 
     /// <summary>timeout, an Elasticsearch time value.</summary>
     public string Timeout { get; init; } = "10s";
+
+    /// <summary>
+    /// ES's forTextInput (the inference processor's input_output form): each doc is <c>{"text_field": "…"}</c> and its
+    /// text goes to the model's first input field, whatever that field is named.
+    /// </summary>
+    public bool TextInput { get; init; }
 }
 
 /// <summary>The answer of <see cref="IInferenceGrain.Infer"/>: one result per document, in order. Immutable: not copied on a local call.</summary>
@@ -28,4 +34,7 @@ public sealed record InferTrainedModelRequest
 public sealed record InferTrainedModelResponse
 {
     public required JsonArray InferenceResults { get; init; }
+
+    /// <summary>The id the request resolved to, an alias replaced by its model (what an ingest processor records as model_id).</summary>
+    public string? ModelId { get; init; }
 }

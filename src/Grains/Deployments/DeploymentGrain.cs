@@ -109,6 +109,13 @@ public sealed class DeploymentGrain(
         }
     }
 
+    public async Task ClearCache()
+    {
+        var assignment = await Coordinator.GetAssignment(DeploymentId) ?? throw DeploymentErrors.UnknownDeployment(DeploymentId);
+        await Task.WhenAll(AssignmentStatus.RoutableRoutes(assignment).Select(route =>
+            GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(Serving.InferenceWorkerKey.Of(route.Key, DeploymentId)).ClearCache()));
+    }
+
     public Task<TrainedModelAssignment?> GetAssignment() => Coordinator.GetAssignment(DeploymentId);
 
     public Task<DeploymentRecord> ReadRecord() =>

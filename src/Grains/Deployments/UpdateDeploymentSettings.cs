@@ -6,8 +6,9 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 /// <summary>
 /// <c>POST _ml/trained_models/&lt;deployment_id&gt;/deployment/_update</c>, read as
 /// RestUpdateTrainedModelDeploymentAction and UpdateTrainedModelDeploymentAction.Request do: a body is
-/// required; <c>number_of_allocations</c>, <c>adaptive_allocations</c> (null resets it) and <c>timeout</c>;
-/// the <c>timeout</c> and <c>master_timeout</c> query parameters.
+/// required unless the query gives <c>number_of_allocations</c>; <c>number_of_allocations</c>, <c>adaptive_allocations</c>
+/// (null resets it) and <c>timeout</c>; the <c>number_of_allocations</c> (over the body's), <c>timeout</c> and
+/// <c>master_timeout</c> query parameters.
 /// </summary>
 public sealed class UpdateDeploymentSettings
 {
@@ -42,28 +43,33 @@ public sealed class UpdateDeploymentSettings
     /// </summary>
     public static UpdateDeploymentSettings Parse(string deploymentId, IReadOnlyDictionary<string, string?> query, ReadOnlySpan<byte> body)
     {
-        var json = JsonBody.Parse(body);
         string? bodyId = null;
+        // The REST spec lists number_of_allocations as a query parameter too: it wins over the body's, and with it the body may be left out.
+        var queryAllocations = RestParameters.Int(query, "number_of_allocations");
         int? allocations = null;
         AdaptiveAllocationsSettings? adaptive = null;
         var reset = false;
         var timeout = DefaultTimeout;
         var warnings = new List<string>();
-        new ObjectParser(ParserName)
-            .Declare("model_id", Accepts.String, v => bodyId = Values.String(v))
-            .Declare("number_of_allocations", Accepts.Int, v => allocations = Values.Int(v))
-            .Declare("model_threads", Accepts.Int, v =>
-            {
-                allocations = Values.Int(v);
-                warnings.Add(StartDeploymentSettings.DeprecatedField("model_threads", "number_of_allocations"));
-            })
-            .Declare("adaptive_allocations", Accepts.Object | Accepts.NullToken, v =>
-            {
-                reset = v.Kind == JsonKind.Null;
-                adaptive = reset ? null : AdaptiveAllocationsSettings.Parse(json, v);
-            })
-            .Declare("timeout", Accepts.String, v => timeout = TimeValue.Parse(Values.String(v), "timeout"))
-            .Parse(json, json.Root);
+        if (queryAllocations is null || !RestParameters.IsBlank(body))
+        {
+            var json = JsonBody.Parse(body);
+            new ObjectParser(ParserName)
+                .Declare("model_id", Accepts.String, v => bodyId = Values.String(v))
+                .Declare("number_of_allocations", Accepts.Int, v => allocations = Values.Int(v))
+                .Declare("model_threads", Accepts.Int, v =>
+                {
+                    allocations = Values.Int(v);
+                    warnings.Add(StartDeploymentSettings.DeprecatedField("model_threads", "number_of_allocations"));
+                })
+                .Declare("adaptive_allocations", Accepts.Object | Accepts.NullToken, v =>
+                {
+                    reset = v.Kind == JsonKind.Null;
+                    adaptive = reset ? null : AdaptiveAllocationsSettings.Parse(json, v);
+                })
+                .Declare("timeout", Accepts.String, v => timeout = TimeValue.Parse(Values.String(v), "timeout"))
+                .Parse(json, json.Root);
+        }
 
         if (bodyId is not null && !string.IsNullOrEmpty(deploymentId) && bodyId != deploymentId)
             throw EsErrors.BadRequest(
@@ -72,7 +78,7 @@ public sealed class UpdateDeploymentSettings
         return Validated(new UpdateDeploymentSettings
         {
             DeploymentId = bodyId ?? deploymentId,
-            NumberOfAllocations = allocations,
+            NumberOfAllocations = queryAllocations ?? allocations,
             AdaptiveAllocations = adaptive,
             ResetAdaptiveAllocations = reset,
             Timeout = RestParameters.Time(query, "timeout") ?? timeout,

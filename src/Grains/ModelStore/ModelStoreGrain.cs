@@ -81,6 +81,9 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         return new GetTrainedModelStatsResponse { Count = page.Count, TrainedModelStats = stats };
     }
 
+    public async Task<IReadOnlyList<NodeOffer>> GetMlNodes() =>
+        (await mlNodes.LiveAsync(CancellationToken.None)).Select(n => new NodeOffer(n.Name, n.AllocatedProcessors, n.MemoryBytes)).ToArray();
+
     /// <summary>The assignment and each routed node's part: its description if the cluster knows it, its counters if its route is started.</summary>
     private async Task<TrainedModelDeploymentStats> DeploymentStatsAsync(TrainedModelAssignment assignment, IReadOnlySet<string> knownNodes)
     {

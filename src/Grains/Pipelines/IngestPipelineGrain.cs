@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Orleans;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Ingest;
 
 namespace TrainedModelsOrleans.Grains.Pipelines;
 
@@ -15,6 +16,8 @@ public sealed class IngestPipelineGrain(PipelineTables tables) : Grain, IIngestP
     public async Task Put(byte[] body)
     {
         var pipeline = IngestPipeline.Parse(Id, body);
+        // Processors that would not run here are refused now, as ES refuses a pipeline it cannot build.
+        PipelineCompiler.Compile(Id, pipeline.Body);
         await tables.ReplaceAsync(Id, pipeline.Body, pipeline.InferenceModelIds, CancellationToken.None);
     }
 

@@ -24,6 +24,7 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         var request = InferRequest.From(given);
         var id = given.Id;
         var target = await ResolveAsync(id);
+        if (given.TextInput) request = request with { Docs = TextDocs(request.Docs, target.Config) };
         var timeout = request.Timeout.ToTimeSpan();
         JsonArray results;
         if (target.Tree is not null)
@@ -43,7 +44,14 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
                 served => ServedRequests.InferDocumentsAsync(served, request.Docs, request.InferenceConfig, timeout),
                 worker => worker.InferDocuments(request.Docs, request.InferenceConfig, timeout));
         }
-        return new InferTrainedModelResponse { InferenceResults = results };
+        return new InferTrainedModelResponse { InferenceResults = results, ModelId = target.ResolvedId };
+    }
+
+    // forTextInput: each text under the model's input field.
+    private static JsonArray TextDocs(JsonArray docs, TrainedModelConfig config)
+    {
+        var field = config.Input.FieldNames.FirstOrDefault() ?? "text_field";
+        return new JsonArray(docs.Select(d => (JsonNode?)new JsonObject { [field] = d?["text_field"]?.DeepClone() }).ToArray());
     }
 
     public Task<InferenceTensor[][]> InferTensors(string id, InferenceTensor[][] docs, TimeSpan? timeout = null)
@@ -85,7 +93,7 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
             var config = await targets.ConfigAsync(resolution.ModelId) ?? throw ElasticsearchException.NotFound($"Could not find trained model [{id}]");
             if (config.ModelType == TrainedModelType.Onnx)
                 throw ElasticsearchException.Conflict($"Model [{id}] must be deployed to use. Please deploy with the start trained model deployment API.");
-            return new Target(config, null, await trees.GetAsync(config));
+            return new Target(config, null, await trees.GetAsync(config)) { ResolvedId = resolution.ModelId };
         }
         var deployment = candidate.Deployment;
         var deploymentId = deployment.TaskParameters.DeploymentId;
@@ -96,7 +104,7 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         var modelConfig = candidate.Config
                           ?? await targets.ConfigAsync(deployment.TaskParameters.ModelId)
                           ?? throw ElasticsearchException.NotFound($"Could not find trained model [{deployment.TaskParameters.ModelId}]");
-        return new Target(modelConfig, deployment, null);
+        return new Target(modelConfig, deployment, null) { ResolvedId = resolution.ModelId };
     }
 
     /// <summary>
@@ -113,5 +121,9 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
             $"Trained model deployment [{deploymentId}] is not allocated to any nodes; starting deployment of one allocation");
     }
 
-    private sealed record Target(TrainedModelConfig Config, TrainedModelAssignment? Deployment, TreeModels.Evaluator? Tree);
+    private sealed record Target(TrainedModelConfig Config, TrainedModelAssignment? Deployment, TreeModels.Evaluator? Tree)
+    {
+        /// <summary>The id asked for, an alias replaced by its model.</summary>
+        public string? ResolvedId { get; init; }
+    }
 }

@@ -39,6 +39,12 @@ public sealed class InferenceWorkerGrain(DeploymentServing serving, LocalNode no
             s.PendingRequests, s.PeakThroughputPerMinute, s.ThroughputLastMinute, s.LastAccess, s.StartTime));
     }
 
+    public Task ClearCache()
+    {
+        if (serving.TryGet(DeploymentId, out var served)) served.Executor.ClearCache();
+        return Task.CompletedTask;
+    }
+
     private ServedDeployment Served() =>
         serving.TryGet(DeploymentId, out var served) && !served.Executor.IsStopped
             ? served

@@ -60,6 +60,9 @@ public sealed class InferenceExecutor
 
     public bool IsStopped => _stopped;
 
+    /// <summary>Empties the result cache, if the deployment has one; runs already under way may still add their results.</summary>
+    public void ClearCache() => _cache?.Clear();
+
     /// <summary>Runs the model on these inputs (one or more rows). Throws QueueFullException, InferenceTimeoutException, ExecutorStoppedException, or the model's error.</summary>
     public Task<Tensor[]> RunAsync(Tensor[] inputs, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         RunAsync(inputs, timeout, ResultShape.AsIs, cancellationToken);

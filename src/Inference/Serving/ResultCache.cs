@@ -42,6 +42,17 @@ public sealed class ResultCache(long capacityBytes)
         return false;
     }
 
+    /// <summary>Forgets every result (ES's clear deployment cache); later requests run the model again.</summary>
+    public void Clear()
+    {
+        lock (_lru)
+        {
+            _entries.Clear();
+            _lru.Clear();
+            _bytes = 0;
+        }
+    }
+
     public void Add(Key key, Tensor[] outputs)
     {
         var size = key.Inputs.Sum(t => t.ByteLength) + outputs.Sum(t => t.ByteLength) + 64;
