@@ -21,16 +21,9 @@ public static class AdaptiveBenchmark
 
     public static async Task RunAsync(string connectionString, int rounds, TextWriter output)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-bench", "node-" + Guid.NewGuid().ToString("N"));
-        await using var node = await SiloHost.StartAsync(
-        [
-            "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
-            "--Node:Name=bench-node", "--Node:Processors=4", "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
-            "--Logging:Console:LogToStandardErrorThreshold=Trace",
-            $"--Ml:AdaptiveAllocations:PollInterval={PollInterval:c}", $"--Ml:AdaptiveAllocations:ScaleCooldownTime={Cooldown:c}",
-        ]);
-        using var http = new HttpClient { BaseAddress = node.BaseAddress };
+        await using var node = await InProcessNode.StartAsync(connectionString, "bench-node", "--Node:Processors=4",
+            $"--Ml:AdaptiveAllocations:PollInterval={PollInterval:c}", $"--Ml:AdaptiveAllocations:ScaleCooldownTime={Cooldown:c}");
+        using var http = new HttpClient { BaseAddress = node.Host.BaseAddress };
         // A run of a few ms (400 small MatMuls; no result cache, every request is the same): the model's time, not HTTP's, is what keeps allocations busy.
         var model = TestOnnxModels.IdentityChain(width: 64, depth: 400);
         await BenchHttp.UploadAsync(http, "bench-adaptive", model);
@@ -92,7 +85,6 @@ public static class AdaptiveBenchmark
             await BenchHttp.EnsureAsync(await http.PostAsync("/_ml/trained_models/bench-adaptive/deployment/_stop", null));
         }
         table.Print(output);
-        try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
     }
 
     private static async Task<int> AllocationsAsync(HttpClient http)

@@ -55,6 +55,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<InferenceRouter>();
         services.TryAddSingleton<DirectInference>();
         services.TryAddSingleton<TreeModels>();
+        services.TryAddSingleton<WakeRequests>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeAgentService>());

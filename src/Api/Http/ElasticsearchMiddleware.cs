@@ -102,7 +102,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         var contentType = request.ContentType;
         var accept = request.Headers.Accept;
         var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.ContainsKey(HeaderNames.TransferEncoding));
-        if ((accept.Count > 0 || contentType is not (null or JsonMediaType))
+        // An Accept without compatible-with and a plain JSON Content-Type (what clients send on every request) pass unread.
+        if ((AsksForVersion(accept) || contentType is not (null or JsonMediaType))
             && MediaTypeHeaders.Check(accept.Count > 0 ? accept.ToString() : null, contentType, hasBody) is { } headerError)
             throw headerError;
         if (hasBody && contentType is not JsonMediaType && MediaTypeHeaders.UnsupportedBodyType(contentType) is { } unsupported)
@@ -130,6 +131,13 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             throw ElasticsearchException.IllegalArgument($"request [{request.Method} {request.Path.Value}] does not support having a body");
         if (!hasBody && contract.Body != BodyUse.None && request.QueryString.HasValue && request.Query.TryGetValue("source", out var source))
             UseSourceParameter(request, source.ToString());
+        return false;
+    }
+
+    private static bool AsksForVersion(Microsoft.Extensions.Primitives.StringValues accept)
+    {
+        foreach (var value in accept)
+            if (value is not null && value.Contains("compatible-with", StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 

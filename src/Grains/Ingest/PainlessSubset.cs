@@ -188,14 +188,29 @@ public static class PainlessSubset
             $"Cannot apply a comparison to [{IngestValues.JavaType(left)}] and [{IngestValues.JavaType(right)}]");
     }
 
+    /// <summary>Tokens a source may have: the subset is for short conditions, and a bounded tree keeps parsing and evaluation off deep stacks.</summary>
+    public const int MaxTokens = 1024;
+
+    /// <summary>How deep blocks, parentheses and <c>!</c> may nest, and how many terms one <c>&amp;&amp;</c> / <c>||</c> chain may have.</summary>
+    public const int MaxNesting = 64;
+
     private sealed class Parser
     {
         private readonly List<(string Text, int Position, TokenKind Kind)> _tokens;
         private int _next;
+        private int _depth;
 
         public Parser(string source)
         {
             _tokens = Tokenize(source);
+            if (_tokens.Count > MaxTokens)
+                throw new UnsupportedScriptException($"the source has {_tokens.Count} tokens, more than the {MaxTokens} this subset runs");
+        }
+
+        /// <summary>One level deeper (a crafted source must not overflow the stack: that would end the process).</summary>
+        private void Enter()
+        {
+            if (++_depth > MaxNesting) throw Unexpected($"nesting deeper than {MaxNesting} levels");
         }
 
         public bool AtEnd => _next >= _tokens.Count;
@@ -218,6 +233,19 @@ public static class PainlessSubset
         }
 
         public Statement ParseStatement()
+        {
+            Enter();
+            try
+            {
+                return ParseStatementAtDepth();
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private Statement ParseStatementAtDepth()
         {
             if (Skip(";")) return new Block([]);
             if (Skip("{"))
@@ -251,18 +279,39 @@ public static class PainlessSubset
         public Expression ParseExpression()
         {
             var left = ParseAnd();
-            while (Skip("||")) left = new Logical(left, false, ParseAnd());
+            for (var terms = 1; Skip("||"); terms++)
+            {
+                if (terms == MaxNesting) throw Unexpected($"more than {MaxNesting} terms in one || chain");
+                left = new Logical(left, false, ParseAnd());
+            }
             return left;
         }
 
         private Expression ParseAnd()
         {
             var left = ParseUnary();
-            while (Skip("&&")) left = new Logical(left, true, ParseUnary());
+            for (var terms = 1; Skip("&&"); terms++)
+            {
+                if (terms == MaxNesting) throw Unexpected($"more than {MaxNesting} terms in one && chain");
+                left = new Logical(left, true, ParseUnary());
+            }
             return left;
         }
 
         private Expression ParseUnary()
+        {
+            Enter();
+            try
+            {
+                return ParseUnaryAtDepth();
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private Expression ParseUnaryAtDepth()
         {
             if (Skip("!")) return new Not(ParseUnary());
             var left = ParsePrimary();

@@ -99,38 +99,15 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
     public override async Task<StepOutcome[]> RunAsync(IReadOnlyList<DocumentRun> documents, bool parentIgnoreFailure, RunContext context)
     {
         var outcomes = new StepOutcome[documents.Count];
-        var active = Enumerable.Range(0, documents.Count).ToList();
         var failed = new List<(int Index, ProcessorFailure Failure)>();
-        foreach (var step in steps)
+        await RunInOrderAsync(steps, documents, Enumerable.Range(0, documents.Count).ToList(), outcomes, context, (index, step, error) =>
         {
-            if (active.Count == 0) break;
-            var results = await step.RunAsync(active.Select(i => documents[i]).ToList(), ignoreFailure, context);
-            var next = new List<int>();
-            for (var r = 0; r < active.Count; r++)
-            {
-                var index = active[r];
-                switch (results[r].Result)
-                {
-                    case StepResult.Continue:
-                        next.Add(index);
-                        break;
-                    case StepResult.Dropped:
-                        outcomes[index] = StepOutcome.Dropped;
-                        break;
-                    default:
-                        if (ignoreFailure)
-                        {
-                            next.Add(index);
-                            break;
-                        }
-                        var failure = Wrap(results[r].Error!, step, documents[index]);
-                        if (onFailure.Count == 0) outcomes[index] = StepOutcome.Failed(failure);
-                        else failed.Add((index, failure));
-                        break;
-                }
-            }
-            active = next;
-        }
+            if (ignoreFailure) return true;
+            var failure = Wrap(error, step, documents[index]);
+            if (onFailure.Count == 0) outcomes[index] = StepOutcome.Failed(failure);
+            else failed.Add((index, failure));
+            return false;
+        });
         if (failed.Count > 0) await RunOnFailureAsync(documents, failed, outcomes, context);
         return outcomes;
     }
@@ -145,8 +122,27 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
             metadata[OnFailureProcessorType] = failure.ProcessorType;
             metadata[OnFailureProcessorTag] = failure.ProcessorTag;
         }
-        var active = failed.Select(f => f.Index).ToList();
-        foreach (var step in onFailure)
+        var carriedOn = await RunInOrderAsync(onFailure, documents, failed.Select(f => f.Index).ToList(), outcomes, context, (index, step, error) =>
+        {
+            RemoveFailureMetadata(documents[index].Document);
+            outcomes[index] = StepOutcome.Failed(Wrap(error, step, documents[index]));
+            return false;
+        });
+        foreach (var index in carriedOn)
+        {
+            RemoveFailureMetadata(documents[index].Document);
+            outcomes[index] = StepOutcome.Continue;
+        }
+    }
+
+    /// <summary>
+    /// Runs the steps in order over the active documents; a dropped document stops there, and a failed one goes on only
+    /// when <paramref name="onError"/> says so. Returns the documents that went through every step.
+    /// </summary>
+    private async Task<List<int>> RunInOrderAsync(IReadOnlyList<PipelineStep> stepList, IReadOnlyList<DocumentRun> documents, List<int> active,
+        StepOutcome[] outcomes, RunContext context, Func<int, PipelineStep, Exception, bool> onError)
+    {
+        foreach (var step in stepList)
         {
             if (active.Count == 0) break;
             var results = await step.RunAsync(active.Select(i => documents[i]).ToList(), ignoreFailure, context);
@@ -163,18 +159,13 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
                         outcomes[index] = StepOutcome.Dropped;
                         break;
                     default:
-                        RemoveFailureMetadata(documents[index].Document);
-                        outcomes[index] = StepOutcome.Failed(Wrap(results[r].Error!, step, documents[index]));
+                        if (onError(index, step, results[r].Error!)) next.Add(index);
                         break;
                 }
             }
             active = next;
         }
-        foreach (var index in active)
-        {
-            RemoveFailureMetadata(documents[index].Document);
-            outcomes[index] = StepOutcome.Continue;
-        }
+        return active;
     }
 
     private static void RemoveFailureMetadata(IngestDocument document)

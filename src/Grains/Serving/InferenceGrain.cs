@@ -17,7 +17,8 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DirectInference direct) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DirectInference direct, WakeRequests wakes)
+    : Grain, IInferenceGrain
 {
     public async Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest given)
     {
@@ -116,7 +117,8 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
         var deploymentId = deployment.TaskParameters.DeploymentId;
         if (!AdaptiveAllocationsScalers.ScalesFromZero(deployment))
             return ElasticsearchException.Conflict($"Trained model deployment [{deploymentId}] is not allocated to any nodes");
-        GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).ScaleFromZero(deploymentId).Ignore();
+        if (wakes.TryBegin(deploymentId))
+            GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).ScaleFromZero(deploymentId).Ignore();
         return ElasticsearchException.Conflict(
             $"Trained model deployment [{deploymentId}] is not allocated to any nodes; starting deployment of one allocation");
     }

@@ -24,6 +24,9 @@ internal sealed class BoundRun : IDisposable
     private readonly byte[][] _outputBuffers;
     private readonly List<Ort.OrtValue> _values = [];
 
+    /// <summary>When a run last returned it (Environment.TickCount64): bindings unused for long make room for new shapes.</summary>
+    public long LastUsed { get; set; }
+
     /// <summary>The binding ORT runs with; its inputs and outputs stay bound to this run's buffers.</summary>
     public Ort.OrtIoBinding Binding { get; }
 

@@ -30,7 +30,7 @@ public sealed class OnnxSession : IDisposable
     // Bindings of recent runs' shapes, for the next runs of the same shapes (a batch size each, in the executor's runs).
     private readonly BoundRun?[] _idleBoundRuns = new BoundRun?[IdleBoundRuns];
     private const int IdleBoundRuns = 32;
-    private int _nextEvicted;
+    private const long StaleBoundRunMilliseconds = 10_000;
     private volatile bool _preallocateOutputs = true;
     private int _references = 1; // the session's own, dropped by Dispose, plus one per running call
     private int _disposed;
@@ -228,7 +228,8 @@ public sealed class OnnxSession : IDisposable
     private OnnxOutput[]? TryRunBound(
         ReadOnlySpan<OnnxInput> inputs, int[] resolved, int[] outputs, long[][] shapes, Ort.RunOptions runOptions, CancellationToken cancellationToken, out bool bound)
     {
-        BoundRun? run = RentBoundRun(inputs, resolved, outputs) ?? BoundRun.TryCreate(_session, _inputs, inputs, resolved, _outputs, outputs, shapes);
+        BoundRun? run = RentBoundRun(inputs, resolved, outputs)
+                        ?? (HasRoomForBoundRun() ? BoundRun.TryCreate(_session, _inputs, inputs, resolved, _outputs, outputs, shapes) : null);
         bound = run is not null;
         if (run is null)
         {
@@ -270,9 +271,30 @@ public sealed class OnnxSession : IDisposable
         return null;
     }
 
-    /// <summary>Keeps a binding for the next run of its shapes; when all places are taken it replaces one in turn (shapes come and go with batch sizes).</summary>
+    /// <summary>
+    /// Whether a new binding could be kept: a free place, or one held by a binding unused for ten seconds.
+    /// When every place holds a binding in use, runs of other shapes take the unbound way: making and dropping a binding
+    /// per run (more shapes in rotation than places, e.g. text of many lengths) would cost more than it saves.
+    /// </summary>
+    private bool HasRoomForBoundRun()
+    {
+        long now = Environment.TickCount64;
+        foreach (BoundRun? idle in _idleBoundRuns)
+        {
+            if (idle is null || now - idle.LastUsed > StaleBoundRunMilliseconds)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Keeps a binding for the next run of its shapes, in a free place or one whose binding went stale; else drops it.</summary>
     private void ReturnBoundRun(BoundRun run)
     {
+        long now = Environment.TickCount64;
+        run.LastUsed = now;
         for (int i = 0; i < _idleBoundRuns.Length; i++)
         {
             if (Interlocked.CompareExchange(ref _idleBoundRuns[i], run, null) is null)
@@ -281,8 +303,17 @@ public sealed class OnnxSession : IDisposable
             }
         }
 
-        int victim = (int)((uint)Interlocked.Increment(ref _nextEvicted) % (uint)_idleBoundRuns.Length);
-        Interlocked.Exchange(ref _idleBoundRuns[victim], run)?.Dispose();
+        for (int i = 0; i < _idleBoundRuns.Length; i++)
+        {
+            if (Volatile.Read(ref _idleBoundRuns[i]) is { } idle && now - idle.LastUsed > StaleBoundRunMilliseconds
+                && Interlocked.CompareExchange(ref _idleBoundRuns[i], run, idle) == idle)
+            {
+                idle.Dispose();
+                return;
+            }
+        }
+
+        run.Dispose();
     }
 
     /// <summary>Runs with outputs in new managed arrays that ORT writes into; null when ORT refused their shapes.</summary>

@@ -22,7 +22,7 @@ public sealed class GrainsWireTests : IDisposable
 
     private Serializer Wire => _services.GetRequiredService<Serializer>();
 
-    private T RoundTrip<T>(T value) => Wire.Deserialize<T>(Wire.SerializeToArray(value));
+    private T RoundTrip<T>(T value) => Wire.Deserialize<T>(Wire.SerializeToArray(value))!;
 
     public void Dispose() => _services.Dispose();
 
