@@ -58,7 +58,7 @@ internal sealed class BoundRun : IDisposable
                 _outputTypes[j] = output.ElementType;
                 _outputNames[j] = output.Name;
                 _outputBuffers[j] = GC.AllocateUninitializedArray<byte>(
-                    checked((int)(ElementCount(outputShapes[j]) * OnnxElementTypes.SizeOf(output.ElementType))), pinned: true);
+                    checked((int)(OnnxSession.ElementCount(outputShapes[j]) * OnnxElementTypes.SizeOf(output.ElementType))), pinned: true);
                 Binding.BindOutput(output.Name, Bind(output.ElementType, outputShapes[j], _outputBuffers[j]));
             }
         }
@@ -77,7 +77,7 @@ internal sealed class BoundRun : IDisposable
         for (int i = 0; i < inputs.Length; i++) bytes += (long)inputs[i].Length * OnnxElementTypes.SizeOf(inputs[i].ElementType);
         for (int j = 0; j < outputs.Length && bytes <= MaxBytes; j++)
         {
-            long elements = ElementCount(outputShapes[j]);
+            long elements = OnnxSession.ElementCount(outputShapes[j]);
             bytes = elements > MaxBytes ? long.MaxValue : bytes + elements * OnnxElementTypes.SizeOf(outputDescriptions[outputs[j]].ElementType);
         }
 
@@ -119,7 +119,7 @@ internal sealed class BoundRun : IDisposable
         for (int j = 0; j < results.Length; j++)
         {
             byte[] buffer = _outputBuffers[j];
-            Array data = allocate(_outputTypes[j], ElementCount(_outputShapes[j]), _outputNames[j]);
+            Array data = allocate(_outputTypes[j], OnnxSession.ElementCount(_outputShapes[j]), _outputNames[j]);
             buffer.AsSpan().CopyTo(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(data), buffer.Length));
             results[j] = new OnnxOutput(_outputNames[j], _outputTypes[j], _outputShapes[j], data);
         }
@@ -136,24 +136,11 @@ internal sealed class BoundRun : IDisposable
     private Ort.OrtValue Bind(OnnxElementType type, long[] shape, byte[] pinnedBuffer)
     {
         // A zero-element tensor still needs an address; a pinned array's is fixed for its lifetime.
-        byte[] memory = pinnedBuffer.Length > 0 ? pinnedBuffer : PinnedEmpty;
+        byte[] memory = pinnedBuffer.Length > 0 ? pinnedBuffer : OnnxSession.EmptyBuffer;
         var value = Ort.OrtValue.CreateTensorValueWithData(
             Ort.OrtMemoryInfo.DefaultInstance, (Ort.Tensors.TensorElementType)type, shape,
             Marshal.UnsafeAddrOfPinnedArrayElement(memory, 0), pinnedBuffer.Length);
         _values.Add(value);
         return value;
-    }
-
-    private static readonly byte[] PinnedEmpty = GC.AllocateArray<byte>(1, pinned: true);
-
-    private static long ElementCount(long[] shape)
-    {
-        long count = 1;
-        foreach (long dimension in shape)
-        {
-            count = dimension == 0 || count <= long.MaxValue / dimension ? count * dimension : long.MaxValue;
-        }
-
-        return count;
     }
 }

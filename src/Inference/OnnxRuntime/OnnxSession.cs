@@ -11,8 +11,8 @@ namespace TrainedModelsOrleans.Inference.OnnxRuntime;
 /// </summary>
 public sealed class OnnxSession : IDisposable
 {
-    // Stands in for the data of zero-element inputs: ORT wants a buffer even when it reads nothing from it.
-    private static readonly byte[] EmptyBuffer = GC.AllocateArray<byte>(1, pinned: true);
+    // Stands in for the data of zero-element tensors: ORT wants a buffer even when it reads nothing from it.
+    internal static readonly byte[] EmptyBuffer = GC.AllocateArray<byte>(1, pinned: true);
 
     private readonly Ort.InferenceSession _session;
     private readonly Ort.RunOptions _sharedRunOptions; // for runs that cannot be cancelled: never terminated
@@ -535,7 +535,8 @@ public sealed class OnnxSession : IDisposable
         return inModelOrder ? _inputNames : Array.ConvertAll(resolved, i => _inputNames[i]);
     }
 
-    private static long ElementCount(long[] shape)
+    /// <summary>The elements a shape holds, long.MaxValue when that overflows.</summary>
+    internal static long ElementCount(long[] shape)
     {
         long count = 1;
         foreach (long dimension in shape)
