@@ -100,8 +100,9 @@ public static class RouteContracts
                 case ParameterKind.Time:
                     Grains.Deployments.TimeValue.Parse(value, name);
                     break;
-                case ParameterKind.Bool when value is not ("" or "true" or "false"):
-                    throw Grains.Errors.ElasticsearchException.IllegalArgument($"Failed to parse value [{value}] as only [true] or [false] are allowed.");
+                case ParameterKind.Bool:
+                    QueryParameters.ParseBool(value);
+                    break;
                 case ParameterKind.Int when !int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _):
                     throw Grains.Errors.ElasticsearchException.IllegalArgument($"Failed to parse int parameter [{name}] with value [{value}]");
             }
@@ -152,22 +153,7 @@ public static class RouteContracts
     /// <summary>Lucene's LevenshteinDistance.getDistance: 1 − edits / the longer length (in float, as Lucene computes it).</summary>
     public static float Similarity(string target, string other)
     {
-        var n = target.Length;
-        var m = other.Length;
-        if (n == 0 || m == 0) return n == m ? 1 : 0;
-        var previous = new int[n + 1];
-        var current = new int[n + 1];
-        for (var i = 0; i <= n; i++) previous[i] = i;
-        for (var j = 1; j <= m; j++)
-        {
-            current[0] = j;
-            for (var i = 1; i <= n; i++)
-            {
-                var cost = target[i - 1] == other[j - 1] ? 0 : 1;
-                current[i] = Math.Min(Math.Min(current[i - 1] + 1, previous[i] + 1), previous[i - 1] + cost);
-            }
-            (previous, current) = (current, previous);
-        }
-        return 1.0f - (float)previous[n] / Math.Max(m, n);
+        if (target.Length == 0 || other.Length == 0) return target.Length == other.Length ? 1 : 0;
+        return 1.0f - (float)Quickenshtein.Levenshtein.GetDistance(target, other) / Math.Max(target.Length, other.Length);
     }
 }
