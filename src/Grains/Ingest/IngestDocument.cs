@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Deployments;
 
 namespace TrainedModelsOrleans.Grains.Ingest;
 
@@ -21,8 +22,6 @@ public sealed class IngestDocument(JsonObject sourceAndMetadata, JsonObject inge
 
     public JsonObject SourceAndMetadata { get; } = sourceAndMetadata;
     public JsonObject IngestMetadata { get; } = ingestMetadata;
-
-    public IngestDocument DeepCopy() => new((JsonObject)SourceAndMetadata.DeepClone(), (JsonObject)IngestMetadata.DeepClone());
 
     /// <summary>The value at the path (JSON null included); throws ES's IllegalArgumentException texts when absent.</summary>
     public JsonNode? GetFieldValue(string path)
@@ -238,7 +237,7 @@ public sealed class IngestDocument(JsonObject sourceAndMetadata, JsonObject inge
     }
 
     private static bool TryIndex(string element, out int index) =>
-        int.TryParse(element, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out index);
+        JavaNumbers.TryParseInt(element, out index);
 
     private static int Index(string element, string path) =>
         TryIndex(element, out var index)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Models.Parsing;
+using TrainedModelsOrleans.Grains.Deployments;
 
 namespace TrainedModelsOrleans.Grains.Ingest;
 
@@ -50,8 +51,8 @@ public static class IngestValues
     private static NumberKind FromText(string text)
     {
         if (text.IndexOfAny(['.', 'e', 'E']) >= 0) return NumberKind.Double;
-        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)) return NumberKind.Integer;
-        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)) return NumberKind.Long;
+        if (JavaNumbers.TryParseInt(text, out _)) return NumberKind.Integer;
+        if (JavaNumbers.TryParseLong(text, out _)) return NumberKind.Long;
         return NumberKind.BigInteger;
     }
 

@@ -122,8 +122,4 @@ public static class PipelineCompiler
             throw config.Error(property, $"script language [{lang}] is not supported here; only painless");
         return IngestValues.AsString(script["source"]) ?? throw config.Error(property, "[source] is required");
     }
-
-    /// <summary>Every inference processor in the pipeline (for listing the models it needs).</summary>
-    public static IEnumerable<InferenceProcessor> InferenceProcessors(CompiledPipeline pipeline) =>
-        pipeline.Root.Processors.OfType<InferenceProcessor>();
 }

@@ -22,9 +22,6 @@ public abstract class PipelineStep
     /// <param name="documents">The documents this step runs on.</param>
     /// <param name="ignoreFailure">The enclosing compound's ignore_failure (a failed processor's verbose result keeps the document then).</param>
     public abstract Task<StepOutcome[]> RunAsync(IReadOnlyList<DocumentRun> documents, bool ignoreFailure, RunContext context);
-
-    /// <summary>Every processor in this step, on_failure ones included.</summary>
-    public abstract IEnumerable<IngestProcessor> Processors { get; }
 }
 
 /// <summary>A processor behind its optional <c>if</c> (ES's ConditionalProcessor).</summary>
@@ -33,8 +30,6 @@ public sealed class ProcessorStep(IngestProcessor processor, PainlessSubset.Expr
     public IngestProcessor Processor { get; } = processor;
 
     public bool HasCondition => condition is not null;
-
-    public override IEnumerable<IngestProcessor> Processors => [Processor];
 
     public override async Task<StepOutcome[]> RunAsync(IReadOnlyList<DocumentRun> documents, bool ignoreFailure, RunContext context)
     {
@@ -93,8 +88,6 @@ public sealed class CompoundStep(bool ignoreFailure, IReadOnlyList<PipelineStep>
     public const string OnFailureMessage = "on_failure_message";
     public const string OnFailureProcessorType = "on_failure_processor_type";
     public const string OnFailureProcessorTag = "on_failure_processor_tag";
-
-    public override IEnumerable<IngestProcessor> Processors => steps.Concat(onFailure).SelectMany(s => s.Processors);
 
     public override async Task<StepOutcome[]> RunAsync(IReadOnlyList<DocumentRun> documents, bool parentIgnoreFailure, RunContext context)
     {

@@ -103,7 +103,7 @@ public sealed record SimulateRequest(JsonObject? Pipeline, IReadOnlyList<IngestD
         var kind = IngestValues.Number(value);
         var text = IngestValues.AsString(value) ?? (kind is IngestValues.NumberKind.Integer or IngestValues.NumberKind.Long ? value.ToJsonString() : null)
                    ?? throw IngestConfigurationException.Create(null, null, name, $"property isn't a string or long, but of type [{IngestValues.JavaType(value)}]");
-        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
+        return JavaNumbers.TryParseLong(text, out var number)
             ? number
             : throw new Errors.ElasticsearchException(400, "number_format_exception", $"For input string: \"{text}\"");
     }

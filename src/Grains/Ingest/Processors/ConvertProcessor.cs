@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Deployments;
 
 namespace TrainedModelsOrleans.Grains.Ingest.Processors;
 
@@ -86,11 +87,11 @@ public sealed class ConvertProcessor(string? tag, string? description, string fi
             value = (int)hex;
             return true;
         }
-        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+        return JavaNumbers.TryParseInt(text, out value);
     }
 
     private static bool TryLong(string text, out long value) =>
-        TryHex(text, out value) || long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+        TryHex(text, out value) || JavaNumbers.TryParseLong(text, out value);
 
     private static bool TryHex(string text, out long value)
     {

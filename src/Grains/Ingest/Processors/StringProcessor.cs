@@ -49,6 +49,8 @@ public sealed class StringProcessor(string type, string? tag, string? descriptio
     {
         "lowercase" => value.ToLowerInvariant(),
         "uppercase" => value.ToUpperInvariant(),
-        _ => value.Trim(Enumerable.Range(0, 0x21).Select(c => (char)c).ToArray()),
+        _ => value.Trim(JavaWhitespace),
     };
+
+    private static readonly char[] JavaWhitespace = Enumerable.Range(0, 0x21).Select(c => (char)c).ToArray();
 }
