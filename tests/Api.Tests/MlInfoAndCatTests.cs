@@ -90,6 +90,14 @@ public sealed class MlInfoAndCatTests(ServiceFixture service) : IClassFixture<Se
         Assert.True(json[0]!.AsObject().ContainsKey("dft"));
         Assert.Equal("0", json[0]!["ingest.time"]!.GetValue<string>());
 
+        // ingest.pipelines counts the pipelines naming a model, as _stats' pipeline_count does.
+        var pipeline = Deployments.NewId("cat-pipeline");
+        (await service.PutAsync($"/_ingest/pipeline/{pipeline}", System.Text.Json.Nodes.JsonNode.Parse(
+            $$$"""{"processors":[{"inference":{"model_id":"{{{first}}}"}}]}"""))).AssertOk();
+        var counted = (await service.GetAsync($"/_cat/ml/trained_models/{prefix}-*?format=json&h=id,ip&s=id")).AssertOk().Body.AsArray();
+        Assert.Equal(["1", "0"], counted.Select(r => r!["ip"]!.GetValue<string>()));
+        (await service.DeleteAsync($"/_ingest/pipeline/{pipeline}")).AssertOk();
+
         var kb = (await service.GetAsync($"/_cat/ml/trained_models/{first}?format=json&h=hs&bytes=kb")).AssertOk().Body[0]!["hs"]!.GetValue<string>();
         Assert.Equal((bytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), kb);
 

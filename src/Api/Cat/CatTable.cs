@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Models;
 
 namespace TrainedModelsOrleans.Api.Cat;
 
@@ -83,7 +84,7 @@ public sealed class CatTable(IReadOnlyList<CatColumn> columns)
                 continue;
             }
             foreach (var column in Columns)
-                if ((SimpleMatch(item, column.Name) || column.Aliases.Any(a => SimpleMatch(item, a))) && !wanted.Contains(column.Name))
+                if ((ModelIdPattern.SimpleMatch(item, column.Name) || column.Aliases.Any(a => ModelIdPattern.SimpleMatch(item, a))) && !wanted.Contains(column.Name))
                     wanted.Add(column.Name);
         }
         foreach (var name in wanted)
@@ -298,11 +299,6 @@ public sealed class CatTable(IReadOnlyList<CatColumn> columns)
 
     private static IEnumerable<string> SplitByComma(string value) =>
         value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>Regex.simpleMatch: <c>*</c> matches any run of characters.</summary>
-    private static bool SimpleMatch(string pattern, string value) =>
-        System.Text.RegularExpressions.Regex.IsMatch(value,
-            "^" + string.Join(".*", pattern.Split('*').Select(System.Text.RegularExpressions.Regex.Escape)) + "$");
 }
 
 /// <summary>A point in time in a _cat cell: Java's Instant.toString (ISO-8601 UTC, fraction only when not zero).</summary>

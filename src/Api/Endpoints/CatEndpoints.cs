@@ -53,15 +53,12 @@ public static class CatEndpoints
             return;
         }
         var query = QueryParameters.All(context.Request);
-        // As ES: the models honour allow_no_match (default true), both requests the paging when given; the stats always allow no match.
-        var paging = query.Where(q => q.Key is "from" or "size").ToDictionary(q => q.Key, q => q.Value);
         var models = GetTrainedModelsSettings.Parse(modelId,
             query.Where(q => q.Key is "from" or "size" or "allow_no_match").ToDictionary(q => q.Key, q => q.Value));
         var store = grains.GetGrain<IModelStoreGrain>("models");
         var listed = await store.GetModels(models.ToRequest(modelId));
-        var stats = await store.GetStats(GetTrainedModelsSettings.Parse(modelId, paging).ToRequest(modelId));
-        var pipelines = stats.TrainedModelStats.GroupBy(s => s.ModelId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First().PipelineCount, StringComparer.Ordinal);
+        // Only the pipeline counts of _stats: not its deployment stats, which ask every node.
+        var pipelines = await store.GetPipelineCounts();
 
         foreach (var config in listed.TrainedModelConfigs.Select(m => m.Config))
         {

@@ -45,6 +45,9 @@ public interface IModelStoreGrain : IGrainWithStringKey
     /// </summary>
     Task<GetTrainedModelStatsResponse> GetStats(GetTrainedModelsRequest request);
 
+    /// <summary>Model id → how many ingest pipelines name it (directly, or through a deployment id or alias of it), as _stats counts them.</summary>
+    Task<IReadOnlyDictionary<string, int>> GetPipelineCounts();
+
     /// <summary>GET _ml/info: the live ML nodes, each with the processors and ML memory it offers.</summary>
     Task<IReadOnlyList<Deployments.NodeOffer>> GetMlNodes();
 }

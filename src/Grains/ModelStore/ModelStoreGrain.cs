@@ -55,6 +55,8 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
             .GroupBy(r => ids.TryGetValue(r.ModelId, out var entry) ? entry.ModelId : r.ModelId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(r => r.PipelineId).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
 
+    public async Task<IReadOnlyDictionary<string, int>> GetPipelineCounts() => await PipelineCountsAsync(await Ids.GetCommitted());
+
     public async Task<GetTrainedModelStatsResponse> GetStats(GetTrainedModelsRequest given)
     {
         // _stats reads only allow_no_match, from and size.
