@@ -56,8 +56,6 @@ public interface IAssignmentCoordinatorGrain : IGrainWithStringKey
 {
     Task<TrainedModelAssignment> CreateAssignment(TaskParameters parameters, long memoryBytes, AdaptiveAllocations? adaptiveAllocations = null);
 
-    Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations);
-
     /// <summary>The update API's change: the number of allocations and the (merged) adaptive settings, null for none.</summary>
     Task<TrainedModelAssignment> UpdateDeployment(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptiveAllocations);
 

@@ -76,22 +76,17 @@ public sealed partial class AssignmentCoordinatorGrain(
         return _deployments[id].Assignment!;
     });
 
-    public Task<TrainedModelAssignment> UpdateAllocations(string deploymentId, int numberOfAllocations) =>
-        InTurnAsync(() => UpdateInTurnAsync(deploymentId, numberOfAllocations, keepAdaptive: true, adaptiveAllocations: null));
-
     public Task<TrainedModelAssignment> UpdateDeployment(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptiveAllocations) =>
-        InTurnAsync(() => UpdateInTurnAsync(deploymentId, numberOfAllocations, keepAdaptive: false, adaptiveAllocations));
+        InTurnAsync(() => UpdateInTurnAsync(deploymentId, numberOfAllocations, adaptiveAllocations));
 
     /// <summary>
     /// The update: a decrease runs ES's allocation reducer, an increase re-plans (429 when it does not fit and scaling is
-    /// impossible), and the adaptive settings are replaced unless <paramref name="keepAdaptive"/>.
+    /// impossible), and the adaptive settings are replaced by <paramref name="adaptive"/>.
     /// </summary>
-    private async Task<TrainedModelAssignment> UpdateInTurnAsync(string deploymentId, int numberOfAllocations, bool keepAdaptive,
-        AdaptiveAllocations? adaptiveAllocations)
+    private async Task<TrainedModelAssignment> UpdateInTurnAsync(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptive)
     {
         var existing = Find(deploymentId) ?? throw DeploymentErrors.UnknownDeployment(deploymentId);
         var assignment = existing.Assignment!;
-        var adaptive = keepAdaptive ? assignment.AdaptiveAllocations : adaptiveAllocations;
         var current = assignment.TaskParameters.NumberOfAllocations;
         if (current == numberOfAllocations && adaptive == assignment.AdaptiveAllocations) return assignment;
         if (assignment.AssignmentState != AssignmentState.Started) throw DeploymentErrors.NotStarted();
@@ -130,10 +125,10 @@ public sealed partial class AssignmentCoordinatorGrain(
     /// </summary>
     public Task<bool> ScaleAllocations(string deploymentId, int expected, int target) => InTurnAsync<bool>(async () =>
     {
+        if (Find(deploymentId) is not { Assignment: { } assignment } existing) return false;
         // A low-priority deployment never has more than one allocation (ES, since #139989).
-        if (Find(deploymentId)?.Assignment?.TaskParameters.Priority == Priority.Low) target = Math.Min(target, 1);
-        if (Find(deploymentId) is not { Assignment: { } assignment } existing || !AdaptiveAllocationsScalers.IsEnabled(assignment)
-            || assignment.TaskParameters.NumberOfAllocations != expected || target == expected
+        if (assignment.TaskParameters.Priority == Priority.Low) target = Math.Min(target, 1);
+        if (!AdaptiveAllocationsScalers.IsEnabled(assignment) || assignment.TaskParameters.NumberOfAllocations != expected || target == expected
             || assignment.AssignmentState != AssignmentState.Started)
             return false;
         RebalanceResult Plan(IReadOnlyList<MlNode> nodes, int allocations) => Resize(nodes,
