@@ -15,6 +15,9 @@ namespace TrainedModelsOrleans.Grains.Deployments;
 public sealed class DeploymentIndex
 {
     public SortedSet<string> DeploymentIds { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Committed changes so far. Every change writes it first, so this state manages each change's transaction.</summary>
+    public long Changes { get; set; }
 }
 
 /// <summary>
@@ -432,6 +435,15 @@ public sealed partial class AssignmentCoordinatorGrain(
         if (change.Expected is var (expectedId, expectedAllocations)
             && (await Deployment(expectedId).ReadRecord()).Assignment?.TaskParameters.NumberOfAllocations != expectedAllocations)
             throw DeploymentErrors.ChangedConcurrently(expectedId);
+        // Orleans makes the first participant that writes the transaction's manager, which the others ping until it
+        // answers. Written first, the index (a grain any silo can activate) manages every change; a node's capacity
+        // grain, bound to its silo, would leave the other participants' locks held for as long as that silo is dead.
+        await index.PerformUpdate(i =>
+        {
+            i.Changes++;
+            if (change.Created is { } c) i.DeploymentIds.Add(c.Id);
+            if (change.Removed is { } gone) i.DeploymentIds.Remove(gone);
+        });
         var writes = new List<Task>();
         foreach (var (id, assignment) in change.Plan.Assignments)
         {
@@ -447,12 +459,6 @@ public sealed partial class AssignmentCoordinatorGrain(
             writes.Add(Ids.ReleaseDeployment(removed));
         }
         if (change.Created is var (created, modelId)) writes.Add(Ids.ClaimDeployment(created, modelId));
-        if (change.Created is not null || change.Removed is not null)
-            writes.Add(index.PerformUpdate(i =>
-            {
-                if (change.Created is { } c) i.DeploymentIds.Add(c.Id);
-                if (change.Removed is { } gone) i.DeploymentIds.Remove(gone);
-            }));
 
         var reservations = new Dictionary<string, IReadOnlyDictionary<string, NodeReservation>>(StringComparer.Ordinal);
         foreach (var node in nodes)
