@@ -16,6 +16,12 @@ internal static class RestParameters
         return true;
     }
 
+    /// <summary>BaseRestHandler's refusal of an API that needs content but got none.</summary>
+    public static void RequireBody(ReadOnlySpan<byte> body)
+    {
+        if (IsBlank(body)) throw EsErrors.Parse("request body or source parameter is required");
+    }
+
     public static bool Has(IReadOnlyDictionary<string, string?> query, string name) => query.ContainsKey(name);
 
     public static string? String(IReadOnlyDictionary<string, string?> query, string name) =>

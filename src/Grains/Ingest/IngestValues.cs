@@ -25,30 +25,34 @@ public static class IngestValues
         {
             JsonValueKind.String => "java.lang.String",
             JsonValueKind.True or JsonValueKind.False => "java.lang.Boolean",
-            _ => Number(v) switch
-            {
-                NumberKind.Integer => "java.lang.Integer",
-                NumberKind.Long => "java.lang.Long",
-                NumberKind.BigInteger => "java.math.BigInteger",
-                NumberKind.Float => "java.lang.Float",
-                _ => "java.lang.Double",
-            },
+            _ => JavaClass(Number(v)),
         },
         _ => "java.lang.Object",
+    };
+
+    /// <summary>The Java class Jackson reads a number of this kind into.</summary>
+    public static string JavaClass(NumberKind kind) => kind switch
+    {
+        NumberKind.Integer => "java.lang.Integer",
+        NumberKind.Long => "java.lang.Long",
+        NumberKind.BigInteger => "java.math.BigInteger",
+        NumberKind.Float => "java.lang.Float",
+        _ => "java.lang.Double",
     };
 
     /// <summary>How Jackson reads a JSON number into Java (int, then long, then BigInteger; any fraction or exponent a double).</summary>
     public static NumberKind Number(JsonNode? node)
     {
         if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.Number) return NumberKind.None;
-        if (value.TryGetValue<JsonElement>(out var element)) return FromText(element.GetRawText());
+        if (value.TryGetValue<JsonElement>(out var element)) return NumberOfText(element.GetRawText());
         if (value.TryGetValue<int>(out _)) return NumberKind.Integer;
         if (value.TryGetValue<long>(out _)) return NumberKind.Long;
         if (value.TryGetValue<float>(out _)) return NumberKind.Float;
         return NumberKind.Double;
     }
 
-    private static NumberKind FromText(string text)
+    /// <summary>How Jackson reads a JSON number's text (see <see cref="Number"/>).</summary>
+    public static NumberKind NumberOfText(string text)
     {
         if (text.IndexOfAny(['.', 'e', 'E']) >= 0) return NumberKind.Double;
         if (JavaNumbers.TryParseInt(text, out _)) return NumberKind.Integer;

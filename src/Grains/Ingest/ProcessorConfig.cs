@@ -13,8 +13,6 @@ public sealed class ProcessorConfig(string type, string? tag, JsonObject config)
     private readonly Dictionary<string, JsonNode?> _properties =
         config.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
-    private readonly List<string> _order = config.Select(p => p.Key).ToList();
-
     public string Type { get; } = type;
     public string? Tag { get; } = tag;
 
@@ -23,8 +21,7 @@ public sealed class ProcessorConfig(string type, string? tag, JsonObject config)
     /// <summary>The property's value, removed; null when absent or JSON null (ES's maps hold null as missing).</summary>
     public JsonNode? Remove(string name)
     {
-        if (!_properties.Remove(name, out var value)) return null;
-        _order.Remove(name);
+        _properties.Remove(name, out var value);
         return value;
     }
 
@@ -77,7 +74,9 @@ public sealed class ProcessorConfig(string type, string? tag, JsonObject config)
     /// <summary>Pipeline.create: a processor must use every property it was given.</summary>
     public void EnsureConsumed()
     {
-        if (_order.Count > 0)
-            throw Error(null, $"processor [{Type}] doesn't support one or more provided configuration parameters [{string.Join(", ", _order)}]");
+        if (_properties.Count == 0) return;
+        // Named in the order the request gave them (the dictionary's order is not kept through removals).
+        var unused = config.Select(p => p.Key).Where(_properties.ContainsKey);
+        throw Error(null, $"processor [{Type}] doesn't support one or more provided configuration parameters [{string.Join(", ", unused)}]");
     }
 }

@@ -58,10 +58,7 @@ public sealed record SimulateRequest(JsonObject? Pipeline, IReadOnlyList<IngestD
     }
 
     /// <summary>ES's REST layer: a simulate request needs a body.</summary>
-    public static void RequireBody(ReadOnlySpan<byte> body)
-    {
-        if (RestParameters.IsBlank(body)) throw EsErrors.Parse("request body or source parameter is required");
-    }
+    public static void RequireBody(ReadOnlySpan<byte> body) => RestParameters.RequireBody(body);
 
     private static IngestDocument Document(JsonObject data, string timestamp)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Ingest;
 using TrainedModelsOrleans.Grains.Models.Parsing;
 
 namespace TrainedModelsOrleans.Grains.Pipelines;
@@ -48,7 +49,7 @@ public static class IngestPipeline
     /// </summary>
     public static ParsedPipeline Parse(string id, ReadOnlySpan<byte> body)
     {
-        if (RestParameters.IsBlank(body)) throw EsErrors.Parse("request body or source parameter is required");
+        RestParameters.RequireBody(body);
         var json = JsonBody.Parse(body);
         if (json.Root.Kind != JsonKind.Object)
             throw EsErrors.XContentParse($"{json.Location(json.Root.Start)} Expected START_OBJECT but was: {json.Root.TokenName}");
@@ -270,10 +271,7 @@ public static class IngestPipeline
         JsonKind.Array => "java.util.ArrayList",
         JsonKind.Object => "java.util.HashMap",
         JsonKind.Null => "null",
-        _ when value.Text!.IndexOfAny(['.', 'e', 'E']) >= 0 => "java.lang.Double",
-        _ when int.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) => "java.lang.Integer",
-        _ when long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) => "java.lang.Long",
-        _ => "java.math.BigInteger",
+        _ => IngestValues.JavaClass(IngestValues.NumberOfText(value.Text!)),
     };
 
     /// <summary>The value's Java <c>toString()</c> for scalars (doubles as Java prints them).</summary>

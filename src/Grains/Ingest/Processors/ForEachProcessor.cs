@@ -49,7 +49,7 @@ public sealed class ForEachProcessor(string? tag, string? description, string fi
             {
                 var (metadata, loop) = (documents[batch[b]].IngestMetadata, loops[batch[b]]!);
                 previous[b] = (metadata["_value"]?.DeepClone(), metadata["_key"]?.DeepClone());
-                metadata["_value"] = loop.Values[position]?.DeepClone();
+                metadata["_value"] = loop.Values[position]; // already this loop's own copy, used once
                 if (loop.Keys is not null) metadata["_key"] = loop.Keys[position];
             }
             var results = await Inner.RunAsync(batch.Select(i => new DocumentRun(documents[i], null)).ToList(), false, context);
