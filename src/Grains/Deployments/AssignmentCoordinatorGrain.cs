@@ -332,26 +332,19 @@ public sealed partial class AssignmentCoordinatorGrain(
         }
     }
 
-    private static readonly TimeSpan StatsTimeout = TimeSpan.FromSeconds(5);
-
     private async Task<DeploymentObservation> ObserveAsync(TrainedModelAssignment assignment)
     {
         var id = assignment.TaskParameters.DeploymentId;
         var nodes = await Task.WhenAll(assignment.RoutingTable.Select(async route =>
-        {
-            try
+            await WorkerStats.ReadAsync(GrainFactory, route.Key, id) switch
             {
-                var stats = await GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(route.Key, id)).GetStats().WaitAsync(StatsTimeout);
-                return new NodeObservation(route.Key, route.Value.RoutingState, stats?.InferenceCount ?? 0, stats?.PendingRequests ?? 0,
-                    (stats?.ErrorCount ?? 0) + (stats?.TimeoutCount ?? 0) + (stats?.RejectedExecutionCount ?? 0),
-                    stats?.AverageInferenceTimeMs ?? 0, stats?.StartTime);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
+                { } stats => new NodeObservation(route.Key, route.Value.RoutingState, stats.InferenceCount, stats.PendingRequests,
+                    stats.ErrorCount + stats.TimeoutCount + stats.RejectedExecutionCount, stats.AverageInferenceTimeMs ?? 0, stats.StartTime),
+                // Not serving yet: counted from zero, and its starting state holds off a scale-down.
+                null when route.Value.RoutingState == RoutingState.Starting => new NodeObservation(route.Key, RoutingState.Starting, 0, 0, 0, 0, null),
                 // A node that cannot answer (leaving, dead) is left out of this poll, as ES leaves out a node without stats.
-                return null;
-            }
-        }));
+                null => null,
+            }));
         return new DeploymentObservation(assignment, nodes.OfType<NodeObservation>().ToArray());
     }
 

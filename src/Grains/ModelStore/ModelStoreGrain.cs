@@ -94,22 +94,9 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         {
             NodeId = route.Key,
             Node = knownNodes.Contains(route.Key) ? new NodeDescription { Id = route.Key, Name = route.Key, TransportAddress = route.Key } : null,
-            Stats = route.Value.RoutingState == RoutingState.Started ? await NodeStatsAsync(assignment.TaskParameters.DeploymentId, route.Key) : null,
+            Stats = route.Value.RoutingState == RoutingState.Started ? await Serving.WorkerStats.ReadAsync(GrainFactory, route.Key, assignment.TaskParameters.DeploymentId) : null,
         }));
         return new TrainedModelDeploymentStats { Assignment = assignment, Nodes = nodes };
-    }
-
-    private async Task<Serving.NodeDeploymentStats?> NodeStatsAsync(string deploymentId, string node)
-    {
-        try
-        {
-            return await GrainFactory.GetGrain<Serving.IInferenceWorkerGrain>(Serving.InferenceWorkerKey.Of(node, deploymentId)).GetStats()
-                .WaitAsync(TimeSpan.FromSeconds(5));
-        }
-        catch (Exception e) when (e is SiloUnavailableException or TimeoutException)
-        {
-            return null;
-        }
     }
 
     private static TrainedModelStats ModelStats(TrainedModelConfig config, IReadOnlyDictionary<string, int> pipelineCounts, TrainedModelDeploymentStats? deploymentStats) => new()
