@@ -7,6 +7,7 @@
 
   const PollMs = 2000;
   const HistorySeconds = 600;
+  const MinWindowSeconds = 120;
   const Colors = { throughput: "#2b6cb0", average: "#1f8a4c", p99: "#c05621" };
 
   const $ = (id) => document.getElementById(id);
@@ -32,7 +33,7 @@
     const cls = ["num"];
     if (value === 0 || value === undefined || value === null) cls.push("zero");
     else if (alertWhenPositive) cls.push("alert");
-    return { cls: cls.join(" "), text: (format || int)(value ?? 0) };
+    return { cls: cls.join(" "), text: value === undefined || value === null ? "—" : (format || int)(value) };
   };
   function meter(used, total, text) {
     const share = total > 0 ? Math.min(1, used / total) : 0;
@@ -143,8 +144,21 @@
     deployment.rate = perSecond;
     h.t.push(t); h.rate.push(perSecond); h.average.push(latency !== null && latency >= 0 ? latency : null); h.p99.push(deployment.p99);
     while (h.t.length && h.t[0] < t - HistorySeconds) { h.t.shift(); h.rate.shift(); h.average.shift(); h.p99.shift(); }
-    chart.throughput.setData([h.t, h.rate]);
-    chart.latency.setData([h.t, h.average, h.p99]);
+    showWindow(chart.throughput, [h.t, h.rate], t);
+    showWindow(chart.latency, [h.t, h.average, h.p99], t);
+  }
+
+  // The time axis shows at least the last minute up to now, and y starts at 0 with headroom: set explicitly, because
+  // uPlot's automatic ranges stretch a single sample over years.
+  function showWindow(plot, data, now) {
+    const first = data[0].length ? data[0][0] : now;
+    let top = 0;
+    for (let s = 1; s < data.length; s++) for (const v of data[s]) if (v !== null && v > top) top = v;
+    plot.batch(() => {
+      plot.setData(data, false);
+      plot.setScale("x", { min: Math.min(first, now - MinWindowSeconds), max: now });
+      plot.setScale("y", { min: 0, max: top > 0 ? top * 1.15 : 1 });
+    });
   }
 
   // ---- charts ----------------------------------------------------------------------------------------------
@@ -153,9 +167,12 @@
       width, height: 140,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max === null ? 1 : max * 1.15)] } },
+      // Ranges are set by showWindow; these are the empty chart's.
+      scales: { x: { time: true, auto: false, min: Date.now() / 1000 - MinWindowSeconds, max: Date.now() / 1000 }, y: { auto: false, min: 0, max: 1 } },
       axes: [
-        { stroke: "#5f6b7a", grid: { stroke: "#eef1f5" }, ticks: { stroke: "#dde2ea" }, font: "11px system-ui" },
+        // Clock times only: uPlot's default adds a date line that crowds a small chart.
+        { stroke: "#5f6b7a", grid: { stroke: "#eef1f5" }, ticks: { stroke: "#dde2ea" }, font: "11px system-ui", space: 70, size: 28,
+          values: (u, splits) => splits.map((t) => time(new Date(t * 1000))) },
         { stroke: "#5f6b7a", grid: { stroke: "#eef1f5" }, ticks: { stroke: "#dde2ea" }, font: "11px system-ui", size: 46, label: yLabel, labelSize: 14, labelFont: "11px system-ui" },
       ],
       series: [{}].concat(series),
@@ -211,8 +228,9 @@
     const s = d.allocationStatus;
     const threads = `× ${d.threads}`;
     if (!s) return `${int(d.allocations)} <span class="sub">${threads}</span>`;
-    const partial = s.allocation_count < s.target_allocation_count;
-    return `${int(s.allocation_count)} / ${int(s.target_allocation_count)} <span class="sub">${threads}</span> ${badge(s.state, partial ? "partial" : s.state)}${d.adaptive ? ' <span class="sub">adaptive</span>' : ""}`;
+    // ES's allocation states, in fewer words: fully_allocated is full, started is short of its target.
+    const shown = s.state === "fully_allocated" ? "" : s.state === "started" ? ` ${badge("partial")}` : ` ${badge(s.state)}`;
+    return `<span title="allocation_status: ${esc(s.state)}">${int(s.allocation_count)} / ${int(s.target_allocation_count)} <span class="sub">${threads}</span></span>${shown}${d.adaptive ? ' <span class="sub">adaptive</span>' : ""}`;
   }
 
   function renderDeployments(deployments) {
@@ -220,7 +238,7 @@
     for (const d of deployments) {
       const stateTitle = d.reason ? ` title="${esc(d.reason)}"` : "";
       rows.push(`<tr class="deployment" data-deployment-id="${esc(d.id)}">` + cells([
-        `<span class="dep-id">${esc(d.id)}</span>${d.modelId !== d.id ? `<span class="dep-model">${esc(d.modelId)}</span>` : ""}`,
+        `<span class="dep-id" title="${esc(d.id)}">${esc(d.id)}</span>${d.modelId !== d.id ? `<span class="dep-model">${esc(d.modelId)}</span>` : ""}`,
         `<span${stateTitle}>${badge(d.state)}</span>`,
         allocationCell(d),
         meter(d.pending, d.queueCapacity, `${int(d.pending)} / ${int(d.queueCapacity)}`),
@@ -260,7 +278,7 @@
   function renderNodes(cluster) {
     $("nodes-body").innerHTML = (cluster.nodes || []).map((n) => {
       const low = n.low_priority_threads > 0 ? ` <span class="sub">+${n.low_priority_threads} low priority</span>` : "";
-      const routes = (n.routes || []).map((r) => `${esc(r.deployment_id)} <span class="sub">${r.number_of_allocations}×${r.threads_per_allocation} ${esc(r.routing_state)}</span>`).join(", ");
+      const routes = (n.routes || []).map((r) => `<span class="route-item">${esc(r.deployment_id)} <span class="sub">${r.number_of_allocations}×${r.threads_per_allocation} ${esc(r.routing_state)}</span></span>`).join("");
       return `<tr data-node="${esc(n.name)}"><td><strong>${esc(n.name)}</strong></td>
         <td>${meter(n.used_processors, n.allocated_processors, `${n.used_processors} / ${n.allocated_processors}`)}${low}</td>
         <td>${meter(n.used_memory_bytes, n.memory_bytes, `${bytes(n.used_memory_bytes)} / ${bytes(n.memory_bytes)}`)}</td>
@@ -278,7 +296,7 @@
     }
     $("models-body").innerHTML = (models.trained_model_configs || []).map((m) => {
       const task = m.inference_config ? Object.keys(m.inference_config)[0] : "";
-      return `<tr data-model-id="${esc(m.model_id)}"><td><strong>${esc(m.model_id)}</strong></td>
+      return `<tr data-model-id="${esc(m.model_id)}"><td title="${esc(m.model_id)}"><strong>${esc(m.model_id)}</strong></td>
         <td>${esc(m.model_type || "")}${task ? ` <span class="sub">${esc(task)}</span>` : ""}</td>
         <td class="num">${bytes(sizeOf[m.model_id])}</td>
         <td>${(deploymentsOf[m.model_id] || []).map(esc).join(", ") || '<span class="sub">not deployed</span>'}</td>
@@ -366,5 +384,6 @@
   new ResizeObserver(() => resizeCharts()).observe($("charts"));
   identify();
   poll();
-  window.mlPage = { get lastGood() { return lastGood; } };
+  // For tests and the curious: the last complete read, and how many samples a deployment's charts hold.
+  window.mlPage = { get lastGood() { return lastGood; }, samples: (id) => (charts.has(id) ? charts.get(id).history.t.length : 0) };
 })();
