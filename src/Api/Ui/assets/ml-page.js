@@ -35,9 +35,11 @@
     else if (alertWhenPositive) cls.push("alert");
     return { cls: cls.join(" "), text: value === undefined || value === null ? "—" : (format || int)(value) };
   };
-  function meter(used, total, text) {
+  // A bar of used against total. Queues and memory turn amber at 75 % and red at 95 %; processors (neutral: true)
+  // stay blue, because a node whose processors are all allocated is working as planned.
+  function meter(used, total, text, neutral) {
     const share = total > 0 ? Math.min(1, used / total) : 0;
-    const level = share >= 0.95 ? "bad" : share >= 0.75 ? "warn" : "";
+    const level = neutral ? "neutral" : share >= 0.95 ? "bad" : share >= 0.75 ? "warn" : "";
     return `<div class="meter-row"><div class="meter ${level}"><span style="width:${(share * 100).toFixed(1)}%"></span></div><span class="meter-text">${text}</span></div>`;
   }
 
@@ -280,7 +282,7 @@
       const low = n.low_priority_threads > 0 ? ` <span class="sub">+${n.low_priority_threads} low priority</span>` : "";
       const routes = (n.routes || []).map((r) => `<span class="route-item">${esc(r.deployment_id)} <span class="sub">${r.number_of_allocations}×${r.threads_per_allocation} ${esc(r.routing_state)}</span></span>`).join("");
       return `<tr data-node="${esc(n.name)}"><td><strong>${esc(n.name)}</strong></td>
-        <td>${meter(n.used_processors, n.allocated_processors, `${n.used_processors} / ${n.allocated_processors}`)}${low}</td>
+        <td>${meter(n.used_processors, n.allocated_processors, `${n.used_processors} / ${n.allocated_processors}`, true)}${low}</td>
         <td>${meter(n.used_memory_bytes, n.memory_bytes, `${bytes(n.used_memory_bytes)} / ${bytes(n.memory_bytes)}`)}</td>
         <td class="routes-list">${routes || '<span class="sub">none</span>'}</td></tr>`;
     }).join("") || `<tr><td colspan="4" class="sub">No live ML node.</td></tr>`;
