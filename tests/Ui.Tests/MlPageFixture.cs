@@ -59,3 +59,10 @@ public sealed class MlPageFixture : IAsyncLifetime
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
     }
 }
+
+/// <summary>The test classes that use the service and browser share one of each, and run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class MlPageCollection : ICollectionFixture<MlPageFixture>
+{
+    public const string Name = "ML page";
+}

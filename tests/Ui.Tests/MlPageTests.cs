@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using TrainedModelsOrleans.Silo;
 using TrainedModelsOrleans.TestModels;
 using Xunit;
 using Xunit.Abstractions;
@@ -12,13 +13,23 @@ namespace TrainedModelsOrleans.Ui.Tests;
 /// their numbers move, a stopped one disappears; a screenshot at 1366×768 is saved; the Orleans dashboard lists our
 /// grain types.
 /// </summary>
-public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output) : IClassFixture<MlPageFixture>
+[Collection(MlPageCollection.Name)]
+public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
 {
     private const float WaitMs = 20_000;
 
     [Fact]
     public async Task Page_shows_two_loaded_deployments_live_drops_a_stopped_one_and_links_the_dashboard()
     {
+        // Opened before anything runs: the empty state with its hint.
+        var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
+        page.SetDefaultTimeout(WaitMs);
+        await page.GotoAsync(new Uri(service.Node.BaseAddress, "/_ml/ui").ToString());
+        await page.Locator("#refresh-status[data-state='live']").WaitForAsync();
+        Assert.True(await page.Locator("#deployments-empty").IsVisibleAsync());
+        Assert.Contains("deployment/_start", await page.Locator("#deployments-empty").InnerTextAsync());
+        Assert.Equal(0, await page.Locator("tr.deployment").CountAsync());
+
         var first = MlApi.NewId("ui-a");
         var second = MlApi.NewId("ui-b");
         await service.Http.UploadOnnxModelAsync(first, TestOnnxModels.Mlp());
@@ -32,10 +43,7 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         var load = Task.WhenAll(InferLoopAsync(first, stopLoad.Token), InferLoopAsync(second, stopLoad.Token));
         try
         {
-            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
-            page.SetDefaultTimeout(WaitMs);
-            await page.GotoAsync(new Uri(service.Node.BaseAddress, "/_ml/ui").ToString());
-
+            // The deployments appear in the open page at a refresh.
             var firstRow = page.Locator($"tr.deployment[data-deployment-id='{first}']");
             var secondRow = page.Locator($"tr.deployment[data-deployment-id='{second}']");
             await firstRow.WaitForAsync();
@@ -91,6 +99,39 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         {
             await stopLoad.CancelAsync();
             await load;
+            await service.Http.StopDeploymentAsync(first);
+            await service.Http.StopDeploymentAsync(second);
+        }
+    }
+
+    [Fact]
+    public async Task Page_works_through_an_api_only_process()
+    {
+        var model = MlApi.NewId("ui-client");
+        await service.Http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
+        (await service.Http.StartDeploymentAsync(model, "wait_for=started")).AssertOk();
+        // The API alone, an Orleans client of the silo's gateway (README: A cluster of silos).
+        await using var apiOnly = await SiloHost.StartAsync(
+        [
+            "--Urls=http://127.0.0.1:0",
+            $"--Client:Gateways=127.0.0.1:{service.Node.Settings.GatewayPort}",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        try
+        {
+            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
+            page.SetDefaultTimeout(WaitMs);
+            await page.GotoAsync(new Uri(apiOnly.BaseAddress, "/_ml/ui").ToString());
+            await page.Locator($"tr.deployment[data-deployment-id='{model}']").WaitForAsync();
+            await page.Locator($"#nodes-body tr[data-node='{MlPageFixture.NodeName}']").WaitForAsync();
+            Assert.True(await page.Locator("#error-banner").IsHiddenAsync());
+            // This process serves no dashboard: the link says where it is instead of leading to an error.
+            await page.WaitForFunctionAsync("() => !document.getElementById('dashboard-link').hasAttribute('href')");
+            await page.CloseAsync();
+        }
+        finally
+        {
+            (await service.Http.StopDeploymentAsync(model)).AssertOk();
         }
     }
 
