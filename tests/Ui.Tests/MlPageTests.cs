@@ -29,6 +29,7 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         Assert.True(await page.Locator("#deployments-empty").IsVisibleAsync());
         Assert.Contains("deployment/_start", await page.Locator("#deployments-empty").InnerTextAsync());
         Assert.Equal(0, await page.Locator("tr.deployment").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ArtifactPath("ml-page-empty-1366x768.png") });
 
         var first = MlApi.NewId("ui-a");
         var second = MlApi.NewId("ui-b");
@@ -74,10 +75,8 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
             await page.WaitForFunctionAsync("id => window.mlPage.samples(id) >= 4", first);
             Assert.True(await page.Locator("#error-banner").IsHiddenAsync());
 
-            var screenshot = Path.Combine(AppContext.BaseDirectory, "artifacts", "ml-page-1366x768.png");
-            Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+            var screenshot = ArtifactPath("ml-page-1366x768.png");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });
-            output.WriteLine($"screenshot: {screenshot}");
 
             // A stopped deployment leaves the page at the next refresh.
             await stopLoad.CancelAsync();
@@ -186,6 +185,15 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         {
             (await service.Http.StopDeploymentAsync(model)).AssertOk();
         }
+    }
+
+    /// <summary>A file in the test's output folder (artifacts/), its path printed with the test's output.</summary>
+    private string ArtifactPath(string name)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "artifacts", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        output.WriteLine($"screenshot: {path}");
+        return path;
     }
 
     private static async Task<long> ReadCountAsync(ILocator cell) =>
