@@ -240,7 +240,8 @@
     for (const d of deployments) {
       const stateTitle = d.reason ? ` title="${esc(d.reason)}"` : "";
       rows.push(`<tr class="deployment" data-deployment-id="${esc(d.id)}">` + cells([
-        `<span class="dep-id" title="${esc(d.id)}">${esc(d.id)}</span>${d.modelId !== d.id ? `<span class="dep-model">${esc(d.modelId)}</span>` : ""}`,
+        `<span class="dep-id" title="${esc(d.id)}">${esc(d.id)}</span>${d.modelId !== d.id ? `<span class="dep-model">${esc(d.modelId)}</span>` : ""}` +
+          (d.reason ? `<span class="reason" title="${esc(d.reason)}">${esc(d.reason)}</span>` : ""),
         `<span${stateTitle}>${badge(d.state)}</span>`,
         allocationCell(d),
         meter(d.pending, d.queueCapacity, `${int(d.pending)} / ${int(d.queueCapacity)}`),
