@@ -26,6 +26,7 @@ public static class ElasticsearchApi
         api.MapIngestPipelineEndpoints();
         api.MapMlInfoEndpoints();
         api.MapCatEndpoints();
+        api.MapMlUiEndpoints();
         RouteContracts.Apply(api);
         return app;
     }

@@ -71,6 +71,11 @@ public static class RouteContracts
 
         Route("GET /_cat/ml/trained_models", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
         Route("GET /_cat/ml/trained_models/{model_id}", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
+
+        // The operator's ML page (not an ES API): its files, and the node and alias data the page reads beside _stats.
+        Route("GET /_ml/ui", BodyUse.None),
+        Route("GET /_ml/ui/{asset}", BodyUse.None),
+        Route("GET /_ml/ui/api/cluster", BodyUse.None),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
     /// <summary>
