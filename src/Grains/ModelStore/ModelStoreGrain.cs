@@ -20,11 +20,15 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
         var records = await RecordsAsync(page.ModelIds, request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinition));
+        var withProgress = request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinitionStatus);
         var configs = new List<ListedTrainedModel>();
         foreach (var id in page.ModelIds)
         {
             if (!records.TryGetValue(id, out var record) || record.Config is null) continue; // deleted since the listing
-            configs.Add(new ListedTrainedModel { Config = record.Config, Definition = record.InlineDefinition });
+            var progress = withProgress && !record.Config.FullyDefined && record.Config.Location is not null
+                ? await GrainFactory.GetGrain<ITrainedModelGrain>(id).GetDefinitionProgress() ?? new DefinitionProgress()
+                : null;
+            configs.Add(new ListedTrainedModel { Config = record.Config, Definition = record.InlineDefinition, DefinitionProgress = progress });
         }
         return new GetTrainedModelsResponse { Count = page.Count, TrainedModelConfigs = configs };
     }
