@@ -12,7 +12,8 @@ namespace TrainedModelsOrleans.Cli.Tensors;
 /// </summary>
 public sealed partial record NpyArray(IReadOnlyList<long> Shape, string ElementType, Array Data)
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    /// <summary>\x93NUMPY (a u8 literal would encode \x93 as two UTF-8 bytes).</summary>
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     public static NpyArray Read(string path) => Parse(File.ReadAllBytes(path));
 
