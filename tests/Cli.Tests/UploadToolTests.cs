@@ -42,8 +42,8 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         Assert.Equal(InputRow(), Flatten(infer.PrintedJson["inference_results"]![0]!["predicted_value"]!));
 
         var list = (await service.RunCliAsync(RunBound, "list")).AssertExit(0);
-        Assert.Contains("chain-started", list.Text);
-        Assert.Contains("started", list.Text);
+        Assert.True(list.Lines.Any(l => l.Contains("chain-started") && l.Contains("onnx")), list.Text);
+        Assert.True(list.Lines.Any(l => l.Contains("chain-started") && l.Contains("started") && l.Contains("1/1")), list.Text);
 
         (await service.RunCliAsync(RunBound, "stop", "chain-started")).AssertExit(0);
         var stopped = (await service.RunCliAsync(RunBound, "infer", "chain-started", "--npy", npy)).AssertExit(CommandRun.Refused);
@@ -114,9 +114,11 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         var reason = direct.Body["error"]!["reason"]!.GetValue<string>();
 
         var model = service.WriteFile("small.onnx", TestOnnxModels.IdentityChain(width: 16, depth: 1));
-        var run = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "refused-config", "--task-type", "no_such_task"))
+        var run = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "refused-config", "--task-type", "no_such_task",
+            "--input-field", "input"))
             .AssertExit(CommandRun.Refused);
-        Assert.Contains($"put model [refused-config]: [400] {direct.Body["error"]!["type"]}: {reason}", run.Text);
+        var expected = $"put model [refused-config]: [400] {direct.Body["error"]!["type"]}: {reason}";
+        Assert.True(run.Text.Contains(expected, StringComparison.Ordinal), $"expected \"{expected}\" in\n{run.Text}");
         Assert.Equal(HttpStatusCode.NotFound, (await service.Http.SendJsonAsync(HttpMethod.Get, "/_ml/trained_models/refused-config")).Status);
     }
 

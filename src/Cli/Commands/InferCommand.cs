@@ -35,7 +35,8 @@ public static class InferCommand
                     : InferRequestBody.ForTensorJson(JsonNode.Parse(await File.ReadAllTextAsync(parse.GetValue(tensor)!.FullName, cancellationToken)));
             var answer = await client.InferAsync(target, body, parse.GetValue(timeout), cancellationToken);
             if (!answer.IsSuccess) throw new ServiceRefusedException($"infer on [{target}]", answer);
-            Console.WriteLine(answer.Body?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? answer.Text);
+            // Indented for a person; one line for a pipe (jq, a file).
+            Console.WriteLine(answer.Body?.ToJsonString(new JsonSerializerOptions { WriteIndented = !Console.IsOutputRedirected }) ?? answer.Text);
         }));
         return command;
     }

@@ -20,6 +20,8 @@ public static class ListCommand
             var stats = await client.GetStatsAsync(cancellationToken);
             if (!stats.IsSuccess) throw new ServiceRefusedException("read model stats", stats);
             var console = AnsiConsole.Console;
+            // Piped, Spectre assumes 80 columns and wraps ids inside cells; a file or grep reads whole rows better.
+            if (Console.IsOutputRedirected) console.Profile.Width = 240;
             console.Write(ModelsTable(cat.Body as JsonArray ?? []));
             console.Write(DeploymentsTable(stats.Body?["trained_model_stats"] as JsonArray ?? []));
         }));

@@ -6,10 +6,11 @@ namespace TrainedModelsOrleans.Cli.Commands;
 /// <summary>The options every command takes to reach the service (declared once on the root, recursive).</summary>
 public sealed class ServiceOptions
 {
-    public Option<Uri> Url { get; } = new("--url")
+    /// <summary>Read as text: System.CommandLine has no converter for Uri.</summary>
+    public Option<string> Url { get; } = new("--url")
     {
         Description = "The service's HTTP API",
-        DefaultValueFactory = _ => ServiceConnection.DefaultUrl,
+        DefaultValueFactory = _ => ServiceConnection.DefaultUrl.ToString(),
         Recursive = true,
     };
 
@@ -25,6 +26,11 @@ public sealed class ServiceOptions
         root.Add(ApiKey);
     }
 
-    public ServiceConnection Connection(ParseResult parse) =>
-        new(parse.GetValue(Url)!, parse.GetValue(User), parse.GetValue(Password), parse.GetValue(ApiKey));
+    public ServiceConnection Connection(ParseResult parse)
+    {
+        var url = parse.GetValue(Url);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"--url must be an http or https address, not [{url}]");
+        return new ServiceConnection(uri, parse.GetValue(User), parse.GetValue(Password), parse.GetValue(ApiKey));
+    }
 }

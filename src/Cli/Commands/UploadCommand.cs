@@ -47,11 +47,11 @@ public static class UploadCommand
             var hasTask = result.GetValue(taskType) is not null;
             var hasConfig = result.GetValue(config) is not null;
             if (hasTask == hasConfig) result.AddError("give exactly one of --task-type and --config");
-            if (result.GetValue(partSize) <= 0) result.AddError("--part-size must be positive");
-            if (result.GetValue(maxAttempts) < 1) result.AddError("--max-attempts must be at least 1");
         });
         command.SetAction((parse, cancellationToken) => CommandRun.RunAsync(async () =>
         {
+            // Checked here, not in a validator: a validator sees 0 for an option left at its default.
+            if (parse.GetValue(maxAttempts) < 1) throw new ArgumentException("--max-attempts must be at least 1");
             var modelConfig = parse.GetValue(config) is { } configFile
                 ? ModelConfig.FromFile(configFile.FullName)
                 : ModelConfig.ForTask(parse.GetValue(taskType)!, parse.GetValue(inputField)!,
