@@ -51,6 +51,24 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     }
 
     [Fact]
+    public async Task A_text_classifier_with_labels_and_a_text_vocabulary_answers_text_on_its_own_input_field()
+    {
+        var model = service.WriteFile("text-classifier.onnx", TestOnnxModels.Text(attentionMask: true));
+        var tokens = new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world" }.Concat(Enumerable.Range(7, 993).Select(i => $"w{i}"));
+        var vocab = service.WriteFile("vocab.txt", System.Text.Encoding.UTF8.GetBytes(string.Join('\n', tokens) + "\n"));
+        var upload = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "text-cli", "--task-type", "text_classification",
+            "--input-field", "text", "--labels", "a,b,c,d", "--labels", "e,f,g,h", "--vocab", vocab, "--start")).AssertExit(0);
+        Assert.Contains("model [text-cli] vocabulary stored", upload.Text);
+
+        // No --field: the tool reads the model's input field ("text") from its config.
+        var infer = (await service.RunCliAsync(RunBound, "infer", "text-cli", "--text", "hello world")).AssertExit(0);
+        var result = infer.PrintedJson["inference_results"]![0]!;
+        Assert.Contains(result["predicted_value"]!.GetValue<string>(), new[] { "a", "b", "c", "d", "e", "f", "g", "h" });
+        Assert.InRange(result["prediction_probability"]!.GetValue<double>(), 0.0, 1.0);
+        (await service.RunCliAsync(RunBound, "stop", "text-cli")).AssertExit(0);
+    }
+
+    [Fact]
     public async Task A_killed_upload_resumes_sending_only_the_parts_the_service_does_not_hold()
     {
         var model = LargeModelFile("killed.onnx");
