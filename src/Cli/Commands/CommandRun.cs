@@ -5,14 +5,16 @@ namespace TrainedModelsOrleans.Cli.Commands;
 
 /// <summary>
 /// Runs a command's work and turns its failures into a message on stderr and an exit code:
-/// 0 done; 1 the service refused (its Elasticsearch reason is printed) or the input is wrong; 2 the service could not be reached.
+/// 0 done; 1 the service refused (its Elasticsearch reason is printed) or the input is wrong; 2 the service could not be reached;
+/// 130 interrupted (Ctrl+C), as shells report SIGINT.
 /// </summary>
 public static class CommandRun
 {
     public const int Refused = 1;
     public const int Unreachable = 2;
+    public const int Interrupted = 130;
 
-    public static async Task<int> RunAsync(Func<Task> work)
+    public static async Task<int> RunAsync(Func<Task> work, CancellationToken cancellationToken)
     {
         try
         {
@@ -28,6 +30,11 @@ public static class CommandRun
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return Unreachable;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("interrupted; an upload resumes where it stopped when the same command runs again");
+            return Interrupted;
         }
         catch (HttpRequestException e)
         {

@@ -37,7 +37,7 @@ public static class InferCommand
             if (!answer.IsSuccess) throw new ServiceRefusedException($"infer on [{target}]", answer);
             // Indented for a person; one line for a pipe (jq, a file).
             Console.WriteLine(answer.Body?.ToJsonString(new JsonSerializerOptions { WriteIndented = !Console.IsOutputRedirected }) ?? answer.Text);
-        }));
+        }, cancellationToken));
         return command;
     }
 

@@ -24,7 +24,7 @@ public static class ListCommand
             if (Console.IsOutputRedirected) console.Profile.Width = 240;
             console.Write(ModelsTable(cat.Body as JsonArray ?? []));
             console.Write(DeploymentsTable(stats.Body?["trained_model_stats"] as JsonArray ?? []));
-        }));
+        }, cancellationToken));
         return command;
     }
 

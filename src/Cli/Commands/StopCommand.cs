@@ -18,7 +18,7 @@ public static class StopCommand
             var answer = await new ElasticsearchClient(http).StopDeploymentAsync(id, parse.GetValue(force), cancellationToken);
             if (!answer.IsSuccess) throw new ServiceRefusedException($"stop deployment [{id}]", answer);
             Console.WriteLine(answer.Text);
-        }));
+        }, cancellationToken));
         return command;
     }
 }

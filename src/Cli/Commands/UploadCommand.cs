@@ -84,7 +84,7 @@ public static class UploadCommand
             var retry = new TransientRetry(RetryPolicy.Default with { MaxAttempts = parse.GetValue(maxAttempts) });
             IUploadProgress progress = Console.IsOutputRedirected ? new LineUploadProgress(Console.Out) : new BarUploadProgress(AnsiConsole.Console);
             await new ModelUploader(new ElasticsearchClient(http), retry, progress, Console.Out).UploadAsync(request, cancellationToken);
-        }));
+        }, cancellationToken));
         return command;
     }
 }
