@@ -58,13 +58,20 @@ public class ResumeDecisionTests
             {"count":1,"trained_model_configs":[{"model_id":"m","model_size_bytes":0,"fully_defined":false,
               "definition_parts":{"total_parts":10,"total_definition_length":1000,"stored_parts":[0,3]}}]}
             """)!;
-        var stored = StoredModel.FromGetResponse(body);
+        var stored = StoredModel.FromGetResponse("m", body)!;
         Assert.False(stored.FullyDefined);
         Assert.Equal(10, stored.StoredParts!.TotalParts);
         Assert.Equal(1000, stored.StoredParts.TotalDefinitionLength);
         Assert.Equal([0, 3], stored.StoredParts.Parts.Order());
 
-        var elasticsearch = StoredModel.FromGetResponse(JsonNode.Parse("""{"count":1,"trained_model_configs":[{"model_id":"m","fully_defined":true,"model_size_bytes":1000}]}""")!);
+        var elasticsearch = StoredModel.FromGetResponse("m", JsonNode.Parse("""{"count":1,"trained_model_configs":[{"model_id":"m","fully_defined":true,"model_size_bytes":1000}]}""")!);
         Assert.Equal(new StoredModel(true, 1000, null), elasticsearch);
+    }
+
+    [Fact]
+    public void A_get_answer_for_an_alias_lists_another_model_and_counts_as_no_model()
+    {
+        var body = JsonNode.Parse("""{"count":1,"trained_model_configs":[{"model_id":"real-model","fully_defined":true,"model_size_bytes":1000}]}""")!;
+        Assert.Null(StoredModel.FromGetResponse("my-alias", body));
     }
 }

@@ -60,6 +60,13 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
             "--input-field", "text", "--labels", "a,b,c,d", "--labels", "e,f,g,h", "--vocab", vocab, "--start")).AssertExit(0);
         Assert.Contains("model [text-cli] vocabulary stored", upload.Text);
 
+        // Run again: nothing to send, the vocabulary is there (and the deployment runs, so no --start).
+        var again = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "text-cli", "--task-type", "text_classification",
+            "--input-field", "text", "--labels", "a,b,c,d,e,f,g,h", "--vocab", vocab)).AssertExit(0);
+        Assert.Contains("model [text-cli] already holds this definition", again.Text);
+        Assert.Contains("model [text-cli] vocabulary already stored", again.Text);
+        Assert.Empty(again.StoredPartLines);
+
         // No --field: the tool reads the model's input field ("text") from its config.
         var infer = (await service.RunCliAsync(RunBound, "infer", "text-cli", "--text", "hello world")).AssertExit(0);
         var result = infer.PrintedJson["inference_results"]![0]!;

@@ -37,7 +37,7 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
                 output.WriteLine(Invariant($"model [{id}] exists with {skip.Count} of {plan.TotalParts} parts stored: resuming, sending the other {plan.TotalParts - skip.Count}"));
                 break;
             case ResumeDecision.AlreadyComplete:
-                output.WriteLine($"model [{id}] already holds this definition ({plan.TotalDefinitionLength:N0} bytes): no part to send");
+                output.WriteLine(Invariant($"model [{id}] already holds this definition ({plan.TotalDefinitionLength:N0} bytes): no part to send"));
                 break;
         }
 
@@ -54,7 +54,7 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
         var answer = await retry.SendAsync($"get model [{id}]", ct => client.GetModelAsync(id, ct), null, cancellationToken);
         if (answer.Status == 404) return null;
         if (!answer.IsSuccess || answer.Body is null) throw new ServiceRefusedException($"get model [{id}]", answer);
-        return StoredModel.FromGetResponse(answer.Body);
+        return StoredModel.FromGetResponse(id, answer.Body);
     }
 
     private async Task PutConfigAsync(UploadRequest request, CancellationToken cancellationToken)

@@ -10,11 +10,16 @@ namespace TrainedModelsOrleans.Cli.Upload;
 /// </summary>
 public sealed record StoredModel(bool FullyDefined, long ModelSizeBytes, StoredParts? StoredParts)
 {
-    public static StoredModel FromGetResponse(JsonNode body)
+    /// <summary>
+    /// The model of exactly this id in the GET answer; null when it lists only others (the id is an alias or a wildcard:
+    /// GET resolves those, and the PUT that follows gets the service's refusal).
+    /// </summary>
+    public static StoredModel? FromGetResponse(string modelId, JsonNode body)
     {
-        var config = body["trained_model_configs"] is JsonArray { Count: > 0 } configs
-            ? configs[0]!.AsObject()
-            : throw new FormatException("the answer lists no trained_model_configs");
+        var config = (body["trained_model_configs"] as JsonArray ?? throw new FormatException("the answer lists no trained_model_configs"))
+            .OfType<JsonObject>()
+            .FirstOrDefault(c => c["model_id"]?.GetValue<string>() == modelId);
+        if (config is null) return null;
         var fullyDefined = config["fully_defined"]?.GetValue<bool>() ?? false;
         var size = config["model_size_bytes"]?.GetValue<long>() ?? 0;
         StoredParts? parts = null;
