@@ -33,12 +33,23 @@ public sealed class ModelStoreTests(ServiceFixture service) : IClassFixture<Serv
     {
         var id = NewId("mlp");
         (await service.PutAsync($"/_ml/trained_models/{id}", ModelUploads.OnnxConfig())).AssertOk();
-        var parts = ModelUploads.Parts(TestOnnxModels.Mlp(), 4);
-        foreach (var index in new[] { 2, 0, 3, 1 })
+        var definition = TestOnnxModels.Mlp();
+        var parts = ModelUploads.Parts(definition, 4);
+        foreach (var index in new[] { 2, 0 })
+            (await service.PutAsync($"/_ml/trained_models/{id}/definition/{index}", parts[index])).AssertOk();
+
+        // Our extension for resuming uploads: while incomplete, include=definition_status lists the stored parts.
+        var partial = (await service.GetAsync($"/_ml/trained_models/{id}?include=definition_status")).AssertOk().Body["trained_model_configs"]![0]!;
+        Assert.False(partial["fully_defined"]!.GetValue<bool>());
+        Assert.Equal($$"""{"total_parts":4,"total_definition_length":{{definition.Length}},"stored_parts":[0,2]}""", partial["definition_parts"]!.ToJsonString());
+        Assert.Null((await service.GetAsync($"/_ml/trained_models/{id}")).AssertOk().Body["trained_model_configs"]![0]!["definition_parts"]);
+
+        foreach (var index in new[] { 3, 1 })
             (await service.PutAsync($"/_ml/trained_models/{id}/definition/{index}", parts[index])).AssertOk();
 
         var config = (await service.GetAsync($"/_ml/trained_models/{id}?include=definition_status")).AssertOk().Body["trained_model_configs"]![0]!;
         Assert.True(config["fully_defined"]!.GetValue<bool>());
+        Assert.Null(config["definition_parts"]);
         var input = config["onnx"]!["inputs"]![0]!;
         Assert.Equal("input", input["name"]!.GetValue<string>());
         Assert.Equal("float", input["element_type"]!.GetValue<string>());

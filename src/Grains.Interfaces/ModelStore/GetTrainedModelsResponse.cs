@@ -30,4 +30,10 @@ public sealed record ListedTrainedModel
     /// for one model at a time); null otherwise, and for models whose definition was uploaded in parts.
     /// </summary>
     public JsonObject? Definition { get; init; }
+
+    /// <summary>
+    /// The parts stored so far, only with include=definition_status and only while a model uploaded in parts is not
+    /// fully defined: an uploader resumes by sending only the missing parts (ES tells just <c>fully_defined</c>).
+    /// </summary>
+    public DefinitionProgress? DefinitionProgress { get; init; }
 }

@@ -19,12 +19,13 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
         var request = GetTrainedModelsSettings.Of(given);
         var ids = await Ids.GetCommitted();
         var page = request.Select(ModelTags(ids), Aliases(ids));
-        var records = await RecordsAsync(page.ModelIds, request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinition));
+        var records = await RecordsAsync(page.ModelIds, request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinition),
+            request.Includes.Contains(GetTrainedModelsSettings.IncludeDefinitionStatus));
         var configs = new List<ListedTrainedModel>();
         foreach (var id in page.ModelIds)
         {
             if (!records.TryGetValue(id, out var record) || record.Config is null) continue; // deleted since the listing
-            configs.Add(new ListedTrainedModel { Config = record.Config, Definition = record.InlineDefinition });
+            configs.Add(new ListedTrainedModel { Config = record.Config, Definition = record.InlineDefinition, DefinitionProgress = record.Progress });
         }
         return new GetTrainedModelsResponse { Count = page.Count, TrainedModelConfigs = configs };
     }
@@ -36,17 +37,24 @@ public sealed class ModelStoreGrain(PipelineTables pipelines, MlNodes mlNodes) :
     private static IReadOnlyDictionary<string, string> Aliases(IReadOnlyDictionary<string, MlIdEntry> ids) =>
         ids.Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
 
-    /// <summary>The committed records of these models, each from its grain (in parallel); inline definitions only when asked.</summary>
-    private async Task<IReadOnlyDictionary<string, (TrainedModelConfig? Config, JsonObject? InlineDefinition)>> RecordsAsync(
-        IReadOnlyList<string> modelIds, bool withDefinitions = false)
+    /// <summary>
+    /// The committed records of these models, each from its grain (in parallel); inline definitions only when asked, and
+    /// the stored parts only when asked and the model, uploaded in parts, is incomplete (what an uploader resumes from).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, (TrainedModelConfig? Config, JsonObject? InlineDefinition, DefinitionProgress? Progress)>> RecordsAsync(
+        IReadOnlyList<string> modelIds, bool withDefinitions = false, bool withProgress = false)
     {
         var records = await Task.WhenAll(modelIds.Select(async id =>
         {
             var model = GrainFactory.GetGrain<ITrainedModelGrain>(id);
             var config = await model.GetConfig();
-            return (Id: id, Config: config, Inline: config is null || !withDefinitions ? null : await model.GetInlineDefinition());
+            var inline = config is null || !withDefinitions ? null : await model.GetInlineDefinition();
+            var progress = withProgress && config is { FullyDefined: false, Location: not null }
+                ? await model.GetDefinitionProgress() ?? new DefinitionProgress()
+                : null;
+            return (Id: id, Config: config, Inline: inline, Progress: progress);
         }));
-        return records.ToDictionary(r => r.Id, r => (r.Config, r.Inline), StringComparer.Ordinal);
+        return records.ToDictionary(r => r.Id, r => (r.Config, r.Inline, r.Progress), StringComparer.Ordinal);
     }
 
     /// <summary>Model id → how many pipelines name it (directly, or through a deployment id or alias of it).</summary>

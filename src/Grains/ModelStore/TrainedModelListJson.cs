@@ -11,7 +11,7 @@ public static class TrainedModelListJson
     {
         var configs = new JsonArray();
         foreach (var model in response.TrainedModelConfigs)
-            configs.Add(TrainedModelConfigJson.Render(model.Config, request, model.Definition));
+            configs.Add(TrainedModelConfigJson.Render(model.Config, request, model.Definition, model.DefinitionProgress));
         return new JsonObject { ["count"] = response.Count, ["trained_model_configs"] = configs };
     }
 }

@@ -8,11 +8,14 @@ namespace TrainedModelsOrleans.Grains.Models;
 /// Renders a stored <see cref="TrainedModelConfig"/> as GET _ml/trained_models returns it
 /// (TrainedModelConfig.toXContent): ES's field order, <c>fully_defined</c> only with
 /// include=definition_status, the generated fields left out with exclude_generated, the definition
-/// with include=definition. Our internal <c>task_type</c> is not rendered; <c>onnx</c> is, as an extra field.
+/// with include=definition. Our internal <c>task_type</c> is not rendered; <c>onnx</c> is, as an extra field, and so is
+/// <c>definition_parts</c> (with include=definition_status, while a model uploaded in parts is incomplete: which parts
+/// are stored, so an uploader can resume).
 /// </summary>
 public static class TrainedModelConfigJson
 {
-    public static JsonObject Render(TrainedModelConfig config, GetTrainedModelsSettings? request = null, JsonObject? definition = null)
+    public static JsonObject Render(TrainedModelConfig config, GetTrainedModelsSettings? request = null, JsonObject? definition = null,
+        DefinitionProgress? progress = null)
     {
         var includes = request?.Includes ?? new HashSet<string>();
         var json = new JsonObject { ["model_id"] = config.ModelId, ["model_type"] = config.ModelType };
@@ -39,7 +42,11 @@ public static class TrainedModelConfigJson
         json["inference_config"] = config.InferenceConfig.DeepClone();
         if (config.Location is not null)
             json["location"] = new JsonObject { ["index"] = new JsonObject { ["name"] = config.Location.Index.Name } };
-        if (includes.Contains(GetTrainedModelsSettings.IncludeDefinitionStatus)) json["fully_defined"] = config.FullyDefined;
+        if (includes.Contains(GetTrainedModelsSettings.IncludeDefinitionStatus))
+        {
+            json["fully_defined"] = config.FullyDefined;
+            if (progress is not null) json["definition_parts"] = DefinitionParts(progress);
+        }
         if (config.PlatformArchitecture is not null) json["platform_architecture"] = config.PlatformArchitecture;
         if (config.PrefixStrings is { } prefixes)
         {
@@ -58,6 +65,13 @@ public static class TrainedModelConfigJson
         }
         return json;
     }
+
+    private static JsonObject DefinitionParts(DefinitionProgress progress) => new()
+    {
+        ["total_parts"] = progress.TotalParts,
+        ["total_definition_length"] = progress.TotalDefinitionLength,
+        ["stored_parts"] = new JsonArray(progress.PartLengths.Keys.Order().Select(p => (JsonNode?)p).ToArray()),
+    };
 
     private static JsonArray Tensors(IReadOnlyList<OnnxTensorInfo> tensors) => new(tensors.Select(t => (JsonNode?)new JsonObject
     {

@@ -134,11 +134,21 @@ public sealed class GrainsWireTests : IDisposable
         var listing = RoundTrip(new GetTrainedModelsResponse
         {
             Count = 7,
-            TrainedModelConfigs = [new ListedTrainedModel { Config = config, Definition = new JsonObject { ["trained_model"] = new JsonObject { ["n"] = 1.50 } } }],
+            TrainedModelConfigs =
+            [
+                new ListedTrainedModel
+                {
+                    Config = config,
+                    Definition = new JsonObject { ["trained_model"] = new JsonObject { ["n"] = 1.50 } },
+                    DefinitionProgress = new DefinitionProgress { TotalParts = 3, TotalDefinitionLength = 30, PartLengths = new Dictionary<int, long> { [2] = 10 } },
+                },
+            ],
         });
         Assert.Equal(7, listing.Count);
         Assert.Equal("tree", Assert.Single(listing.TrainedModelConfigs).Config.ModelId);
         Assert.Equal("""{"trained_model":{"n":1.5}}""", listing.TrainedModelConfigs[0].Definition!.ToJsonString());
+        var progress = listing.TrainedModelConfigs[0].DefinitionProgress!;
+        Assert.Equal((3, 30L, 10L), (progress.TotalParts, progress.TotalDefinitionLength, progress.PartLengths[2]));
 
         var assignment = new TrainedModelAssignment
         {
