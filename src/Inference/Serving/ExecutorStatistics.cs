@@ -14,6 +14,7 @@ public sealed class ExecutorStatistics
     private long _timeouts;
     private long _lastAccessMillis;
     private readonly ThroughputWindow _throughput = new();
+    private readonly RecentLatencies _latencies = new();
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
@@ -27,8 +28,12 @@ public sealed class ExecutorStatistics
         Touch(count);
     }
 
+    /// <summary>One answered request's time from arrival to answer, for the last minute's percentiles.</summary>
+    internal void Answered(long elapsedTicks) => _latencies.Record(elapsedTicks);
+
     internal void CacheHit(long elapsedTicks)
     {
+        _latencies.Record(elapsedTicks);
         Interlocked.Increment(ref _inferenceCount);
         Interlocked.Add(ref _elapsedTicks, elapsedTicks);
         Interlocked.Increment(ref _cacheHits);
@@ -56,7 +61,8 @@ public sealed class ExecutorStatistics
             count == 0 ? null : Milliseconds(Volatile.Read(ref _elapsedTicks)) / count,
             count - hits == 0 ? null : Milliseconds(Volatile.Read(ref _elapsedTicksExcludingCacheHits)) / (count - hits),
             Volatile.Read(ref _errors), Volatile.Read(ref _rejected), Volatile.Read(ref _timeouts), pending,
-            peak, lastMinute, lastAccess == 0 ? null : lastAccess, StartTime.ToUnixTimeMilliseconds());
+            peak, lastMinute, lastAccess == 0 ? null : lastAccess, StartTime.ToUnixTimeMilliseconds(),
+            _latencies.Percentile(0.99));
     }
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
@@ -128,4 +134,6 @@ public sealed record ExecutorStatisticsSnapshot(
     long PeakThroughputPerMinute,
     long ThroughputLastMinute,
     long? LastAccess,
-    long StartTime);
+    long StartTime,
+    // Not an Elasticsearch field: ours, for the ML page (null when nothing was answered in the last minute).
+    double? InferenceTimeP99MsLastMinute = null);

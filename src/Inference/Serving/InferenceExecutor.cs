@@ -367,7 +367,12 @@ public sealed class InferenceExecutor
         if (item.CacheKey is { } key) _cache?.Add(key, outputs);
         // Counted before the caller resumes (completion runs its continuation inline), so a caller that
         // reads the counters after its answer sees itself. A timeout racing this moment is counted twice.
-        if (!item.IsCompleted) Statistics.Completed(1, Stopwatch.GetTimestamp() - item.Started);
+        if (!item.IsCompleted)
+        {
+            var elapsed = Stopwatch.GetTimestamp() - item.Started;
+            Statistics.Answered(elapsed);
+            Statistics.Completed(1, elapsed);
+        }
         Interlocked.Decrement(ref _runningRequests);
         item.TrySucceed(outputs);
     }
@@ -429,6 +434,7 @@ public sealed class InferenceExecutor
             if (item.IsCompleted) continue;
             answered++;
             elapsed += now - item.Started;
+            Statistics.Answered(now - item.Started);
         }
         Statistics.Completed(answered, elapsed);
         Interlocked.Add(ref _runningRequests, -group.Count);
