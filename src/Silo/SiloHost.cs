@@ -77,6 +77,7 @@ public sealed class SiloHost : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.Services.AddElasticsearchApi();
+        builder.Services.AddPrometheusMetrics();
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;
@@ -136,6 +137,7 @@ public sealed class SiloHost : IAsyncDisposable
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(identity);
             app.MapOrleansDashboard("/dashboard");
+            app.MapPrometheusMetrics();
             await app.StartAsync(startupTimeout.Token);
             return new SiloHost(app, dataSource, embedded, settings);
         }
@@ -201,6 +203,8 @@ public sealed class SiloHost : IAsyncDisposable
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(new ApiIdentity(settings.NodeName, settings.ClusterName,
                 () => client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid()));
+            // Orleans' client instruments only: the ML metrics are each silo's own, scraped from its node.
+            app.MapPrometheusMetrics();
             // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
             return new SiloHost(app, null, null, settings);

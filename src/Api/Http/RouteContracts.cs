@@ -71,6 +71,9 @@ public static class RouteContracts
 
         Route("GET /_cat/ml/trained_models", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
         Route("GET /_cat/ml/trained_models/{model_id}", BodyUse.None, [.. CatParameters, "allow_no_match", "from", "size"]),
+
+        // Not an ES API: Prometheus' scrape of our metrics (Endpoints/PrometheusEndpoints).
+        Route("GET /_prometheus/metrics", BodyUse.None),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
     /// <summary>

@@ -13,7 +13,8 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
-public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options)
+public sealed class DeploymentServing(
+    SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options, ServingMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -51,9 +52,11 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
                     MaxBatchWait = options.MaxBatchWait,
                     CacheSizeBytes = route.CacheSizeBytes,
                 },
-                batchable);
+                batchable,
+                measurements: metrics.MeasurementsFor(route.DeploymentId));
             var served = new ServedDeployment(route, session, executor, new Lazy<Task<NlpTaskOnNode>>(() => LoadNlpAsync(route, onnx)));
             _served[route.DeploymentId] = served;
+            metrics.Track(route.DeploymentId, executor);
             return served;
         }
         finally
@@ -69,6 +72,7 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         {
             await served.Executor.StopAsync(finishPendingWork, cancellationToken);
             _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
+            metrics.Untrack(deploymentId, served.Executor);
         }
         await sessions.CloseAsync(deploymentId);
     }

@@ -37,9 +37,12 @@ public sealed class InferenceExecutor
     /// </param>
     /// <param name="batchable">Inputs and outputs all have a batch (first) dimension, so requests may be stacked.</param>
     /// <param name="buffers">Where stacked batches rent their input buffers; <see cref="TensorBuffers.Shared"/> by default.</param>
+    /// <param name="measurements">The metrics' histograms to record into, if any.</param>
     public InferenceExecutor(
-        Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable, TensorBuffers? buffers = null)
+        Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable, TensorBuffers? buffers = null,
+        ExecutorMeasurements? measurements = null)
     {
+        Statistics = new ExecutorStatistics(measurements);
         options.Validate();
         _run = run;
         _buffers = buffers ?? TensorBuffers.Shared;
@@ -52,7 +55,7 @@ public sealed class InferenceExecutor
 
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
 
-    public ExecutorStatistics Statistics { get; } = new();
+    public ExecutorStatistics Statistics { get; }
     public ExecutorOptions Options => _options;
 
     /// <summary>Queued plus running requests (ES's number_of_pending_requests).</summary>
@@ -226,6 +229,12 @@ public sealed class InferenceExecutor
             {
                 if (TakeBatch() is { } items)
                 {
+                    Statistics.BatchTaken(items.Count);
+                    if (Statistics.MeasuresQueueWait)
+                    {
+                        var taken = Stopwatch.GetTimestamp();
+                        foreach (var item in items) Statistics.Waited(taken - item.Started);
+                    }
                     // Each request leaves the running count just before its caller gets the answer (see RunOne).
                     Interlocked.Add(ref _runningRequests, items.Count);
                     var batch = new RunningBatch(items);
