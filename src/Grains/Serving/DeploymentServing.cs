@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans;
 using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
@@ -14,7 +15,8 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
 public sealed class DeploymentServing(
-    SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options, ServingMetrics metrics)
+    SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options, ServingMetrics metrics, LocalNode node,
+    ILogger<DeploymentServing> logger)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -31,7 +33,12 @@ public sealed class DeploymentServing(
         {
             if (_served.TryGetValue(route.DeploymentId, out var existing) && !existing.Executor.IsStopped)
             {
-                if (existing.Executor.Options.Allocations != route.Allocations) existing.Executor.Resize(route.Allocations);
+                var allocations = existing.Executor.Options.Allocations;
+                if (allocations != route.Allocations)
+                {
+                    existing.Executor.Resize(route.Allocations);
+                    ControlPlaneLog.AllocationResized(logger, route.DeploymentId, node.Name, allocations, route.Allocations, "resized");
+                }
                 return existing;
             }
             var session = await sessions.GetOrOpenAsync(route.DeploymentId, async ct =>
@@ -57,6 +64,7 @@ public sealed class DeploymentServing(
             var served = new ServedDeployment(route, session, executor, new Lazy<Task<NlpTaskOnNode>>(() => LoadNlpAsync(route, onnx)));
             _served[route.DeploymentId] = served;
             metrics.Track(route.DeploymentId, executor);
+            ControlPlaneLog.AllocationStarted(logger, route.DeploymentId, node.Name, route.Allocations, route.ThreadsPerAllocation, "started");
             return served;
         }
         finally
@@ -73,6 +81,7 @@ public sealed class DeploymentServing(
             await served.Executor.StopAsync(finishPendingWork, cancellationToken);
             _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
             metrics.Untrack(deploymentId, served.Executor);
+            ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "drained" : "queue failed");
         }
         await sessions.CloseAsync(deploymentId);
     }
