@@ -81,7 +81,7 @@ public sealed class DeploymentServing(
             await served.Executor.StopAsync(finishPendingWork, cancellationToken);
             _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
             metrics.Untrack(deploymentId, served.Executor);
-            ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "drained" : "queue failed");
+            ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "stopped, queue drained" : "stopped, queue dropped");
         }
         await sessions.CloseAsync(deploymentId);
     }
