@@ -13,7 +13,8 @@ namespace TrainedModelsOrleans.Api.Tests;
 public sealed class ControlPlaneLogTests : IAsyncLifetime
 {
     private const string NodeName = "logs-node";
-    private const int DeploymentStarted = 1301, DeploymentStopped = 1304, AllocationStarted = 1311, AllocationRemoved = 1313;
+    private const int DeploymentStarted = 1301, DeploymentStopped = 1304, AllocationStarted = 1311, AllocationRemoved = 1313, ModelPut = 1331,
+        NodeJoined = 1341;
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-api-tests", Guid.NewGuid().ToString("N"));
     private TestDatabase _database = null!;
     private NodeProcess _node = null!;
@@ -66,6 +67,8 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
         Assert.NotNull(State(line, "Outcome"));
         Assert.Single(lines, l => Id(l) == AllocationStarted && State(l, "DeploymentId") == model && State(l, "Node") == NodeName);
         Assert.Single(lines, l => Id(l) == DeploymentStopped && State(l, "DeploymentId") == model);
+        Assert.Single(lines, l => Id(l) == ModelPut && State(l, "ModelId") == model && State(l, "Node") == NodeName);
+        Assert.Single(lines, l => Id(l) == NodeJoined && State(l, "Node") == NodeName);
 
         // Between the allocation starting and the stop, 100 requests ran: no line at Information (or below) came from them.
         var from = lines.FindIndex(l => Id(l) == AllocationStarted && State(l, "DeploymentId") == model);
