@@ -17,22 +17,25 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
         NodeJoined = 1341;
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-api-tests", Guid.NewGuid().ToString("N"));
     private TestDatabase _database = null!;
-    private NodeProcess _node = null!;
+    private NodeProcess? _started;
 
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync("logs");
-        _node = await NodeProcess.StartAsync(NodeProcess.FreePort(),
+    private NodeProcess RunningNode => _started ?? throw new InvalidOperationException("no node started");
+
+    public async Task InitializeAsync() => _database = await TestDatabase.CreateAsync("logs");
+
+    private async Task StartNodeAsync(params string[] extra) =>
+        _started = await NodeProcess.StartAsync(NodeProcess.FreePort(),
+        [
             $"--ConnectionStrings:Postgres={_database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",
             $"--Node:Name={NodeName}",
             "--Node:Processors=2",
-            "--Logging:Console:FormatterName=json");
-    }
+            .. extra,
+        ], TimeSpan.FromSeconds(60));
 
     public async Task DisposeAsync()
     {
-        await _node.DisposeAsync();
+        if (_started is not null) await _started.DisposeAsync();
         await _database.DisposeAsync();
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
     }
@@ -40,7 +43,8 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
     [Fact]
     public async Task A_start_logs_one_started_event_with_id_and_node_and_inference_logs_nothing_at_information()
     {
-        using var http = new HttpClient { BaseAddress = _node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        await StartNodeAsync("--Logging:Console:FormatterName=json");
+        using var http = new HttpClient { BaseAddress = RunningNode.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         var model = MlApi.NewId("logged");
         await http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
         (await http.StartDeploymentAsync(model)).AssertOk();
@@ -78,12 +82,34 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
         Assert.DoesNotContain(during, l => l["LogLevel"]!.GetValue<string>() is "Information" or "Debug" or "Trace");
     }
 
+    [Fact]
+    public async Task By_default_each_event_is_one_plain_line_with_a_utc_timestamp()
+    {
+        await StartNodeAsync();
+        using var http = new HttpClient { BaseAddress = RunningNode.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var model = MlApi.NewId("plain");
+        await http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
+        (await http.StartDeploymentAsync(model)).AssertOk();
+        string[] started = [];
+        for (var attempt = 0; attempt < 100 && started.Length == 0; attempt++)
+        {
+            if (attempt > 0) await Task.Delay(100);
+            started = RunningNode.Output.Where(l => l.Contains("[1301]", StringComparison.Ordinal)).ToArray();
+        }
+        var line = Assert.Single(started);
+        // "2026-12-06T23:57:55.867 info: TrainedModelsOrleans.Grains.Deployments.AssignmentCoordinatorGrain[1301] Deployment … outcome starting"
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} info: TrainedModelsOrleans\.[A-Za-z.]+\[1301\] Deployment ", line);
+        Assert.Contains($"Deployment {model} of model {model} started from node {NodeName}", line);
+        Assert.DoesNotContain(RunningNode.Output, l => l.StartsWith('{'));
+        (await http.StopDeploymentAsync(model)).AssertOk();
+    }
+
     /// <summary>Every line the node wrote, each one JSON object (the json formatter writes one per line).</summary>
     private List<JsonObject> Lines()
     {
-        var output = _node.Output;
+        var output = RunningNode.Output;
         // The process keeps its last 200 lines: a quiet node must not have written that many.
-        Assert.True(output.Count < 200, $"the node wrote {output.Count} or more lines:\n{_node.OutputTail()}");
+        Assert.True(output.Count < 200, $"the node wrote {output.Count} or more lines:\n{RunningNode.OutputTail()}");
         return output.Select(l =>
         {
             try
@@ -109,6 +135,6 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
             if (Lines().Any(l => Id(l) == eventId && State(l, "DeploymentId") == deploymentId)) return;
             await Task.Delay(100);
         }
-        throw new Xunit.Sdk.XunitException($"no event {eventId} for {deploymentId}:\n{_node.OutputTail()}");
+        throw new Xunit.Sdk.XunitException($"no event {eventId} for {deploymentId}:\n{RunningNode.OutputTail()}");
     }
 }
