@@ -86,7 +86,7 @@ public sealed class ExecutorStatistics(ExecutorMeasurements? measurements = null
             count - hits == 0 ? null : Milliseconds(Volatile.Read(ref _elapsedTicksExcludingCacheHits)) / (count - hits),
             Volatile.Read(ref _errors), Volatile.Read(ref _rejected), Volatile.Read(ref _timeouts), pending,
             peak, lastMinute, lastAccess == 0 ? null : lastAccess, StartTime.ToUnixTimeMilliseconds(),
-            _latencies.Percentile(0.99));
+            InferenceTimeP99Ms());
     }
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
