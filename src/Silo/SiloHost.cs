@@ -72,7 +72,7 @@ public sealed class SiloHost : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.Services.AddElasticsearchApi();
-        builder.Services.AddPrometheusMetrics();
+        builder.Services.AddPrometheusMetrics(settings.NodeName);
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;

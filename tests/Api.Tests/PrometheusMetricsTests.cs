@@ -66,6 +66,8 @@ public sealed partial class PrometheusMetricsTests(ServiceFixture service) : ICl
         // Orleans' own meter is scraped too.
         Assert.Contains(after.Names, n => n.StartsWith("orleans_", StringComparison.Ordinal));
         Assert.Contains("orleans_grains", after.Names);
+        Assert.Contains(after.Samples, x => x.Name == "target_info" && x.Labels.GetValueOrDefault("service_name") == "trained-models-orleans"
+                                            && x.Labels.GetValueOrDefault("service_instance_id") == Node);
         Assert.Contains("orleans_storage_write_latency_milliseconds_bucket", after.Names);
         // Ours come from our meter only (their dashboard copies on Orleans' meter are not scraped).
         Assert.All(after.Samples.Where(x => x.Name.StartsWith("ml_", StringComparison.Ordinal)),

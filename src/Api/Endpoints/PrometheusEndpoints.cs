@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.Serving;
 
@@ -17,10 +18,15 @@ public static class PrometheusEndpoints
     public const string Path = "/_prometheus/metrics";
     public const string OrleansMeterName = "Microsoft.Orleans";
 
-    /// <summary>Collects the two meters for the scrape; on an API-only process only Orleans' client instruments exist.</summary>
-    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services)
+    /// <summary>
+    /// Collects the two meters for the scrape; on an API-only process only Orleans' client instruments exist. The scrape's
+    /// <c>target_info</c> names the service and this node.
+    /// </summary>
+    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services, string nodeName)
     {
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("trained-models-orleans", serviceInstanceId: nodeName))
+            .WithMetrics(metrics => metrics
             .AddMeter(OrleansMeterName, ServingMetrics.MeterName)
             // Our counters' copies on Orleans' meter are for the dashboard; here they would repeat ours under the same names.
             .AddView(instrument => ServingMetrics.IsDashboardCopy(instrument) ? MetricStreamConfiguration.Drop : null)
