@@ -233,7 +233,6 @@ public sealed partial class AssignmentCoordinatorGrain(
     {
         // A node that (re)joins must open its models again: its routes start over, same allocations; its reservations are rewritten.
         _reserved.Remove(node);
-        if (_knownNodes.Add(node)) ControlPlaneLog.NodeJoined(logger, node, "joined");
         await ChangeAsync(nodes =>
         {
             var current = Current();
@@ -248,6 +247,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             }
             return new Change(Rebalancer.Rebalance(nodes, current));
         });
+        if (_knownNodes.Add(node)) ControlPlaneLog.NodeJoined(logger, node, "joined");
         return true;
     });
 
