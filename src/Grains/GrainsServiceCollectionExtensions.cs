@@ -50,6 +50,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<ControlPlaneTransactions>();
         services.TryAddSingleton<SharedSessions>();
         services.TryAddSingleton(serving ?? new ServingOptions());
+        services.TryAddSingleton<ServingMetrics>();
         services.TryAddSingleton<DeploymentServing>();
         services.TryAddSingleton<InferenceTargets>();
         services.TryAddSingleton<InferenceRouter>();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -57,15 +58,9 @@ public sealed class SiloHost : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var settings = NodeSettings.From(builder.Configuration);
         if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(NodeSettings.DefaultUrls);
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
-            o.UseUtcTimestamp = true;
-        });
+        ConsoleLines(builder.Logging);
 
-        using var startupLogging = LoggerFactory.Create(l =>
-            l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(o => o.SingleLine = true));
+        using var startupLogging = LoggerFactory.Create(l => ConsoleLines(l.AddConfiguration(builder.Configuration.GetSection("Logging"))));
         using var startupTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         startupTimeout.CancelAfter(TimeSpan.FromMinutes(2));
 
@@ -77,6 +72,7 @@ public sealed class SiloHost : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.Services.AddElasticsearchApi();
+        builder.Services.AddPrometheusMetrics(settings.NodeName);
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;
@@ -136,6 +132,7 @@ public sealed class SiloHost : IAsyncDisposable
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(identity);
             app.MapOrleansDashboard("/dashboard");
+            app.MapPrometheusMetrics();
             await app.StartAsync(startupTimeout.Token);
             return new SiloHost(app, dataSource, embedded, settings);
         }
@@ -145,6 +142,28 @@ public sealed class SiloHost : IAsyncDisposable
             if (embedded is not null) await embedded.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One line per event on the console: .NET's simple formatter on a single line with a UTC timestamp by default, or
+    /// its json formatter (one JSON object per line, the event's fields as State) with Logging:Console:FormatterName=json.
+    /// The formatter is not forced here (AddSimpleConsole would override the configured name).
+    /// </summary>
+    private static void ConsoleLines(ILoggingBuilder logging)
+    {
+        logging.AddConsole();
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName ??= ConsoleFormatterNames.Simple);
+        logging.Services.Configure<SimpleConsoleFormatterOptions>(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        logging.Services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
+        });
     }
 
     /// <summary>A definition part may be 100 MB of base64-decoded bytes plus the call's framing.</summary>
@@ -201,6 +220,8 @@ public sealed class SiloHost : IAsyncDisposable
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(new ApiIdentity(settings.NodeName, settings.ClusterName,
                 () => client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid()));
+            // Orleans' client instruments only: the ML metrics are each silo's own, scraped from its node.
+            app.MapPrometheusMetrics();
             // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
             return new SiloHost(app, null, null, settings);

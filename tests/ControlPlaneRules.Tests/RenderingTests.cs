@@ -173,7 +173,8 @@ public class RenderingTests
                             new TrainedModelDeploymentNodeStats
                             {
                                 NodeId = "node-1", Node = Nodes["node-1"],
-                                Stats = new NodeDeploymentStats("node-1", 3, 1, 12.5, 18.5, 0, 0, 1, 0, 3, 2, 1_667_389_900_000, 1_667_389_835_000),
+                                // The last field is ours (inference_time_p99_ms, for the ML page), printed last; a node without it omits it.
+                                Stats = new NodeDeploymentStats("node-1", 3, 1, 12.5, 18.5, 0, 0, 1, 0, 3, 2, 1_667_389_900_000, 1_667_389_835_000, 41.5),
                             },
                             // Not in the cluster's membership, and silent: no node description, zero counters.
                             new TrainedModelDeploymentNodeStats { NodeId = "node-9" },
@@ -202,7 +203,7 @@ public class RenderingTests
                     "inference_count":3,"average_inference_time_ms":12.5,"average_inference_time_ms_excluding_cache_hits":18.5,
                     "inference_cache_hit_count":1,"last_access":1667389900000,"number_of_pending_requests":0,"timeout_count":1,
                     "start_time":1667389835000,"threads_per_allocation":1,"number_of_allocations":2,
-                    "peak_throughput_per_minute":3,"throughput_last_minute":2,"inference_cache_hit_count_last_minute":0},
+                    "peak_throughput_per_minute":3,"throughput_last_minute":2,"inference_cache_hit_count_last_minute":0,"inference_time_p99_ms":41.5},
                    {"routing_state":{"routing_state":"started"},
                     "inference_count":0,"inference_cache_hit_count":0,"number_of_pending_requests":0,
                     "start_time":1667389834766,"threads_per_allocation":1,"number_of_allocations":1,

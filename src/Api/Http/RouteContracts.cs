@@ -76,6 +76,8 @@ public static class RouteContracts
         Route("GET /_ml/ui", BodyUse.None),
         Route("GET /_ml/ui/{asset}", BodyUse.None),
         Route("GET /_ml/ui/api/cluster", BodyUse.None),
+        // Not an ES API: Prometheus' scrape of our metrics (Endpoints/PrometheusEndpoints).
+        Route("GET /_prometheus/metrics", BodyUse.None),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Transactions.Abstractions;
@@ -27,7 +28,9 @@ public sealed class ModelAliasGrain(
     [TransactionalState("model-alias")] ITransactionalState<ModelAliasState> alias,
     ControlPlaneTransactions transactions,
     PipelineTables pipelines,
-    Serving.InferenceTargets inferenceTargets) : Grain, IModelAliasGrain
+    Serving.InferenceTargets inferenceTargets,
+    Serving.LocalNode node,
+    ILogger<ModelAliasGrain> logger) : Grain, IModelAliasGrain
 {
     private string Alias => this.GetPrimaryKeyString();
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
@@ -38,11 +41,13 @@ public sealed class ModelAliasGrain(
         var modelId = request.ModelId;
         var assignments = await GrainFactory.GetGrain<IAssignmentCoordinatorGrain>(AssignmentCoordinatorGrain.Key).GetAssignments();
         var newModel = await WithDeploymentsAsync(modelId, assignments);
+        string? movedFrom = null;
         var warning = await transactions.RunAsync(async () =>
         {
             // Read under the transaction's lock: the rules see the namespace exactly as the claim will change it.
             var held = await Ids.Find(Alias);
             var current = held?.Kind == MlIdEntry.Alias ? held.ModelId : null;
+            movedFrom = current;
             var oldModel = current is null ? null : await WithDeploymentsAsync(current, assignments);
             var warning = ModelAliasRules.CheckPut(request, current, aliasIsAModelId: held?.Kind == MlIdEntry.Model, newModel, oldModel);
             await Ids.Claim(Alias, MlIdEntry.ForAlias(modelId));
@@ -50,6 +55,7 @@ public sealed class ModelAliasGrain(
             return warning;
         });
         inferenceTargets.Invalidate();
+        ControlPlaneLog.AliasMoved(logger, Alias, movedFrom ?? "(none)", modelId, node.Name, movedFrom is null ? "created" : "moved");
         return warning is null ? [] : [warning];
     }
 
@@ -64,6 +70,7 @@ public sealed class ModelAliasGrain(
             await alias.PerformUpdate(s => s.ModelId = null);
         });
         inferenceTargets.Invalidate();
+        ControlPlaneLog.AliasDeleted(logger, Alias, modelId, node.Name, "deleted");
     }
 
     public Task<string?> GetModelId() => alias.PerformRead(s => s.ModelId);

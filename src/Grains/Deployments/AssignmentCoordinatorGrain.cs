@@ -49,6 +49,9 @@ public sealed partial class AssignmentCoordinatorGrain(
     private AdaptiveAllocationsScalers? _adaptive;
     private readonly HashSet<string> _wakingFromZero = new(StringComparer.Ordinal);
     private bool _polling;
+    /// <summary>The nodes this activation has seen live, so that a join or departure is logged once (by whoever sees it first).</summary>
+    private readonly HashSet<string> _knownNodes = new(StringComparer.Ordinal);
+    private bool _knownNodesRead;
 
     private AdaptiveAllocationsScalers Scalers => _adaptive ??= new AdaptiveAllocationsScalers(settings.AdaptiveAllocations);
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
@@ -76,7 +79,10 @@ public sealed partial class AssignmentCoordinatorGrain(
             DeploymentRules.CheckStartCapacity(plan.Assignments[id], nodes.Select(n => n.Name).ToArray(), ScalingPossible(nodes));
             return new Change(plan) { Created = (id, parameters.ModelId) };
         });
-        return _deployments[id].Assignment!;
+        var started = _deployments[id].Assignment!;
+        ControlPlaneLog.DeploymentStarted(logger, id, parameters.ModelId, localNode.Name, AssignmentStatus.TotalTargetAllocations(started),
+            Nodes(started), Outcome(started));
+        return started;
     });
 
     public Task<TrainedModelAssignment> UpdateDeployment(string deploymentId, int numberOfAllocations, AdaptiveAllocations? adaptiveAllocations) =>
@@ -105,7 +111,9 @@ public sealed partial class AssignmentCoordinatorGrain(
                 DeploymentRules.CheckUpdateCapacity(plan.TotalTargetAllocations(deploymentId), numberOfAllocations, ScalingPossible(nodes));
             return new Change(plan);
         });
-        return _deployments![deploymentId].Assignment!;
+        var result = _deployments![deploymentId].Assignment!;
+        ControlPlaneLog.DeploymentUpdated(logger, deploymentId, localNode.Name, current, numberOfAllocations, Nodes(result), Outcome(result));
+        return result;
     }
 
     /// <summary>The plan with <paramref name="updated"/>'s allocations: reduced without moving any, grown by re-planning, or as it is.</summary>
@@ -149,7 +157,9 @@ public sealed partial class AssignmentCoordinatorGrain(
             changed = allocations != expected;
             return new Change(Plan(nodes, allocations)) { Expected = (deploymentId, expected) };
         });
-        if (changed) LogScaled(logger, deploymentId, expected, _deployments![deploymentId].Assignment!.TaskParameters.NumberOfAllocations);
+        if (changed && _deployments![deploymentId].Assignment is { } scaled)
+            ControlPlaneLog.DeploymentScaled(logger, deploymentId, localNode.Name, expected, scaled.TaskParameters.NumberOfAllocations,
+                Nodes(scaled), Outcome(scaled));
         return changed;
     });
 
@@ -201,6 +211,7 @@ public sealed partial class AssignmentCoordinatorGrain(
             remaining.Remove(deploymentId);
             return new Change(Rebalancer.Rebalance(nodes, remaining)) { Removed = deploymentId };
         });
+        ControlPlaneLog.DeploymentStopped(logger, deploymentId, localNode.Name, reason, "stopped");
         return true;
     }
 
@@ -239,18 +250,21 @@ public sealed partial class AssignmentCoordinatorGrain(
             }
             return new Change(Rebalancer.Rebalance(nodes, current));
         });
+        if (_knownNodes.Add(node)) ControlPlaneLog.NodeJoined(logger, node, "joined");
         return true;
     });
 
     public Task NodeLeft(string node) => InTurnAsync(async () =>
     {
         await ChangeAsync(nodes => new Change(Rebalancer.Rebalance(nodes, Current())), leaving: node);
+        if (_knownNodes.Remove(node)) ControlPlaneLog.NodeLeft(logger, node, "left");
         return true;
     });
 
     public Task RefreshNodes() => InTurnAsync(async () =>
     {
         var nodes = await mlNodes.LiveAsync(CancellationToken.None);
+        NoteLiveNodes(nodes);
         if (Signature(nodes) == _plannedNodes) return true;
         await ChangeAsync(live => new Change(Rebalancer.Rebalance(live, Current())));
         // Only this path may say the node set is handled: a start or stop that commits between a node's death and this
@@ -504,6 +518,31 @@ public sealed partial class AssignmentCoordinatorGrain(
             t => LogNotifyFailed(logger, node, t.Exception!.GetBaseException()),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
+    /// <summary>
+    /// Logs the nodes that joined or went since the last look (a killed node never says it left). The first look of an
+    /// activation only takes the live set: a coordinator that moved must not announce every node again.
+    /// </summary>
+    private void NoteLiveNodes(IReadOnlyList<MlNode> nodes)
+    {
+        var live = nodes.Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        if (!_knownNodesRead)
+        {
+            _knownNodesRead = true;
+            _knownNodes.UnionWith(live);
+            return;
+        }
+        foreach (var gone in _knownNodes.Where(n => !live.Contains(n)).ToArray())
+        {
+            _knownNodes.Remove(gone);
+            ControlPlaneLog.NodeLeft(logger, gone, "no longer live");
+        }
+        foreach (var joined in live.Where(_knownNodes.Add).ToArray()) ControlPlaneLog.NodeJoined(logger, joined, "live");
+    }
+
+    private static string Nodes(TrainedModelAssignment assignment) => string.Join(",", assignment.RoutingTable.Keys.Order(StringComparer.Ordinal));
+
+    private static string Outcome(TrainedModelAssignment assignment) => EsNames.Of(assignment.AssignmentState);
+
     private static string Signature(IEnumerable<MlNode> nodes) =>
         string.Join(';', nodes.Select(n => $"{n.Name}:{n.AllocatedProcessors}:{n.MemoryBytes}"));
 
@@ -522,9 +561,6 @@ public sealed partial class AssignmentCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Finishing the stop of deployment {DeploymentId} failed; a stop request or the next coordinator retries it")]
     private static partial void LogFinishingStopFailed(ILogger logger, string deploymentId, Exception error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "adaptive allocations scaler: scaled [{DeploymentId}] from [{From}] to [{To}] allocations")]
-    private static partial void LogScaled(ILogger logger, string deploymentId, int from, int to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "adaptive allocations scaler: scaling [{DeploymentId}] from [{From}] to [{To}] allocations failed")]
     private static partial void LogScalingFailed(ILogger logger, string deploymentId, int from, int to, Exception error);

@@ -25,6 +25,13 @@ public sealed record NodeInferenceStats
     public double? AverageInferenceTimeMsLastMinute { get; init; }
     public long InferenceCacheHitCountLastMinute { get; init; }
 
+    /// <summary>
+    /// The 99th percentile of the last minute's inference times, from arrival in the node's queue to the answer
+    /// (<c>inference_time_p99_ms</c>). Elasticsearch has no such field: it is ours, for the ML page; null (omitted)
+    /// when the node answered nothing in the last minute.
+    /// </summary>
+    public double? InferenceTimeP99Ms { get; init; }
+
     /// <summary>Null before the first inference (then <c>last_access</c> is not printed).</summary>
     public long? LastAccess { get; init; }
 
@@ -187,6 +194,7 @@ public static class DeploymentStatsJson
         json["throughput_last_minute"] = stats.ThroughputLastMinute;
         if (stats.AverageInferenceTimeMsLastMinute is { } lastMinute) json["average_inference_time_ms_last_minute"] = lastMinute;
         json["inference_cache_hit_count_last_minute"] = stats.InferenceCacheHitCountLastMinute;
+        if (stats.InferenceTimeP99Ms is { } p99) json["inference_time_p99_ms"] = p99;
         return json;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Concurrency;
 using Orleans.Transactions.Abstractions;
@@ -25,7 +26,9 @@ public sealed class TrainedModelGrain(
     ModelStoreTables tables,
     PipelineTables pipelines,
     OnnxModelInspector onnx,
-    TimeProvider clock) : Grain, ITrainedModelGrain, ILegacyModelImport
+    TimeProvider clock,
+    Serving.LocalNode node,
+    ILogger<TrainedModelGrain> logger) : Grain, ITrainedModelGrain, ILegacyModelImport
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private TrainedModelRecord? _committed;
@@ -58,6 +61,7 @@ public sealed class TrainedModelGrain(
             TrainedModelCreation.CheckIdentifiers(config, Existing(ids));
             await Ids.Claim(ModelId, MlIdEntry.ForModel(ModelId, config.Tags));
         });
+        ControlPlaneLog.ModelPut(logger, ModelId, config.ModelType, node.Name, config.FullyDefined ? "created, fully defined" : "created, awaiting definition");
         return new PutTrainedModelResponse { Config = config, Warnings = request.Warnings };
     });
 
@@ -97,6 +101,7 @@ public sealed class TrainedModelGrain(
             await Task.WhenAll(aliases.Select(a => GrainFactory.GetGrain<IModelAliasGrain>(a).Clear()));
         });
         await tables.DeletePayloadsAsync(ModelId, CancellationToken.None);
+        ControlPlaneLog.ModelDeleted(logger, ModelId, node.Name, force, deployments.Length > 0 ? $"deleted with {deployments.Length} deployments stopped" : "deleted");
         return true;
     });
 

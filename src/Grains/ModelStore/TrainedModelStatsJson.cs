@@ -73,5 +73,6 @@ public static class TrainedModelStatsJson
         ThroughputLastMinute = s.ThroughputLastMinute,
         LastAccess = s.LastAccess,
         StartTime = s.StartTime,
+        InferenceTimeP99Ms = s.InferenceTimeP99Ms,
     };
 }

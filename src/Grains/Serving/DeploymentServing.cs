@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans;
 using System.Collections.Concurrent;
 using TrainedModelsOrleans.Grains.Deployments;
@@ -13,7 +14,9 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// The deployments this node serves: for each, one shared ONNX Runtime session (one copy of the weights,
 /// intra-op threads = threads_per_allocation) and one executor whose allocations are this node's share.
 /// </summary>
-public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options)
+public sealed class DeploymentServing(
+    SharedSessions sessions, ModelStoreTables models, IGrainFactory grains, ServingOptions options, ServingMetrics metrics, LocalNode node,
+    ILogger<DeploymentServing> logger)
 {
     private readonly ConcurrentDictionary<string, ServedDeployment> _served = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changes = new(1, 1);
@@ -30,7 +33,12 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         {
             if (_served.TryGetValue(route.DeploymentId, out var existing) && !existing.Executor.IsStopped)
             {
-                if (existing.Executor.Options.Allocations != route.Allocations) existing.Executor.Resize(route.Allocations);
+                var allocations = existing.Executor.Options.Allocations;
+                if (allocations != route.Allocations)
+                {
+                    existing.Executor.Resize(route.Allocations);
+                    ControlPlaneLog.AllocationResized(logger, route.DeploymentId, node.Name, allocations, route.Allocations, "resized");
+                }
                 return existing;
             }
             var session = await sessions.GetOrOpenAsync(route.DeploymentId, async ct =>
@@ -51,9 +59,12 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
                     MaxBatchWait = options.MaxBatchWait,
                     CacheSizeBytes = route.CacheSizeBytes,
                 },
-                batchable);
+                batchable,
+                measurements: metrics.MeasurementsFor(route.DeploymentId));
             var served = new ServedDeployment(route, session, executor, new Lazy<Task<NlpTaskOnNode>>(() => LoadNlpAsync(route, onnx)));
             _served[route.DeploymentId] = served;
+            metrics.Track(route.DeploymentId, executor);
+            ControlPlaneLog.AllocationStarted(logger, route.DeploymentId, node.Name, route.Allocations, route.ThreadsPerAllocation, "started");
             return served;
         }
         finally
@@ -69,6 +80,8 @@ public sealed class DeploymentServing(SharedSessions sessions, ModelStoreTables 
         {
             await served.Executor.StopAsync(finishPendingWork, cancellationToken);
             _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
+            metrics.Untrack(deploymentId, served.Executor);
+            ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "stopped, queue drained" : "stopped, queue dropped");
         }
         await sessions.CloseAsync(deploymentId);
     }

@@ -36,7 +36,7 @@ public sealed class InferenceWorkerGrain(DeploymentServing serving, LocalNode no
         var s = served.Executor.Statistics.Snapshot(served.Executor.Pending);
         return Task.FromResult<NodeDeploymentStats?>(new NodeDeploymentStats(node.Name, s.InferenceCount, s.CacheHitCount,
             s.AverageInferenceTimeMs, s.AverageInferenceTimeMsExcludingCacheHits, s.ErrorCount, s.RejectedExecutionCount, s.TimeoutCount,
-            s.PendingRequests, s.PeakThroughputPerMinute, s.ThroughputLastMinute, s.LastAccess, s.StartTime));
+            s.PendingRequests, s.PeakThroughputPerMinute, s.ThroughputLastMinute, s.LastAccess, s.StartTime, s.InferenceTimeP99MsLastMinute));
     }
 
     public Task ClearCache()

@@ -102,7 +102,7 @@ public sealed partial class NodeCapacityGrain(
             {
                 failure = e.Message;
             }
-            if (failure is not null) LogOpenFailed(logger, route.DeploymentId, Node, failure);
+            if (failure is not null) ControlPlaneLog.AllocationFailed(logger, route.DeploymentId, Node, failure, "failed");
             await Coordinator.UpdateRoutingState(route.DeploymentId, Node,
                 failure is null ? RoutingState.Started : RoutingState.Failed, failure);
         }
@@ -119,7 +119,4 @@ public sealed partial class NodeCapacityGrain(
     }
 
     private IInferenceWorkerGrain Worker(string deploymentId) => GrainFactory.GetGrain<IInferenceWorkerGrain>(InferenceWorkerKey.Of(Node, deploymentId));
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deployment {Deployment} failed to open on node {Node}: {Reason}")]
-    private static partial void LogOpenFailed(ILogger logger, string deployment, string node, string reason);
 }

@@ -2,8 +2,11 @@ using System.Diagnostics;
 
 namespace TrainedModelsOrleans.Inference.Serving;
 
-/// <summary>The counters Elasticsearch shows per node and deployment; lock-free on the hot path.</summary>
-public sealed class ExecutorStatistics
+/// <summary>
+/// The counters Elasticsearch shows per node and deployment; lock-free on the hot path. With measurements given, the
+/// same counting points also record the metrics' histograms.
+/// </summary>
+public sealed class ExecutorStatistics(ExecutorMeasurements? measurements = null)
 {
     private long _inferenceCount;
     private long _cacheHits;
@@ -14,6 +17,7 @@ public sealed class ExecutorStatistics
     private long _timeouts;
     private long _lastAccessMillis;
     private readonly ThroughputWindow _throughput = new();
+    private readonly RecentLatencies _latencies = new();
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.UtcNow;
 
@@ -27,8 +31,24 @@ public sealed class ExecutorStatistics
         Touch(count);
     }
 
+    /// <summary>One answered request's time from arrival to answer, for the last minute's percentiles.</summary>
+    internal void Answered(long elapsedTicks)
+    {
+        _latencies.Record(elapsedTicks);
+        measurements?.Answered(elapsedTicks);
+    }
+
+    /// <summary>Whether <see cref="Waited"/> records anything: the executor then reports each request's time in the queue.</summary>
+    internal bool MeasuresQueueWait => measurements?.MeasuresQueueWait == true;
+
+    internal void Waited(long waitedTicks) => measurements?.Waited(waitedTicks);
+
+    /// <summary>A run took this many requests from the queue.</summary>
+    internal void BatchTaken(int requests) => measurements?.Batch(requests);
+
     internal void CacheHit(long elapsedTicks)
     {
+        Answered(elapsedTicks);
         Interlocked.Increment(ref _inferenceCount);
         Interlocked.Add(ref _elapsedTicks, elapsedTicks);
         Interlocked.Increment(ref _cacheHits);
@@ -40,6 +60,15 @@ public sealed class ExecutorStatistics
         Volatile.Write(ref _lastAccessMillis, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _throughput.Add(count);
     }
+
+    public long InferenceCount => Volatile.Read(ref _inferenceCount);
+    public long CacheHitCount => Volatile.Read(ref _cacheHits);
+    public long ErrorCount => Volatile.Read(ref _errors);
+    public long RejectedCount => Volatile.Read(ref _rejected);
+    public long TimeoutCount => Volatile.Read(ref _timeouts);
+
+    /// <summary>The last minute's 99th percentile inference time in ms; null if nothing was answered in it.</summary>
+    public double? InferenceTimeP99Ms() => _latencies.Percentile(0.99);
 
     internal void Failed() => Interlocked.Increment(ref _errors);
     internal void Rejected() => Interlocked.Increment(ref _rejected);
@@ -56,7 +85,8 @@ public sealed class ExecutorStatistics
             count == 0 ? null : Milliseconds(Volatile.Read(ref _elapsedTicks)) / count,
             count - hits == 0 ? null : Milliseconds(Volatile.Read(ref _elapsedTicksExcludingCacheHits)) / (count - hits),
             Volatile.Read(ref _errors), Volatile.Read(ref _rejected), Volatile.Read(ref _timeouts), pending,
-            peak, lastMinute, lastAccess == 0 ? null : lastAccess, StartTime.ToUnixTimeMilliseconds());
+            peak, lastMinute, lastAccess == 0 ? null : lastAccess, StartTime.ToUnixTimeMilliseconds(),
+            InferenceTimeP99Ms());
     }
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
@@ -128,4 +158,6 @@ public sealed record ExecutorStatisticsSnapshot(
     long PeakThroughputPerMinute,
     long ThroughputLastMinute,
     long? LastAccess,
-    long StartTime);
+    long StartTime,
+    // Not an Elasticsearch field: ours, for the ML page (null when nothing was answered in the last minute).
+    double? InferenceTimeP99MsLastMinute = null);

@@ -37,9 +37,12 @@ public sealed class InferenceExecutor
     /// </param>
     /// <param name="batchable">Inputs and outputs all have a batch (first) dimension, so requests may be stacked.</param>
     /// <param name="buffers">Where stacked batches rent their input buffers; <see cref="TensorBuffers.Shared"/> by default.</param>
+    /// <param name="measurements">The metrics' histograms to record into, if any.</param>
     public InferenceExecutor(
-        Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable, TensorBuffers? buffers = null)
+        Func<IReadOnlyList<Tensor>, CancellationToken, Tensor[]> run, ExecutorOptions options, bool batchable, TensorBuffers? buffers = null,
+        ExecutorMeasurements? measurements = null)
     {
+        Statistics = new ExecutorStatistics(measurements);
         options.Validate();
         _run = run;
         _buffers = buffers ?? TensorBuffers.Shared;
@@ -52,7 +55,7 @@ public sealed class InferenceExecutor
 
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
 
-    public ExecutorStatistics Statistics { get; } = new();
+    public ExecutorStatistics Statistics { get; }
     public ExecutorOptions Options => _options;
 
     /// <summary>Queued plus running requests (ES's number_of_pending_requests).</summary>
@@ -226,6 +229,12 @@ public sealed class InferenceExecutor
             {
                 if (TakeBatch() is { } items)
                 {
+                    Statistics.BatchTaken(items.Count);
+                    if (Statistics.MeasuresQueueWait)
+                    {
+                        var taken = Stopwatch.GetTimestamp();
+                        foreach (var item in items) Statistics.Waited(taken - item.Started);
+                    }
                     // Each request leaves the running count just before its caller gets the answer (see RunOne).
                     Interlocked.Add(ref _runningRequests, items.Count);
                     var batch = new RunningBatch(items);
@@ -367,7 +376,12 @@ public sealed class InferenceExecutor
         if (item.CacheKey is { } key) _cache?.Add(key, outputs);
         // Counted before the caller resumes (completion runs its continuation inline), so a caller that
         // reads the counters after its answer sees itself. A timeout racing this moment is counted twice.
-        if (!item.IsCompleted) Statistics.Completed(1, Stopwatch.GetTimestamp() - item.Started);
+        if (!item.IsCompleted)
+        {
+            var elapsed = Stopwatch.GetTimestamp() - item.Started;
+            Statistics.Answered(elapsed);
+            Statistics.Completed(1, elapsed);
+        }
         Interlocked.Decrement(ref _runningRequests);
         item.TrySucceed(outputs);
     }
@@ -429,6 +443,7 @@ public sealed class InferenceExecutor
             if (item.IsCompleted) continue;
             answered++;
             elapsed += now - item.Started;
+            Statistics.Answered(now - item.Started);
         }
         Statistics.Completed(answered, elapsed);
         Interlocked.Add(ref _runningRequests, -group.Count);
