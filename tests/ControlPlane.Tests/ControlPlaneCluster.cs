@@ -215,7 +215,7 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
     }
 
     /// <summary>Waits until no transactional row holds a prepared state, so the views show what committed.</summary>
-    public Task CommittedAsync() => CommittedRows.WaitAsync(DataSource, Bound);
+    public Task CommittedAsync() => CommittedRows.WaitAsync(DataSource, Bound, confirmed: true);
 
     public static byte[] Json(JsonNode node) => Encoding.UTF8.GetBytes(node.ToJsonString());
 

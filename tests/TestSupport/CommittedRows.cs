@@ -24,22 +24,40 @@ public static class CommittedRows
         ORDER BY 1
         """;
 
-    public static async Task WaitAsync(NpgsqlDataSource dataSource, TimeSpan? bound = null)
+    /// <summary>
+    /// Rows whose transaction manager still keeps a commit record: it writes its row once more to drop the record after
+    /// every participant confirmed, which may be after the commit answered. (A killed node's participant never confirms.)
+    /// </summary>
+    private const string UnconfirmedRows = """
+        SELECT s.grainidextensionstring FROM orleansstorage s
+        WHERE s.payloadbinary IS NOT NULL
+          AND COALESCE(convert_from(s.payloadbinary, 'UTF8')::jsonb -> 'Metadata' -> 'CommitRecords', '{}'::jsonb) <> '{}'::jsonb
+        ORDER BY 1
+        """;
+
+    /// <summary>
+    /// Waits until no row holds a prepared state and, with <paramref name="confirmed"/> (for clusters where no silo was
+    /// killed), until no manager still holds a commit record: then no write of a finished transaction is still to come.
+    /// </summary>
+    public static async Task WaitAsync(NpgsqlDataSource dataSource, TimeSpan? bound = null, bool confirmed = false)
     {
         var deadline = DateTime.UtcNow + (bound ?? TimeSpan.FromSeconds(15));
         while (true)
         {
             var pending = await PendingAsync(dataSource);
+            if (confirmed && pending.Count == 0) pending = await KeysAsync(dataSource, UnconfirmedRows);
             if (pending.Count == 0) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"transactional rows still hold prepared states: {string.Join(", ", pending)}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"transactional rows still hold prepared states or commit records: {string.Join(", ", pending)}");
             await Task.Delay(20);
         }
     }
 
     /// <summary>The keys ("grain type/key") of the rows that still hold a prepared state.</summary>
-    public static async Task<List<string>> PendingAsync(NpgsqlDataSource dataSource)
+    public static Task<List<string>> PendingAsync(NpgsqlDataSource dataSource) => KeysAsync(dataSource, PendingRows);
+
+    private static async Task<List<string>> KeysAsync(NpgsqlDataSource dataSource, string query)
     {
-        await using var command = dataSource.CreateCommand(PendingRows);
+        await using var command = dataSource.CreateCommand(query);
         await using var reader = await command.ExecuteReaderAsync();
         var keys = new List<string>();
         while (await reader.ReadAsync()) keys.Add(reader.GetString(0));
