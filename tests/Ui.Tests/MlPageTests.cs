@@ -61,6 +61,10 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
                 new PageWaitForFunctionOptions { Timeout = WaitMs });
             var after = await ReadCountAsync(count);
             Assert.True(after > before, $"inference_count went from {before} to {after}");
+            // p99 as the node reports it in _stats (nodes[].inference_time_p99_ms): a number, not the "—" of no data.
+            await page.WaitForFunctionAsync(
+                "selector => { const c = document.querySelector(selector); return c && /^[0-9.,]+$/.test(c.textContent.trim()); }",
+                $"tr.deployment[data-deployment-id='{first}'] [data-field='inference_time_p99_ms']");
 
             // The node holds 1 + 2 allocations of one thread; the alias is listed with its model.
             var node = page.Locator($"#nodes-body tr[data-node='{MlPageFixture.NodeName}']");
@@ -144,7 +148,10 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         {
             var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1920, Height = 1080 } });
             page.SetDefaultTimeout(WaitMs);
-            // The metrics branch adds nodes[].inference_time_p99_ms to _stats; until then this test adds it to the real answer.
+            for (var i = 0; i < 10; i++)
+                (await service.Http.SendJsonAsync(HttpMethod.Post, $"/_ml/trained_models/{model}/_infer", InferBody(i))).AssertOk();
+            // A second node is added to the real answer (this service has one), slower than the real one: the
+            // deployment's row shows the worst node's p99, each node's row its own.
             var failStats = false;
             await page.RouteAsync("**/_ml/trained_models/_stats*", async route =>
             {
@@ -160,16 +167,25 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
                 var real = await route.FetchAsync();
                 var body = JsonNode.Parse(await real.TextAsync())!;
                 foreach (var entry in body["trained_model_stats"]!.AsArray())
-                    foreach (var node in entry!["deployment_stats"]?["nodes"]?.AsArray() ?? [])
-                        node!["inference_time_p99_ms"] = 12.5;
+                    if (entry!["deployment_stats"]?["nodes"]?.AsArray() is [{ } real, ..] nodes)
+                    {
+                        var slower = real.DeepClone().AsObject();
+                        slower["node"] = new JsonObject { ["slow-node"] = new JsonObject { ["name"] = "slow-node" } };
+                        slower["inference_time_p99_ms"] = 987.5;
+                        nodes.Add(slower);
+                    }
                 await route.FulfillAsync(new RouteFulfillOptions { Response = real, Body = body.ToJsonString() });
             });
             await page.GotoAsync(new Uri(service.Node.BaseAddress, "/_ml/ui").ToString());
 
             var row = page.Locator($"tr.deployment[data-deployment-id='{model}']");
             await row.WaitForAsync();
-            Assert.Equal("12.5", (await row.Locator("[data-field='inference_time_p99_ms']").InnerTextAsync()).Trim());
-            Assert.Contains("12.5", await page.Locator($"tr.route[data-deployment-id='{model}']").InnerTextAsync());
+            Assert.Equal("987.5", (await row.Locator("[data-field='inference_time_p99_ms']").InnerTextAsync()).Trim());
+            var routes = page.Locator($"tr.route[data-deployment-id='{model}']");
+            Assert.Equal(2, await routes.CountAsync());
+            var realP99 = (await page.Locator($"tr.route[data-deployment-id='{model}'][data-node='{MlPageFixture.NodeName}'] [data-field='inference_time_p99_ms']")
+                .InnerTextAsync()).Trim();
+            Assert.True(double.TryParse(realP99, CultureInfo.InvariantCulture, out var p99) && p99 is > 0 and < 987.5, $"the real node's p99: '{realP99}'");
 
             failStats = true;
             await page.Locator("#error-banner").WaitForAsync();

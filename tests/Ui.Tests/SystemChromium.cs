@@ -4,8 +4,9 @@ namespace TrainedModelsOrleans.Ui.Tests;
 
 /// <summary>
 /// Debian's Chromium, the only browser these tests drive (never a browser download). CI runs the tests as root on a
-/// machine where apt works but the package may be missing: the first test to need it installs <c>chromium</c> and
-/// <c>chromium-driver</c> once, non-interactively, and fails with apt's own output if that does not work.
+/// machine where apt works but the package may be missing: the first test to need it installs <c>chromium</c> once,
+/// non-interactively (waiting for another apt to let go of its lock), and fails with apt's own output if that does not
+/// work. Playwright drives it over CDP, so no chromedriver is needed.
 /// </summary>
 public static class SystemChromium
 {
@@ -31,13 +32,14 @@ public static class SystemChromium
         try
         {
             if (File.Exists(ExecutablePath)) return;
-            var install = await AptAsync("install -y --no-install-recommends chromium chromium-driver");
+            const string installChromium = "-o DPkg::Lock::Timeout=300 install -y --no-install-recommends chromium";
+            var install = await AptAsync(installChromium);
             // A fresh machine may have no package lists yet: read them once and try again.
-            if (install.ExitCode != 0) install = await AptAsync("update") is { ExitCode: 0 } ? await AptAsync("install -y --no-install-recommends chromium chromium-driver") : install;
+            if (install.ExitCode != 0) install = await AptAsync("-o DPkg::Lock::Timeout=300 update") is { ExitCode: 0 } ? await AptAsync(installChromium) : install;
             if (install.ExitCode != 0 || !File.Exists(ExecutablePath))
                 throw new InvalidOperationException(
-                    $"{ExecutablePath} is missing and 'apt-get install -y chromium chromium-driver' failed (exit {install.ExitCode}); " +
-                    $"install Debian's chromium and chromium-driver (as root) and run the tests again.\n{install.Output}");
+                    $"{ExecutablePath} is missing and 'apt-get install -y chromium' failed (exit {install.ExitCode}); " +
+                    $"install Debian's chromium (as root) and run the tests again.\n{install.Output}");
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,8 +29,18 @@ public static class PrometheusEndpoints
             .ConfigureResource(resource => resource.AddService("trained-models-orleans", serviceInstanceId: nodeName))
             .WithMetrics(metrics => metrics
             .AddMeter(OrleansMeterName, ServingMetrics.MeterName)
-            // Our counters' copies on Orleans' meter are for the dashboard; here they would repeat ours under the same names.
-            .AddView(instrument => ServingMetrics.IsDashboardCopy(instrument) ? MetricStreamConfiguration.Drop : null)
+            .ConfigureHostMeters((provider, builder) =>
+            {
+                // A meter listener hears every meter of that name in the process; only this host's (made by its own
+                // IMeterFactory) are this node's. Several hosts share a process in tests, and an API-only process
+                // could sit beside a silo: without this, one scrape mixed their series and lost its own.
+                var hostMeters = provider.GetRequiredService<IMeterFactory>();
+                builder.AddView(instrument =>
+                    instrument.Meter.Scope is { } scope && !ReferenceEquals(scope, hostMeters) ? MetricStreamConfiguration.Drop
+                    // Our counters' copies on Orleans' meter are for the dashboard; here they would repeat ours under the same names.
+                    : ServingMetrics.IsDashboardCopy(instrument) ? MetricStreamConfiguration.Drop
+                    : null);
+            })
             // A scrape reads a few counters; caching answers (300 ms by default) would only make two scrapes in a row disagree.
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
@@ -44,4 +55,10 @@ public static class PrometheusEndpoints
         RouteContracts.Apply(group);
         return app;
     }
+
+    /// <summary>Configures the builder once the host's services exist (the hosting builder defers its configuration).</summary>
+    private static MeterProviderBuilder ConfigureHostMeters(this MeterProviderBuilder builder, Action<IServiceProvider, MeterProviderBuilder> configure) =>
+        builder is IDeferredMeterProviderBuilder deferred
+            ? deferred.Configure(configure)
+            : throw new InvalidOperationException("the OpenTelemetry hosting builder no longer defers its configuration");
 }

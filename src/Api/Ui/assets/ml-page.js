@@ -264,7 +264,7 @@
           { cls: "num zero", text: "" },
           num(n.lastMinute),
           num(n.average, ms),
-          { cls: "num" + (typeof n.p99 === "number" ? "" : " zero"), text: typeof n.p99 === "number" ? ms(n.p99) : "—" },
+          { cls: "num" + (typeof n.p99 === "number" ? "" : " zero"), text: typeof n.p99 === "number" ? ms(n.p99) : "—", field: "inference_time_p99_ms" },
           num(n.inferences),
           num(n.errors, int, true),
           num(n.rejected, int, true),
