@@ -56,29 +56,41 @@ public sealed class ServingMetricsTests : IDisposable
     }
 
     [Fact]
-    public async Task Counters_and_gauges_read_the_tracked_executors_counters_on_both_meters()
+    public async Task Counters_and_gauges_read_the_tracked_executors_counters_per_deployment_on_our_meter_and_as_node_totals_on_orleans()
     {
-        var executor = Executor("dep-a");
-        _metrics.Track("dep-a", executor);
+        var a = Executor("dep-a");
+        var c = Executor("dep-c", allocations: 3);
+        _metrics.Track("dep-a", a);
+        _metrics.Track("dep-c", c);
         var input = new[] { Tensor.Of("x", new float[] { 1, 2 }, 1, 2) };
-        await executor.RunAsync(input, TimeSpan.FromSeconds(30));
-        await executor.RunAsync(input, TimeSpan.FromSeconds(30)); // a cache hit
+        await a.RunAsync(input, TimeSpan.FromSeconds(30));
+        await a.RunAsync(input, TimeSpan.FromSeconds(30)); // a cache hit
+        await c.RunAsync(input, TimeSpan.FromSeconds(30));
 
-        Func<Meter, bool> ours = m => m.Name == ServingMetrics.MeterName, orleans = m => m == _orleans.Meter;
-        foreach (var source in new[] { ours, orleans })
-        {
-            var seen = Collect(source);
-            double Value(string name) => Assert.Single(seen, s => s.Name == name && s.Deployment == "dep-a" && s.Node == "node-7").Value;
-            Assert.Equal(2, Value("ml.inference.requests"));
-            Assert.Equal(1, Value("ml.inference.cache_hits"));
-            Assert.Equal(0, Value("ml.inference.errors"));
-            Assert.Equal(0, Value("ml.inference.rejections"));
-            Assert.Equal(0, Value("ml.inference.timeouts"));
-            Assert.Equal(0, Value("ml.inference.queue_depth"));
-            Assert.Equal(2, Value("ml.deployment.allocations"));
-            Assert.True(Value("ml.inference.duration.p99") >= 0);
-        }
-        await executor.StopAsync(finishPendingWork: true);
+        var ours = Collect(m => m.Name == ServingMetrics.MeterName);
+        double Value(string name, string deployment) => Assert.Single(ours, s => s.Name == name && s.Deployment == deployment && s.Node == "node-7").Value;
+        Assert.Equal(2, Value("ml.inference.requests", "dep-a"));
+        Assert.Equal(1, Value("ml.inference.requests", "dep-c"));
+        Assert.Equal(1, Value("ml.inference.cache_hits", "dep-a"));
+        Assert.Equal(0, Value("ml.inference.errors", "dep-a"));
+        Assert.Equal(0, Value("ml.inference.rejections", "dep-a"));
+        Assert.Equal(0, Value("ml.inference.timeouts", "dep-a"));
+        Assert.Equal(0, Value("ml.inference.queue_depth", "dep-a"));
+        Assert.Equal(2, Value("ml.deployment.allocations", "dep-a"));
+        Assert.Equal(3, Value("ml.deployment.allocations", "dep-c"));
+        Assert.True(Value("ml.inference.duration.p99", "dep-a") >= 0);
+
+        // The dashboard keeps one value per name: the node's totals, untagged.
+        var dashboard = Collect(m => m == _orleans.Meter);
+        Assert.All(dashboard, s => Assert.Null(s.Deployment));
+        double Total(string name) => Assert.Single(dashboard, s => s.Name == name).Value;
+        Assert.Equal(3, Total("ml.inference.requests"));
+        Assert.Equal(1, Total("ml.inference.cache_hits"));
+        Assert.Equal(0, Total("ml.inference.errors"));
+        Assert.Equal(5, Total("ml.deployment.allocations"));
+        Assert.Equal(Math.Max(Value("ml.inference.duration.p99", "dep-a"), Value("ml.inference.duration.p99", "dep-c")), Total("ml.inference.duration.p99"));
+        await a.StopAsync(finishPendingWork: true);
+        await c.StopAsync(finishPendingWork: true);
     }
 
     [Fact]
@@ -89,10 +101,13 @@ public sealed class ServingMetricsTests : IDisposable
         _metrics.Track("dep-b", first);
         _metrics.Track("dep-b", second);
         _metrics.Untrack("dep-b", first); // the older executor finished stopping after the newer one started
-        Assert.Equal(3, Assert.Single(Collect(m => m == _orleans.Meter), s => s.Name == "ml.deployment.allocations" && s.Deployment == "dep-b").Value);
+        Func<Meter, bool> ours = m => m.Name == ServingMetrics.MeterName;
+        Assert.Equal(3, Assert.Single(Collect(ours), s => s.Name == "ml.deployment.allocations" && s.Deployment == "dep-b").Value);
+        Assert.Equal(3, Assert.Single(Collect(m => m == _orleans.Meter), s => s.Name == "ml.deployment.allocations").Value);
 
         _metrics.Untrack("dep-b", second);
-        Assert.DoesNotContain(Collect(m => m == _orleans.Meter), s => s.Deployment == "dep-b");
+        Assert.DoesNotContain(Collect(ours), s => s.Deployment == "dep-b");
+        Assert.Equal(0, Assert.Single(Collect(m => m == _orleans.Meter), s => s.Name == "ml.deployment.allocations").Value);
     }
 
     [Fact]
