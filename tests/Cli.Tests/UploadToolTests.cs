@@ -200,6 +200,30 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     }
 
     [Fact]
+    public async Task A_start_whose_answer_was_lost_is_retried_and_finds_its_own_deployment()
+    {
+        var faults = new FaultInjectingHandler(new Dictionary<int, Fault>()) { LoseFirstStartAnswer = true };
+        var output = new StringWriter();
+        using var http = new ServiceConnection(service.Node.BaseAddress).CreateHttpClient(faults);
+        var uploader = new ModelUploader(new ElasticsearchClient(http),
+            new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
+            new LineUploadProgress(output), output);
+
+        await uploader.UploadAsync(new UploadRequest
+        {
+            ModelId = "start-lost",
+            ModelFile = service.WriteFile("start-lost.onnx", TestOnnxModels.IdentityChain(width: 16, depth: 1)),
+            Config = ModelConfig.ForTask("pass_through", "input", null, null, null),
+            Start = new DeploymentSettings { WaitFor = "started" },
+        }, CancellationToken.None);
+
+        Assert.Contains("deployment [start-lost] was started by an earlier attempt", output.ToString());
+        var stats = (await service.Http.SendJsonAsync(HttpMethod.Get, "/_ml/trained_models/start-lost/_stats")).AssertOk();
+        Assert.Equal("started", stats.Body["trained_model_stats"]![0]!["deployment_stats"]!["state"]!.GetValue<string>());
+        (await service.Http.StopDeploymentAsync("start-lost")).AssertOk();
+    }
+
+    [Fact]
     public async Task A_part_failing_every_time_is_tried_a_bounded_number_of_times_then_refused()
     {
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault> { [0] = Fault.Always503 });
@@ -239,8 +263,19 @@ public sealed partial class FaultInjectingHandler(IReadOnlyDictionary<int, Fault
 {
     public Dictionary<int, int> Attempts { get; } = [];
 
+    /// <summary>The first deployment start reaches the service, but its answer is lost.</summary>
+    public bool LoseFirstStartAnswer { get; init; }
+
+    private int _starts;
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (LoseFirstStartAnswer && request.RequestUri!.AbsolutePath.EndsWith("/deployment/_start", StringComparison.Ordinal)
+            && Interlocked.Increment(ref _starts) == 1)
+        {
+            (await base.SendAsync(request, cancellationToken)).Dispose();
+            throw new HttpRequestException("injected lost start answer");
+        }
         var match = DefinitionPart().Match(request.RequestUri!.AbsolutePath);
         if (!match.Success) return await base.SendAsync(request, cancellationToken);
         var part = int.Parse(match.Groups[1].Value);

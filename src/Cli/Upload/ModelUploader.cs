@@ -26,7 +26,7 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
                 throw new UploadConflictException(conflict.Reason);
             case ResumeDecision.DeleteThenUploadAll:
                 output.WriteLine($"model [{id}] exists: deleting it and its deployments (--clear-previous)");
-                await SendAsync($"delete model [{id}]", ct => client.DeleteModelAsync(id, force: true, ct), cancellationToken);
+                await DeleteAsync(id, cancellationToken);
                 await PutConfigAsync(request, cancellationToken);
                 break;
             case ResumeDecision.UploadAll:
@@ -114,8 +114,16 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
     {
         var deploymentId = start.DeploymentId ?? id;
         output.WriteLine($"starting deployment [{deploymentId}] of model [{id}]");
-        var answer = await retry.SendAsync($"start deployment [{deploymentId}]", ct => client.StartDeploymentAsync(id, start, ct), null,
-            cancellationToken);
+        var retried = false;
+        var answer = await retry.SendAsync($"start deployment [{deploymentId}]", ct => client.StartDeploymentAsync(id, start, ct),
+            _ => retried = true, cancellationToken);
+        // A retried start whose first answer was lost (a client timeout while it waited for allocations) finds its own
+        // deployment: ES's 400 "an existing deployment with the same id [..] exist", or 409 while the first still starts.
+        if (retried && (answer.Status == 409 || (answer.Status == 400 && answer.Reason.Contains("an existing deployment with the same id", StringComparison.Ordinal))))
+        {
+            output.WriteLine($"deployment [{deploymentId}] was started by an earlier attempt");
+            return;
+        }
         if (!answer.IsSuccess) throw new ServiceRefusedException($"start deployment [{deploymentId}]", answer);
         var assignment = answer.Body?["assignment"];
         var state = assignment?["assignment_state"]?.ToString() ?? "unknown";
@@ -125,10 +133,14 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
         output.WriteLine($"deployment [{deploymentId}] {state}: {allocations} allocation(s)");
     }
 
-    private async Task<ServiceAnswer> SendAsync(string what, Func<CancellationToken, Task<ServiceAnswer>> send, CancellationToken cancellationToken)
+    /// <summary>Deletes the model (force-stopping its deployments); a retried delete whose first answer was lost finds it gone.</summary>
+    private async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        var answer = await retry.SendAsync(what, send, null, cancellationToken);
-        return answer.IsSuccess ? answer : throw new ServiceRefusedException(what, answer);
+        var retried = false;
+        var answer = await retry.SendAsync($"delete model [{id}]", ct => client.DeleteModelAsync(id, force: true, ct), _ => retried = true,
+            cancellationToken);
+        if (answer.IsSuccess || (retried && answer.Status == 404)) return;
+        throw new ServiceRefusedException($"delete model [{id}]", answer);
     }
 
     private static async Task ReadExactlyAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, Memory<byte> into, long offset, CancellationToken cancellationToken)
