@@ -43,7 +43,7 @@ public static partial class ControlPlaneLog
     public static partial void AllocationFailed(ILogger logger, string deploymentId, string node, string reason, string outcome);
 
     [LoggerMessage(EventId = 1321, EventName = "AliasMoved", Level = LogLevel.Information,
-        Message = "Alias {Alias} moved from model {FromModelId} to model {ModelId} on node {Node}, outcome {Outcome}")]
+        Message = "Alias {Alias} points to model {ModelId} (before: {FromModelId}) on node {Node}, outcome {Outcome}")]
     public static partial void AliasMoved(ILogger logger, string alias, string fromModelId, string modelId, string node, string outcome);
 
     [LoggerMessage(EventId = 1322, EventName = "AliasDeleted", Level = LogLevel.Information,

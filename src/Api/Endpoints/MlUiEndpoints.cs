@@ -48,8 +48,8 @@ public static class MlUiEndpoints
                     ["model_id"] = route.ModelId,
                     ["number_of_allocations"] = route.Allocations,
                     ["threads_per_allocation"] = route.ThreadsPerAllocation,
-                    ["priority"] = route.Priority == Priority.Low ? "low" : "normal",
-                    ["routing_state"] = route.State.ToString().ToLowerInvariant(),
+                    ["priority"] = EsNames.Of(route.Priority),
+                    ["routing_state"] = EsNames.Of(route.State),
                 });
             rendered.Add(new JsonObject
             {

@@ -23,8 +23,6 @@ public static class UiAssets
 
     public static UiAsset? Find(string name) => All.GetValueOrDefault(name);
 
-    public static IReadOnlyCollection<string> Names => All.Keys;
-
     private static FrozenDictionary<string, UiAsset> Load()
     {
         var assembly = typeof(UiAssets).Assembly;

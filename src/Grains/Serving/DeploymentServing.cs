@@ -79,9 +79,10 @@ public sealed class DeploymentServing(
         if (_served.TryGetValue(deploymentId, out var served))
         {
             await served.Executor.StopAsync(finishPendingWork, cancellationToken);
-            _served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served));
             metrics.Untrack(deploymentId, served.Executor);
-            ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "stopped, queue drained" : "stopped, queue dropped");
+            // Only when this stop removed it: a start racing it may already serve a newer executor here.
+            if (_served.TryRemove(new KeyValuePair<string, ServedDeployment>(deploymentId, served)))
+                ControlPlaneLog.AllocationRemoved(logger, deploymentId, node.Name, finishPendingWork ? "stopped, queue drained" : "stopped, queue dropped");
         }
         await sessions.CloseAsync(deploymentId);
     }

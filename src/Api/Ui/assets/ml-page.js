@@ -12,8 +12,7 @@
 
   const $ = (id) => document.getElementById(id);
   const charts = new Map();       // deployment id → { card, throughput, latency, history, last }
-  let lastGood = null;            // the last complete read, kept on screen when a refresh fails
-  let lastGoodAt = null;
+  let lastGoodAt = null;          // when the last complete read (kept on screen when a refresh fails) arrived
 
   // ---- formatting -------------------------------------------------------------------------------------------
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -354,7 +353,7 @@
   async function poll() {
     try {
       const read = await readAll();
-      lastGood = read; lastGoodAt = read.at;
+      lastGoodAt = read.at;
       render(read);
       showStatus(null);
     } catch (e) {
@@ -388,5 +387,5 @@
   identify();
   poll();
   // For tests and the curious: the last complete read, and how many samples a deployment's charts hold.
-  window.mlPage = { get lastGood() { return lastGood; }, samples: (id) => (charts.has(id) ? charts.get(id).history.t.length : 0) };
+  window.mlPage = { samples: (id) => (charts.has(id) ? charts.get(id).history.t.length : 0) };
 })();
