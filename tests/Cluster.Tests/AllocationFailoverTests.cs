@@ -29,7 +29,10 @@ public sealed class AllocationFailoverTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         await using var load = InferenceLoad.Start(client, model, callers: 3, clock);
 
-        await Task.Delay(1000);
+        // The kill comes once the load runs (its first calls connect the client and activate the workers, slow on a busy machine).
+        await cluster.WaitUntilAsync(() => Task.FromResult(load.Served(TimeSpan.Zero, clock.Elapsed) > 0), TimeSpan.FromSeconds(30),
+            () => "the load served nothing before the kill");
+        await Task.Delay(500);
         var killedAt = clock.Elapsed;
         await cluster.KillAsync(2);
 
