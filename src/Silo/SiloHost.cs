@@ -10,6 +10,8 @@ using Orleans.Storage;
 using TrainedModelsOrleans.Grains.Persistence;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
+using TrainedModelsOrleans.Api.Security;
+using Microsoft.Extensions.Options;
 using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Grains.Cluster;
 using TrainedModelsOrleans.Grains.Deployments;
@@ -71,7 +73,7 @@ public sealed class SiloHost : IAsyncDisposable
             // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
             k.AddServerHeader = false;
         });
-        builder.Services.AddElasticsearchApi();
+        builder.Services.AddElasticsearchApi(builder.Configuration);
         builder.Services.AddPrometheusMetrics(settings.NodeName);
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
@@ -131,9 +133,13 @@ public sealed class SiloHost : IAsyncDisposable
             var app = builder.Build();
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(identity);
-            app.MapOrleansDashboard("/dashboard");
+            // The dashboard has no authentication of its own: its every path needs the monitor privilege.
+            app.MapOrleansDashboard("/dashboard").WithMetadata(new SecuredAction(RouteActions.Dashboard));
             app.MapPrometheusMetrics();
             await app.StartAsync(startupTimeout.Token);
+            await ElasticUserBootstrap.RunAsync(app.Services.GetRequiredService<IGrainFactory>(),
+                app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, app.Services.GetRequiredService<Authenticator>(),
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"), startupTimeout.Token);
             return new SiloHost(app, dataSource, embedded, settings);
         }
         catch
@@ -224,6 +230,10 @@ public sealed class SiloHost : IAsyncDisposable
             app.MapPrometheusMetrics();
             // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
+            // The silos set the elastic password; an API-only process only says when security is off.
+            if (!app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.Enabled)
+                await ElasticUserBootstrap.RunAsync(client, new SecurityOptions { Enabled = false }, app.Services.GetRequiredService<Authenticator>(),
+                    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"), cancellationToken);
             return new SiloHost(app, null, null, settings);
         }
         catch
