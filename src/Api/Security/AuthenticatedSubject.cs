@@ -27,8 +27,7 @@ public sealed record AuthenticatedSubject(StoredUser User, Realm UserRealm, Stor
         new(user, user.Username == SecurityRealmGrain.ElasticUser ? Realm.Reserved : Realm.Native, null, new ClusterAccess(user.Roles));
 
     public static AuthenticatedSubject ForApiKey(StoredApiKey key, StoredUser owner) =>
-        // The owner's current roles bound the key (ES's limited-by is the owner's roles when the key was made; the
-        // current roles are never wider than what the owner may do now).
+        // Bounded by the owner's roles now, by those when the key was made (ES's limited-by), and by its own descriptors.
         new(owner, key.Realm == Realm.Reserved.Name ? Realm.Reserved : Realm.Native, key,
-            new ClusterAccess(key.LimitedByRoles.Intersect(owner.Roles, StringComparer.Ordinal).ToArray(), key.RoleDescriptors));
+            new ClusterAccess(owner.Roles, key.RoleDescriptors, key.LimitedByRoles));
 }

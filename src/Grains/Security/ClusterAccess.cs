@@ -3,11 +3,11 @@ using System.Collections.Concurrent;
 namespace TrainedModelsOrleans.Grains.Security;
 
 /// <summary>
-/// What an authenticated subject may do: its user's roles, and for an API key, the key's own role descriptors too (an
-/// action must be granted by both — ES's limited-by role: a key never exceeds its owner). Decisions are remembered per
-/// action, so the hot path asks a dictionary.
+/// What an authenticated subject may do: its user's roles, and for an API key also the key's own role descriptors and
+/// the roles its owner had when it was made (ES's limited-by role): an action must be granted by each, so a key never
+/// exceeds its owner, then or now. Decisions are remembered per action, so the hot path asks a dictionary.
 /// </summary>
-public sealed class ClusterAccess(IReadOnlyList<string> roles, IReadOnlyList<ApiKeyRole>? keyRoles = null)
+public sealed class ClusterAccess(IReadOnlyList<string> roles, IReadOnlyList<ApiKeyRole>? keyRoles = null, IReadOnlyList<string>? limitedByRoles = null)
 {
     /// <summary>Every authenticated user may see who they are and change their own password (ES's same-user check).</summary>
     public const string AuthenticateAction = "cluster:admin/xpack/security/user/authenticate";
@@ -22,6 +22,7 @@ public sealed class ClusterAccess(IReadOnlyList<string> roles, IReadOnlyList<Api
     {
         if (action == AuthenticateAction) return true;
         if (!BuiltinRoles.Grant(Roles, action)) return false;
+        if (limitedByRoles is not null && !BuiltinRoles.Grant(limitedByRoles, action)) return false;
         // role_descriptors {} (none) leaves the owner's privileges, as ES.
         return keyRoles is null || keyRoles.Count == 0
             || keyRoles.Any(r => r.Cluster.Any(p => ClusterPrivileges.Grants(p, action)));

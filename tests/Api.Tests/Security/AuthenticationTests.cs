@@ -7,7 +7,8 @@ using Xunit;
 namespace TrainedModelsOrleans.Api.Tests.Security;
 
 /// <summary>Basic and ApiKey authentication over HTTP: ES's 401s, _authenticate, the stored hash, users and their passwords.</summary>
-public sealed class AuthenticationTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+[Collection(SecuredServiceCollection.Name)]
+public sealed class AuthenticationTests(ServiceFixture service)
 {
     private const string AnonymousNotAllowed =
         "unable to authenticate with provided credentials and anonymous access is not allowed for this request";

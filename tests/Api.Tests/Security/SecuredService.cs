@@ -4,6 +4,16 @@ using TrainedModelsOrleans.TestSupport;
 
 namespace TrainedModelsOrleans.Api.Tests.Security;
 
+/// <summary>
+/// The security tests' one node: they share it (and run one class at a time), so they add one in-process node to the
+/// suite rather than three.
+/// </summary>
+[Xunit.CollectionDefinition(Name)]
+public sealed class SecuredServiceCollection : Xunit.ICollectionFixture<ServiceFixture>
+{
+    public const string Name = "secured service";
+}
+
 /// <summary>Requests to a fixture's node as someone else than elastic (or as nobody).</summary>
 public static class SecuredService
 {
