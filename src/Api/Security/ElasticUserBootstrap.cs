@@ -12,7 +12,8 @@ namespace TrainedModelsOrleans.Api.Security;
 /// </summary>
 public static partial class ElasticUserBootstrap
 {
-    private const string PasswordCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-*+=";
+    // No shell-special characters: the walk-through pastes it into a shell variable.
+    private const string PasswordCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
     public static async Task RunAsync(IGrainFactory grains, SecurityOptions options, Authenticator authenticator, ILogger logger,
         CancellationToken cancellationToken)
