@@ -136,6 +136,8 @@ public sealed class SiloHost : IAsyncDisposable
             // The dashboard has no authentication of its own: its every path needs the monitor privilege.
             app.MapOrleansDashboard("/dashboard").WithMetadata(new SecuredAction(RouteActions.Dashboard));
             app.MapPrometheusMetrics();
+            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
             await app.StartAsync(startupTimeout.Token);
             await ElasticUserBootstrap.RunAsync(app.Services.GetRequiredService<IGrainFactory>(),
                 app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, app.Services.GetRequiredService<Authenticator>(),
@@ -228,12 +230,11 @@ public sealed class SiloHost : IAsyncDisposable
                 () => client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid()));
             // Orleans' client instruments only: the ML metrics are each silo's own, scraped from its node.
             app.MapPrometheusMetrics();
+            // The silos set the elastic password; an API-only process only says when security is off.
+            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
             // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
-            // The silos set the elastic password; an API-only process only says when security is off.
-            if (!app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.Enabled)
-                await ElasticUserBootstrap.RunAsync(client, new SecurityOptions { Enabled = false }, app.Services.GetRequiredService<Authenticator>(),
-                    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"), cancellationToken);
             return new SiloHost(app, null, null, settings);
         }
         catch

@@ -15,14 +15,16 @@ public static partial class ElasticUserBootstrap
     // No shell-special characters: the walk-through pastes it into a shell variable.
     private const string PasswordCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
+    /// <summary>Says, before the node serves anything, that security is off.</summary>
+    public static void WarnIfDisabled(SecurityOptions options, ILogger logger)
+    {
+        if (!options.Enabled) LogSecurityDisabled(logger);
+    }
+
     public static async Task RunAsync(IGrainFactory grains, SecurityOptions options, Authenticator authenticator, ILogger logger,
         CancellationToken cancellationToken)
     {
-        if (!options.Enabled)
-        {
-            LogSecurityDisabled(logger);
-            return;
-        }
+        if (!options.Enabled) return;
         var realm = grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
         if (options.ElasticPassword is { Length: > 0 } configured)
         {
