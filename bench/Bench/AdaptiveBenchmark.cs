@@ -23,7 +23,7 @@ public static class AdaptiveBenchmark
     {
         await using var node = await InProcessNode.StartAsync(connectionString, "bench-node", "--Node:Processors=4",
             $"--Ml:AdaptiveAllocations:PollInterval={PollInterval:c}", $"--Ml:AdaptiveAllocations:ScaleCooldownTime={Cooldown:c}");
-        using var http = new HttpClient { BaseAddress = node.Host.BaseAddress };
+        using var http = BenchSecurity.Client(node.Host.BaseAddress);
         // A run of a few ms (400 small MatMuls; no result cache, every request is the same): the model's time, not HTTP's, is what keeps allocations busy.
         var model = TestOnnxModels.IdentityChain(width: 64, depth: 400);
         await BenchHttp.UploadAsync(http, "bench-adaptive", model);

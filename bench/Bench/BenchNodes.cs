@@ -33,7 +33,7 @@ public sealed class InProcessNode(SiloHost host, string name, int siloPort, int 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var host = await SiloHost.StartAsync(
         [
-            "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
+            "--Urls=http://127.0.0.1:0", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
             $"--Node:Name={name}", $"--Node:SiloPort={siloPort}", $"--Node:GatewayPort={gatewayPort}",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             "--Logging:Console:LogToStandardErrorThreshold=Trace",

@@ -83,12 +83,12 @@ public static class ClusterBenchmark
             var survivors = silos.Where(s => s != victim).ToArray();
             var model = $"bench-failover-{round}";
             // Uploaded and started through node-0's API; Orleans places the deployment's grains where its placement says.
-            using (var control = new HttpClient { BaseAddress = silos[0].BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
+            using (var control = BenchSecurity.Client(silos[0].BaseAddress, TimeSpan.FromSeconds(60)))
             {
                 await BenchHttp.UploadAsync(control, model, TestOnnxModels.Mlp());
                 await BenchHttp.EnsureAsync(await control.PostAsync($"/_ml/trained_models/{model}/deployment/_start?number_of_allocations=6&threads_per_allocation=1&wait_for=started", null));
             }
-            using var http = new HttpClient { BaseAddress = survivors[0].BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            using var http = BenchSecurity.Client(survivors[0].BaseAddress, TimeSpan.FromSeconds(60));
             Routes? routes = null;
             await WaitUntilAsync(async () => (routes = await RoutesAsync(http, model)) is { } r && r.AllStarted && r.Nodes.Count == 3 && r.Allocations == 6,
                 TimeSpan.FromSeconds(60), () => $"the deployment did not reach 2 allocations on every node (last: {routes})", silos);
@@ -97,7 +97,7 @@ public static class ClusterBenchmark
             var clock = Stopwatch.StartNew();
             var outcomes = new ConcurrentQueue<Outcome>();
             using var stopLoad = new CancellationTokenSource();
-            using var inference = new HttpClient { BaseAddress = survivors[0].BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
+            using var inference = BenchSecurity.Client(survivors[0].BaseAddress, TimeSpan.FromSeconds(15));
             var load = Enumerable.Range(0, InferenceClients).Select(c => Task.Run(() => InferLoopAsync(inference, model, c, clock, outcomes, stopLoad.Token))).ToArray();
             await Task.Delay(TimeSpan.FromSeconds(2));
 
@@ -276,7 +276,7 @@ public static class ClusterBenchmark
             string[] arguments =
             [
                 Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"),
-                $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
+                $"--Urls={baseAddress}", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
                 $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}", "--Node:Processors=2",
                 "--Node:MemoryBytes=17179869184", $"--Ml:NodeCheckInterval={NodeCheckInterval:c}",
                 $"--DataDirectory={dataDirectory}", "--Logging:LogLevel:Default=Warning",

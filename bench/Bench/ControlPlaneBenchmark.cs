@@ -17,12 +17,12 @@ public static class ControlPlaneBenchmark
         var dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-bench", "node-" + Guid.NewGuid().ToString("N"));
         await using var node = await SiloHost.StartAsync(
         [
-            "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
+            "--Urls=http://127.0.0.1:0", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={connectionString}", $"--DataDirectory={dataDirectory}",
             "--Node:Name=bench-node", "--Node:Processors=4", "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             "--Logging:Console:LogToStandardErrorThreshold=Trace", // the node's logs (Orleans warns at start-up) on stderr, the tables on stdout
         ]);
-        using var http = new HttpClient { BaseAddress = node.BaseAddress };
+        using var http = BenchSecurity.Client(node.BaseAddress);
 
         var models = new[] { "bench-a", "bench-b" };
         foreach (var model in models) await BenchHttp.UploadAsync(http, model, TestOnnxModels.Mlp());

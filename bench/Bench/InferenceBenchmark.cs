@@ -37,7 +37,7 @@ public static class InferenceBenchmark
 
         await using (var node = await StartNodeAsync(await newDatabase("inference_unbatched"), maxBatchSize: 1))
         {
-            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            using var http = BenchSecurity.Client(node.BaseAddress);
             var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
             var root = await MeasureAsync(1, duration, async () => (await http.GetAsync("/")).Dispose());
             overhead.Row("(HTTP GET / , no model: the loopback HTTP floor)", "-", "-", root.P50, "-", "-");
@@ -92,7 +92,7 @@ public static class InferenceBenchmark
             {
                 var node = await StartNodeAsync(await newDatabase($"inference_batch_{maxBatch}"), maxBatch);
                 nodes.Add(node);
-                using var http = new HttpClient { BaseAddress = node.BaseAddress };
+                using var http = BenchSecurity.Client(node.BaseAddress);
                 var grains = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>("infer");
                 var direct = node.Services.GetRequiredService<DirectInference>();
                 await DeployAsync(http, "bench-batch", TestOnnxModels.Mlp(), allocations: 2);
@@ -190,7 +190,7 @@ public static class InferenceBenchmark
 
     internal static async Task<SiloHost> StartNodeAsync(string connectionString, int maxBatchSize) => await SiloHost.StartAsync(
     [
-        "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={connectionString}",
+        "--Urls=http://127.0.0.1:0", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={connectionString}",
         $"--DataDirectory={Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"))}",
         "--Node:Name=bench-node", $"--Serving:MaxBatchSize={maxBatchSize}",
         "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",

@@ -116,7 +116,7 @@ public static class BenchHttp
     /// <summary>Polls GET / until a node process answers 2xx; fails at once if the process exits, and after the bound.</summary>
     public static async Task WaitUntilAnsweringAsync(Uri baseAddress, BenchProcess process, TimeSpan bound)
     {
-        using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var http = BenchSecurity.Client(baseAddress, TimeSpan.FromSeconds(2));
         var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         while (System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
         {

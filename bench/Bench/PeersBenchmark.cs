@@ -68,7 +68,7 @@ public static class PeersBenchmark
         string[] arguments =
         [
             Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"),
-            $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
+            $"--Urls={baseAddress}", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={connectionString}", $"--Node:Name={name}",
             $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}",
             $"--DataDirectory={Path.Combine(folder, name)}", "--Serving:MaxBatchSize=32", "--Logging:LogLevel:Default=Warning",
         ];
@@ -108,7 +108,7 @@ public static class PeersBenchmark
                 var service = StartService(await newDatabase("peers_" + gc.Name), gc, folder);
                 processes.Add(service.Process);
                 await BenchHttp.WaitUntilAnsweringAsync(service.BaseAddress, service.Process, TimeSpan.FromSeconds(120));
-                using (var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(60) })
+                using (var http = BenchSecurity.Client(service.BaseAddress, TimeSpan.FromSeconds(60)))
                     await InferenceBenchmark.DeployAsync(http, ModelId, model, allocations: 2);
                 contestants.Add(new(serviceGcModes.Count == 1 ? "this service" : $"this service, {gc.Name} GC", new Uri(service.BaseAddress, $"/_ml/trained_models/{ModelId}/_infer"),
                     service.Process.Id));
@@ -207,7 +207,7 @@ public static class PeersBenchmark
         var cpuBefore = CpuTicks(contestant.ProcessId);
         var wrkCpuBefore = ReapedChildrenCpu();
         await using var process = BenchProcess.Start("wrk", wrk,
-            ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath],
+            ["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", "-s", Path.Combine(peers, "infer.lua"), contestant.InferUrl.ToString(), "--", bodyPath, BenchSecurity.Authorization.ToString()],
             peers);
         var text = await process.WaitForExitAsync(TimeSpan.FromSeconds(seconds + 30));
         // A contestant that answers errors fast would win: every answer must be a 2xx.
@@ -338,6 +338,8 @@ public static class PeersBenchmark
     private static async Task WaitUntilAnsweringAsync(Contestant contestant, byte[] body, IReadOnlyList<BenchProcess> processes, TimeSpan bound)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        // The peers ignore the header; our service needs it.
+        http.DefaultRequestHeaders.Authorization = BenchSecurity.Authorization;
         var clock = Stopwatch.StartNew();
         var last = "";
         while (clock.Elapsed < bound)

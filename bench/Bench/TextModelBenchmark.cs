@@ -33,13 +33,13 @@ public static class TextModelBenchmark
 
         await using var node = await SiloHost.StartAsync(
         [
-            "--Urls=http://127.0.0.1:0", $"--ConnectionStrings:Postgres={await newDatabase("textmodel")}",
+            "--Urls=http://127.0.0.1:0", .. BenchSecurity.Arguments, $"--ConnectionStrings:Postgres={await newDatabase("textmodel")}",
             $"--DataDirectory={Path.Combine(Path.GetTempPath(), "tmo-bench", Guid.NewGuid().ToString("N"))}",
             "--Node:Name=bench-node",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:TrainedModelsOrleans=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             "--Logging:Console:LogToStandardErrorThreshold=Trace",
         ]);
-        using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        using var http = BenchSecurity.Client(node.BaseAddress, TimeSpan.FromMinutes(2));
         Console.Error.WriteLine($"  uploading MiniLM ({model.Length / (1 << 20)} MiB) and its vocabulary ...");
         await BenchHttp.UploadAsync(http, ModelId, MiniLm.Config("text_embedding"), model, partBytes: 4 << 20);
         await BenchHttp.EnsureAsync(await http.PutAsync($"/_ml/trained_models/{ModelId}/vocabulary", Json(MiniLm.VocabularyBody())));

@@ -8,7 +8,7 @@ namespace TrainedModelsOrleans.Silo;
 /// <summary>
 /// The node's configuration keys (appsettings.json, environment variables, command line): Urls,
 /// DataDirectory, ConnectionStrings:Postgres, Node:Name, Node:Processors, Node:MemoryBytes,
-/// Node:SiloPort, Node:GatewayPort, Cluster:Name, Client:Gateways (API-only process). Orleans' own
+/// Node:SiloPort, Node:GatewayPort, Node:TransportHost, Cluster:Name, Client:Gateways (API-only process). Orleans' own
 /// options are bound from Cluster:Membership (ClusterMembershipOptions) and Runtime:*.
 /// </summary>
 public sealed class NodeSettings
@@ -27,7 +27,11 @@ public sealed class NodeSettings
     public required int Processors { get; init; }
     public required long MemoryBytes { get; init; }
 
-    /// <summary>The address silos and clients reach this silo at (the host of Urls; loopback by default).</summary>
+    /// <summary>
+    /// The address the silo and gateway ports listen on and are reached at: Node:TransportHost, else loopback. The Orleans
+    /// transport is not authenticated (trusted services inside the cluster network only), so it never follows Urls
+    /// onto a public interface by itself.
+    /// </summary>
     public required IPAddress AdvertisedAddress { get; init; }
     public required int SiloPort { get; init; }
     public required int GatewayPort { get; init; }
@@ -44,9 +48,10 @@ public sealed class NodeSettings
         var urls = configuration["Urls"];
         var firstUrl = (string.IsNullOrEmpty(urls) ? DefaultUrls : urls).Split(';', StringSplitOptions.RemoveEmptyEntries)[0];
         var uri = new Uri(firstUrl.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
-        var address = uri.Host is "0.0.0.0" or "localhost" ? IPAddress.Loopback
-            : IPAddress.TryParse(uri.Host, out var parsed) ? parsed
-            : Dns.GetHostAddresses(uri.Host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        var transportHost = configuration["Node:TransportHost"];
+        var address = string.IsNullOrWhiteSpace(transportHost) || transportHost is "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(transportHost, out var parsed) ? parsed
+            : Dns.GetHostAddresses(transportHost).First(a => a.AddressFamily == AddressFamily.InterNetwork);
         var nodeName = configuration["Node:Name"] ?? Environment.MachineName.ToLowerInvariant();
         // The node name keys grains ("node-2", "node-2/my-deployment") and their state rows.
         if (nodeName.Length is 0 or > 100 || nodeName.Contains('/'))

@@ -10,6 +10,8 @@ using Orleans.Storage;
 using TrainedModelsOrleans.Grains.Persistence;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
+using TrainedModelsOrleans.Api.Security;
+using Microsoft.Extensions.Options;
 using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Grains.Cluster;
 using TrainedModelsOrleans.Grains.Deployments;
@@ -71,7 +73,7 @@ public sealed class SiloHost : IAsyncDisposable
             // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
             k.AddServerHeader = false;
         });
-        builder.Services.AddElasticsearchApi();
+        builder.Services.AddElasticsearchApi(builder.Configuration);
         builder.Services.AddPrometheusMetrics(settings.NodeName);
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 
@@ -131,9 +133,15 @@ public sealed class SiloHost : IAsyncDisposable
             var app = builder.Build();
             app.UseElasticsearchApi();
             app.MapElasticsearchApi(identity);
-            app.MapOrleansDashboard("/dashboard");
+            // The dashboard has no authentication of its own: its every path needs the monitor privilege.
+            app.MapOrleansDashboard("/dashboard").WithMetadata(new SecuredAction(RouteActions.Dashboard));
             app.MapPrometheusMetrics();
+            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
             await app.StartAsync(startupTimeout.Token);
+            await ElasticUserBootstrap.RunAsync(app.Services.GetRequiredService<IGrainFactory>(),
+                app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, app.Services.GetRequiredService<Authenticator>(),
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"), startupTimeout.Token);
             return new SiloHost(app, dataSource, embedded, settings);
         }
         catch
@@ -222,6 +230,9 @@ public sealed class SiloHost : IAsyncDisposable
                 () => client.GetGrain<IClusterInfoGrain>("cluster").GetClusterUuid()));
             // Orleans' client instruments only: the ML metrics are each silo's own, scraped from its node.
             app.MapPrometheusMetrics();
+            // The silos set the elastic password; an API-only process only says when security is off.
+            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
             // The Orleans client connects as the host starts; the API answers once it has.
             await app.StartAsync(cancellationToken);
             return new SiloHost(app, null, null, settings);

@@ -44,7 +44,7 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
     public async Task A_start_logs_one_started_event_with_id_and_node_and_inference_logs_nothing_at_information()
     {
         await StartNodeAsync("--Logging:Console:FormatterName=json");
-        using var http = new HttpClient { BaseAddress = RunningNode.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = TestSecurity.Client(RunningNode.BaseAddress, TimeSpan.FromSeconds(60));
         var model = MlApi.NewId("logged");
         await http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
         (await http.StartDeploymentAsync(model)).AssertOk();
@@ -86,7 +86,7 @@ public sealed class ControlPlaneLogTests : IAsyncLifetime
     public async Task By_default_each_event_is_one_plain_line_with_a_utc_timestamp()
     {
         await StartNodeAsync();
-        using var http = new HttpClient { BaseAddress = RunningNode.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = TestSecurity.Client(RunningNode.BaseAddress, TimeSpan.FromSeconds(60));
         var model = MlApi.NewId("plain");
         await http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
         (await http.StartDeploymentAsync(model)).AssertOk();

@@ -16,7 +16,7 @@ public sealed class EmbeddedDefaultTests
         await using (var node = await StartAsync(dataDirectory))
         {
             Assert.NotNull(node.EmbeddedConnectionString);
-            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            using var http = TestSecurity.Client(node.BaseAddress);
             var put = await http.PutAsync($"/_ml/trained_models/{id}", Json(ModelUploads.OnnxConfig()));
             Assert.Equal(200, (int)put.StatusCode);
         }
@@ -24,7 +24,7 @@ public sealed class EmbeddedDefaultTests
 
         await using (var node = await StartAsync(dataDirectory))
         {
-            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            using var http = TestSecurity.Client(node.BaseAddress);
             var get = await http.GetAsync($"/_ml/trained_models/{id}");
             Assert.Equal(200, (int)get.StatusCode);
             Assert.Contains(id, await get.Content.ReadAsStringAsync());
@@ -36,8 +36,8 @@ public sealed class EmbeddedDefaultTests
     {
         await using var first = await StartAsync(TestRunDirectory.CreateScratchDirectory("first"));
         await using var second = await StartAsync(TestRunDirectory.CreateScratchDirectory("second"));
-        using var firstHttp = new HttpClient { BaseAddress = first.BaseAddress };
-        using var secondHttp = new HttpClient { BaseAddress = second.BaseAddress };
+        using var firstHttp = TestSecurity.Client(first.BaseAddress);
+        using var secondHttp = TestSecurity.Client(second.BaseAddress);
 
         Assert.Equal(200, (int)(await firstHttp.PutAsync("/_ml/trained_models/only-in-first", Json(ModelUploads.OnnxConfig()))).StatusCode);
         Assert.Equal(404, (int)(await secondHttp.GetAsync("/_ml/trained_models/only-in-first")).StatusCode);
@@ -46,6 +46,7 @@ public sealed class EmbeddedDefaultTests
 
     private static Task<SiloHost> StartAsync(string dataDirectory) => SiloHost.StartAsync(
     [
+            .. TestSecurity.Arguments,
         "--Urls=http://127.0.0.1:0",
         $"--DataDirectory={dataDirectory}",
         "--Logging:LogLevel:Default=Warning",

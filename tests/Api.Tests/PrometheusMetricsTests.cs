@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -135,12 +136,13 @@ public sealed partial class PrometheusMetricsTests(ServiceFixture service) : ICl
         // The API as an Orleans client of this node's gateway: no executors there, so only Orleans' client instruments.
         await using var apiOnly = await Silo.SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--Client:Gateways=127.0.0.1:{service.Node.Settings.GatewayPort}",
             "--Node:Name=api-only",
             "--Logging:LogLevel:Default=Warning",
         ]);
-        using var http = new HttpClient { BaseAddress = apiOnly.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = TestSecurity.Client(apiOnly.BaseAddress, TimeSpan.FromSeconds(60));
         var response = await http.GetAsync("/_prometheus/metrics");
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);

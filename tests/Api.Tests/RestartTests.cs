@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Xunit;
@@ -37,7 +38,7 @@ public sealed class RestartTests(ServiceFixture service) : IClassFixture<Service
         var models = new List<string>();
         await using (var node = await NodeProcess.StartAsync(port, args))
         {
-            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            using var http = TestSecurity.Client(node.BaseAddress);
             for (var i = 0; i < 2; i++)
             {
                 var id = Deployments.NewId("survivor");
@@ -53,7 +54,7 @@ public sealed class RestartTests(ServiceFixture service) : IClassFixture<Service
 
         await using (var node = await NodeProcess.StartAsync(port, args))
         {
-            using var http = new HttpClient { BaseAddress = node.BaseAddress };
+            using var http = TestSecurity.Client(node.BaseAddress);
             await WaitUntilStartedAsync(async path => await ReadAsync(http, path), models.ToArray());
             Assert.Equal(before, await RoutesAsync(database.DataSource));
             await node.StopAsync();

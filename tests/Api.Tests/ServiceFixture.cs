@@ -40,6 +40,7 @@ public class ServiceFixture : IAsyncLifetime
     {
         Node = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             .. ExtraArguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={Database.ConnectionString}",
@@ -51,7 +52,7 @@ public class ServiceFixture : IAsyncLifetime
             "--Logging:LogLevel:TrainedModelsOrleans=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         ]);
-        Http = new HttpClient { BaseAddress = Node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http = TestSecurity.Client(Node.BaseAddress, TimeSpan.FromSeconds(60));
     }
 
     private readonly List<SiloHost> _extraNodes = new();
@@ -64,6 +65,7 @@ public class ServiceFixture : IAsyncLifetime
     {
         var node = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={Database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",

@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Text.Json.Nodes;
 using Xunit;
 
@@ -11,7 +12,7 @@ public sealed class TwoNodeCacheAndInfoTests(ServiceFixture service) : IClassFix
     {
         var second = await service.AddNodeAsync(Deployments.NewId("second"), 4);
         // The router prefers the node a request arrives on: each node's own API sends it work.
-        using var secondHttp = new HttpClient { BaseAddress = second.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var secondHttp = TestSecurity.Client(second.BaseAddress, TimeSpan.FromSeconds(60));
         var info = (await service.GetAsync("/_ml/info")).AssertOk().Body["limits"]!;
         Assert.Equal("32768mb", info["total_ml_memory"]!.GetValue<string>());
         Assert.Equal("16334mb", info["effective_max_model_memory_limit"]!.GetValue<string>());

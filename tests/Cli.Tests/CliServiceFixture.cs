@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using TrainedModelsOrleans.Silo;
@@ -27,6 +28,7 @@ public sealed class CliServiceFixture : IAsyncLifetime
         Database = await TestDatabase.CreateAsync("cli");
         Node = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={Database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",
@@ -37,7 +39,7 @@ public sealed class CliServiceFixture : IAsyncLifetime
             "--Logging:LogLevel:TrainedModelsOrleans=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         ]);
-        Http = new HttpClient { BaseAddress = Node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http = TestSecurity.Client(Node.BaseAddress, TimeSpan.FromSeconds(60));
     }
 
     public async Task DisposeAsync()
@@ -56,7 +58,8 @@ public sealed class CliServiceFixture : IAsyncLifetime
     }
 
     /// <summary>Starts the tool against this service (its output is redirected, so it prints lines, not a bar).</summary>
-    public NodeProcess LaunchCli(params string[] args) => NodeProcess.Launch(CliAssembly, [.. args, "--url", Node.BaseAddress.ToString()]);
+    public NodeProcess LaunchCli(params string[] args) => NodeProcess.Launch(CliAssembly,
+        [.. args, "--url", Node.BaseAddress.ToString(), "--user", TestSecurity.ElasticUser, "--password", TestSecurity.ElasticPassword]);
 
     /// <summary>Runs the tool to its end, within <paramref name="bound"/>.</summary>
     public async Task<CliRun> RunCliAsync(TimeSpan bound, params string[] args)

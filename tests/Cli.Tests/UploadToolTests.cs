@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -177,7 +178,7 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         Assert.True(plan.TotalParts >= 5, $"{plan.TotalParts} parts");
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault> { [1] = Fault.Answer503, [2] = Fault.ConnectionError, [3] = Fault.AnswerLost });
         var output = new StringWriter();
-        using var http = new ServiceConnection(service.Node.BaseAddress).CreateHttpClient(faults);
+        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
         var uploader = new ModelUploader(new ElasticsearchClient(http),
             new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
             new LineUploadProgress(output), output);
@@ -227,7 +228,7 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     public async Task A_part_failing_every_time_is_tried_a_bounded_number_of_times_then_refused()
     {
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault> { [0] = Fault.Always503 });
-        using var http = new ServiceConnection(service.Node.BaseAddress).CreateHttpClient(faults);
+        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
         var uploader = new ModelUploader(new ElasticsearchClient(http),
             new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
             new LineUploadProgress(TextWriter.Null), TextWriter.Null);

@@ -21,7 +21,7 @@ public sealed class ClusterClientProcessTests(ITestOutputHelper output)
             $"--DataDirectory={TestRunDirectory.CreateScratchDirectory("api-only")}",
             "--Logging:LogLevel:Default=Warning",
         ], TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = TestSecurity.Client(api.BaseAddress, TimeSpan.FromSeconds(60));
 
         var root = (await http.SendJsonAsync(HttpMethod.Get, "/")).AssertOk().Body;
         var siloRoot = (await cluster[0].Http.SendJsonAsync(HttpMethod.Get, "/")).AssertOk().Body;

@@ -42,7 +42,7 @@ public sealed class ClusterSilo : IAsyncDisposable
         GatewayAddress = $"127.0.0.1:{gatewayPort}";
         ConnectionString = connectionString;
         Process = process;
-        Http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http = TestSecurity.Client(process.BaseAddress, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>The node name (Node:Name): node-0, node-1, …</summary>

@@ -27,6 +27,7 @@ public sealed class MiniLmService : IAsyncLifetime
         _database = await TestDatabase.CreateAsync("minilm");
         _node = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={_database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",
@@ -36,7 +37,7 @@ public sealed class MiniLmService : IAsyncLifetime
             "--Logging:LogLevel:TrainedModelsOrleans=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         ]);
-        Http = new HttpClient { BaseAddress = _node.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Http = TestSecurity.Client(_node.BaseAddress, TimeSpan.FromMinutes(2));
 
         byte[] model = MiniLm.Model();
         (await Http.SendJsonAsync(HttpMethod.Put, $"/_ml/trained_models/{ModelId}", MiniLm.Config("text_embedding"))).AssertOk();

@@ -50,7 +50,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public static async Task<NodeProcess> StartAsync(int port, IEnumerable<string> args, TimeSpan startTimeout)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var node = Launch(SiloAssembly, [$"--Urls={baseAddress}", .. args], baseAddress);
+        var node = Launch(SiloAssembly, [$"--Urls={baseAddress}", .. TestSecurity.Arguments, .. args], baseAddress);
         try
         {
             await node.WaitUntilAnsweringAsync(startTimeout);
@@ -61,6 +61,13 @@ public sealed class NodeProcess : IAsyncDisposable
             await node.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Starts the silo executable with exactly these settings (no test password) and returns at once.</summary>
+    public static NodeProcess LaunchSilo(int port, IEnumerable<string> args)
+    {
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        return Launch(SiloAssembly, [$"--Urls={baseAddress}", .. args], baseAddress);
     }
 
     /// <summary>Starts an executable of the test output folder (a sample console, say) and returns at once.</summary>
@@ -177,7 +184,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
     private async Task WaitUntilAnsweringAsync(TimeSpan bound)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var http = TestSecurity.Client(BaseAddress, TimeSpan.FromSeconds(2));
         var deadline = DateTime.UtcNow + bound;
         while (DateTime.UtcNow < deadline)
         {

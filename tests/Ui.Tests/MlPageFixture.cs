@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using Microsoft.Playwright;
 using TrainedModelsOrleans.Silo;
 using Xunit;
@@ -13,6 +14,10 @@ public sealed class MlPageFixture : IAsyncLifetime
     public const string NodeName = "ui-test-node";
     public const int Processors = 4;
 
+    /// <summary>The browser answers the service's Basic challenge as elastic (the page, its API calls and the dashboard).</summary>
+    public static readonly Microsoft.Playwright.HttpCredentials Credentials =
+        new() { Username = TestSecurity.ElasticUser, Password = TestSecurity.ElasticPassword };
+
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "tmo-ui-tests", Guid.NewGuid().ToString("N"));
     private IPlaywright? _playwright;
 
@@ -27,6 +32,7 @@ public sealed class MlPageFixture : IAsyncLifetime
         Database = await TestDatabase.CreateAsync("ui");
         Node = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={Database.ConnectionString}",
             $"--DataDirectory={_dataDirectory}",
@@ -37,7 +43,7 @@ public sealed class MlPageFixture : IAsyncLifetime
             "--Logging:LogLevel:TrainedModelsOrleans=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
         ]);
-        Http = new HttpClient { BaseAddress = Node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http = TestSecurity.Client(Node.BaseAddress, TimeSpan.FromSeconds(60));
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -1,3 +1,4 @@
+using TrainedModelsOrleans.TestSupport;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
@@ -22,7 +23,7 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
     public async Task Page_shows_two_loaded_deployments_live_drops_a_stopped_one_and_links_the_dashboard()
     {
         // Opened before anything runs: the empty state with its hint.
-        var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
+        var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { HttpCredentials = MlPageFixture.Credentials, ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
         page.SetDefaultTimeout(WaitMs);
         await page.GotoAsync(new Uri(service.Node.BaseAddress, "/_ml/ui").ToString());
         await page.Locator("#refresh-status[data-state='live']").WaitForAsync();
@@ -116,13 +117,14 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         // The API alone, an Orleans client of the silo's gateway (README: A cluster of silos).
         await using var apiOnly = await SiloHost.StartAsync(
         [
+            .. TestSecurity.Arguments,
             "--Urls=http://127.0.0.1:0",
             $"--Client:Gateways=127.0.0.1:{service.Node.Settings.GatewayPort}",
             "--Logging:LogLevel:Default=Warning",
         ]);
         try
         {
-            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
+            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { HttpCredentials = MlPageFixture.Credentials, ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
             page.SetDefaultTimeout(WaitMs);
             await page.GotoAsync(new Uri(apiOnly.BaseAddress, "/_ml/ui").ToString());
             await page.Locator($"tr.deployment[data-deployment-id='{model}']").WaitForAsync();
@@ -146,7 +148,7 @@ public sealed class MlPageTests(MlPageFixture service, ITestOutputHelper output)
         (await service.Http.StartDeploymentAsync(model, "wait_for=started")).AssertOk();
         try
         {
-            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1920, Height = 1080 } });
+            var page = await service.Browser.NewPageAsync(new BrowserNewPageOptions { HttpCredentials = MlPageFixture.Credentials, ViewportSize = new ViewportSize { Width = 1920, Height = 1080 } });
             page.SetDefaultTimeout(WaitMs);
             for (var i = 0; i < 10; i++)
                 (await service.Http.SendJsonAsync(HttpMethod.Post, $"/_ml/trained_models/{model}/_infer", InferBody(i))).AssertOk();

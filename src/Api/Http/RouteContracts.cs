@@ -78,6 +78,20 @@ public static class RouteContracts
         Route("GET /_ml/ui/api/cluster", BodyUse.None),
         // Not an ES API: Prometheus' scrape of our metrics (Endpoints/PrometheusEndpoints).
         Route("GET /_prometheus/metrics", BodyUse.None),
+
+        Route("GET /_security/_authenticate", BodyUse.None),
+        Route("POST /_security/api_key", BodyUse.Required, "refresh"),
+        Route("PUT /_security/api_key", BodyUse.Required, "refresh"),
+        Route("GET /_security/api_key", BodyUse.None, "id", "name", "username", "realm_name", "owner", "with_limited_by", "active_only",
+            "with_profile_uid"),
+        Route("DELETE /_security/api_key", BodyUse.Required),
+        Route("GET /_security/user", BodyUse.None, "with_profile_uid"),
+        Route("GET /_security/user/{username}", BodyUse.None, "with_profile_uid"),
+        Route("PUT /_security/user/{username}", BodyUse.Required, "refresh"),
+        Route("POST /_security/user/{username}", BodyUse.Required, "refresh"),
+        Route("DELETE /_security/user/{username}", BodyUse.None, "refresh"),
+        Route("PUT /_security/user/{username}/_password", BodyUse.Required, "refresh"),
+        Route("POST /_security/user/{username}/_password", BodyUse.Required, "refresh"),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
     /// <summary>
@@ -115,6 +129,9 @@ public static class RouteContracts
             }
         }
     }
+
+    /// <summary>Every line's route ("GET /_ml/info"), for the tables kept beside this one (RouteActions).</summary>
+    public static IEnumerable<string> Routes => Table.Keys;
 
     /// <summary>The line of an endpoint ("GET /_ml/info"), or null for a route the table does not have.</summary>
     public static RouteContract? Find(string method, string pattern) =>

@@ -14,7 +14,7 @@ public sealed class ServiceOptions
         Recursive = true,
     };
 
-    public Option<string?> User { get; } = new("--user") { Description = "User name for Basic authentication (when the service has security)", Recursive = true };
+    public Option<string?> User { get; } = new("--user") { Description = "User name for Basic authentication (e.g. elastic)", Recursive = true };
     public Option<string?> Password { get; } = new("--password") { Description = "Password for Basic authentication", Recursive = true };
     public Option<string?> ApiKey { get; } = new("--api-key") { Description = "An encoded API key, sent as 'Authorization: ApiKey <key>'", Recursive = true };
 

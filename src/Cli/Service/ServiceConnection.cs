@@ -4,8 +4,8 @@ using System.Text;
 namespace TrainedModelsOrleans.Cli.Service;
 
 /// <summary>
-/// Where the service is and how to authenticate. The service has no security yet (a later issue): credentials are
-/// sent as Elasticsearch clients send them, Basic for a user and password, <c>ApiKey</c> for an API key.
+/// Where the service is and how to authenticate: credentials are sent as Elasticsearch clients send them, Basic for a
+/// user and password, <c>ApiKey</c> for an encoded API key (the service's security refuses requests without them).
 /// </summary>
 public sealed record ServiceConnection(Uri Url, string? User = null, string? Password = null, string? ApiKey = null)
 {

@@ -1,0 +1,89 @@
+using Orleans;
+using Orleans.Runtime;
+
+namespace TrainedModelsOrleans.Grains.Security;
+
+/// <summary>The realm's users and API keys, one state row (hashes only; see StoredUser and StoredApiKey).</summary>
+[GenerateSerializer(GenerateFieldIds = GenerateFieldIds.PublicProperties), Alias("tmo.SecurityRealm")]
+public sealed class SecurityRealm
+{
+    public Dictionary<string, StoredUser> Users { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, StoredApiKey> ApiKeys { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Keeps the users and API keys; hashing, verification and the rules on requests live in the callers.</summary>
+public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPersistentState<SecurityRealm> realm, TimeProvider time)
+    : Grain, ISecurityRealmGrain
+{
+    public const string ElasticUser = "elastic";
+
+    private SecurityRealm State => realm.State;
+
+    Task<StoredUser?> ISecurityRealmGrain.GetUser(string username) => Task.FromResult(State.Users.GetValueOrDefault(username));
+
+    Task<IReadOnlyList<StoredUser>> ISecurityRealmGrain.GetUsers() =>
+        Task.FromResult<IReadOnlyList<StoredUser>>(State.Users.Values.OrderBy(u => u.Username, StringComparer.Ordinal).ToArray());
+
+    async Task<bool> ISecurityRealmGrain.PutUser(StoredUser user)
+    {
+        var existing = State.Users.GetValueOrDefault(user.Username);
+        State.Users[user.Username] = user.PasswordHash is null && existing is not null ? user with { PasswordHash = existing.PasswordHash } : user;
+        await realm.WriteStateAsync();
+        return existing is null;
+    }
+
+    async Task<bool> ISecurityRealmGrain.DeleteUser(string username)
+    {
+        if (!State.Users.Remove(username)) return false;
+        await realm.WriteStateAsync();
+        return true;
+    }
+
+    async Task<bool> ISecurityRealmGrain.ChangePassword(string username, string passwordHash)
+    {
+        if (!State.Users.TryGetValue(username, out var user)) return false;
+        State.Users[username] = user with { PasswordHash = passwordHash };
+        await realm.WriteStateAsync();
+        return true;
+    }
+
+    async Task<bool> ISecurityRealmGrain.SetElasticPassword(string passwordHash, bool replace)
+    {
+        var existing = State.Users.GetValueOrDefault(ElasticUser);
+        if (existing?.PasswordHash is not null && !replace) return false;
+        State.Users[ElasticUser] = (existing ?? new StoredUser { Username = ElasticUser, Roles = [BuiltinRoles.Superuser] })
+            with { PasswordHash = passwordHash };
+        await realm.WriteStateAsync();
+        return true;
+    }
+
+    async Task ISecurityRealmGrain.CreateApiKey(StoredApiKey key)
+    {
+        State.ApiKeys.Add(key.Id, key);
+        await realm.WriteStateAsync();
+    }
+
+    Task<StoredApiKey?> ISecurityRealmGrain.GetApiKey(string id) => Task.FromResult(State.ApiKeys.GetValueOrDefault(id));
+
+    Task<IReadOnlyList<StoredApiKey>> ISecurityRealmGrain.FindApiKeys(ApiKeyFilter filter) =>
+        Task.FromResult<IReadOnlyList<StoredApiKey>>(State.ApiKeys.Values.Where(filter.Matches)
+            .OrderBy(k => k.Creation).ThenBy(k => k.Id, StringComparer.Ordinal).ToArray());
+
+    async Task<ApiKeyInvalidation> ISecurityRealmGrain.InvalidateApiKeys(ApiKeyFilter filter)
+    {
+        var now = time.GetUtcNow();
+        List<string> invalidated = [], previously = [];
+        foreach (var key in State.ApiKeys.Values.Where(filter.Matches).ToArray())
+        {
+            if (key.Invalidated)
+            {
+                previously.Add(key.Id);
+                continue;
+            }
+            State.ApiKeys[key.Id] = key with { Invalidated = true, InvalidationTime = now };
+            invalidated.Add(key.Id);
+        }
+        if (invalidated.Count > 0) await realm.WriteStateAsync();
+        return new ApiKeyInvalidation(invalidated, previously);
+    }
+}

@@ -1,0 +1,44 @@
+using TrainedModelsOrleans.Api.Http;
+using TrainedModelsOrleans.Api.Security;
+using Xunit;
+
+namespace TrainedModelsOrleans.Api.Tests.Security;
+
+/// <summary>The HTTP layer's security rules as plain functions (no server): header parsing and the route→action table.</summary>
+public sealed class SecurityRulesTests
+{
+    private static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+
+    [Fact]
+    public void Basic_and_api_key_headers_are_read_as_es_reads_them()
+    {
+        Assert.Equal(new Credential.UserPassword("elastic", "pa:ss"), AuthorizationHeader.Parse("Basic " + B64("elastic:pa:ss")));
+        Assert.Equal(new Credential.UserPassword("elastic", "x"), AuthorizationHeader.Parse("basic " + B64("elastic:x")));
+        Assert.Equal(new Credential.ApiKey("id1", "secret"), AuthorizationHeader.Parse("ApiKey " + B64("id1:secret")));
+        Assert.IsType<Credential.None>(AuthorizationHeader.Parse(null));
+        Assert.IsType<Credential.None>(AuthorizationHeader.Parse(""));
+        Assert.IsType<Credential.None>(AuthorizationHeader.Parse("Bearer abc"));
+        Assert.IsType<Credential.Malformed>(AuthorizationHeader.Parse("Basic %%%"));
+        Assert.IsType<Credential.Malformed>(AuthorizationHeader.Parse("Basic " + B64("no-colon")));
+        Assert.IsType<Credential.Malformed>(AuthorizationHeader.Parse("ApiKey " + B64("id-only:")));
+        Assert.IsType<Credential.Malformed>(AuthorizationHeader.Parse("ApiKey " + Convert.ToBase64String([0xff, 0xfe, 0x3a, 0x41])));
+    }
+
+    [Fact]
+    public void Every_route_of_the_api_has_an_es_action_and_no_action_lacks_a_route()
+    {
+        var routes = RouteContracts.Routes.ToHashSet();
+        var missing = routes.Where(r => RouteActions.For(r) is null).ToArray();
+        Assert.True(missing.Length == 0, "routes without an action: " + string.Join(", ", missing));
+        var stray = RouteActions.Routes.Where(r => !routes.Contains(r)).ToArray();
+        Assert.True(stray.Length == 0, "actions without a route: " + string.Join(", ", stray));
+        Assert.All(RouteActions.Routes, r => Assert.StartsWith("cluster:", RouteActions.For(r), StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("POST /_ml/trained_models/{model_id}/deployment/_start", "cluster:admin/xpack/ml/trained_models/deployment/start")]
+    [InlineData("GET /_ml/trained_models/{model_id}/_stats", "cluster:monitor/xpack/ml/inference/stats/get")]
+    [InlineData("POST /_ml/trained_models/{model_id}/deployment/_infer", "cluster:monitor/xpack/ml/trained_models/deployment/infer")]
+    [InlineData("GET /", "cluster:monitor/main")]
+    public void Routes_carry_es_action_names(string route, string action) => Assert.Equal(action, RouteActions.For(route));
+}
