@@ -205,7 +205,7 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     {
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault>()) { LoseFirstStartAnswer = true };
         var output = new StringWriter();
-        using var http = new ServiceConnection(service.Node.BaseAddress).CreateHttpClient(faults);
+        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
         var uploader = new ModelUploader(new ElasticsearchClient(http),
             new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
             new LineUploadProgress(output), output);
