@@ -9,8 +9,31 @@ namespace TrainedModelsOrleans.Api;
 /// <summary>The Elasticsearch-compatible HTTP front end: a cluster client of the silos.</summary>
 public static class ElasticsearchApi
 {
-    /// <summary>The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br).</summary>
-    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services) => services.AddRequestDecompression();
+    /// <summary>
+    /// The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br) and the input
+    /// limits (section Input), which also become the JSON limits every parser of request bodies checks.
+    /// </summary>
+    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services, InputOptions? input = null)
+    {
+        input ??= new InputOptions();
+        if (input.Problems() is { Count: > 0 } problems) throw new InvalidOperationException(string.Join("; ", problems));
+        // The body parsers are plain static rules deep in the grains (an SDK caller's body is checked the same way).
+        Grains.Models.Parsing.JsonInputRules.Limits = input.JsonLimits;
+        return services.AddSingleton(input).AddRequestDecompression();
+    }
+
+    /// <summary>
+    /// Kestrel's side of the input limits: its own line and header ceilings above the API's (which answer with ES's body),
+    /// and the timeouts that close idle, slow-header and slow-body connections.
+    /// </summary>
+    public static void ApplyTo(this InputOptions input, Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits limits)
+    {
+        limits.MaxRequestLineSize = input.KestrelRequestLineCeiling;
+        limits.MaxRequestHeadersTotalSize = input.KestrelHeadersCeiling;
+        limits.KeepAliveTimeout = input.KeepAliveTimeout;
+        limits.RequestHeadersTimeout = input.RequestHeadersTimeout;
+        limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(input.MinRequestBodyBytesPerSecond, input.MinRequestBodyGracePeriod);
+    }
 
     /// <summary>ES's checks and error bodies first; then bodies sent compressed are inflated as endpoints read them.</summary>
     public static IApplicationBuilder UseElasticsearchApi(this IApplicationBuilder app) =>

@@ -11,7 +11,7 @@ namespace TrainedModelsOrleans.Api.Http;
 /// Every response says it is Elasticsearch (clients check the header); every failure leaves as an
 /// Elasticsearch error body; nothing a client sends can take the process down.
 /// </summary>
-public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogger<ElasticsearchMiddleware> logger)
+public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogger<ElasticsearchMiddleware> logger, InputOptions input)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -23,6 +23,7 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         var contentEncoding = context.Request.Headers.ContentEncoding;
         try
         {
+            CheckRequestHead(context, input);
             if (await RefusedAsync(context)) return;
             await next(context);
         }
@@ -72,7 +73,7 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
-            LogUnhandled(logger, context.Request.Method, context.Request.Path, error);
+            LogUnhandled(logger, context.Request.Method, LoggedText.Of(context.Request.Path.Value), error);
             Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 500, "exception", error.Message);
         }
@@ -81,13 +82,28 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             && context.GetEndpoint() is null)
         {
             await ElasticsearchErrors.WriteAsync(context, 400, "illegal_argument_exception",
-                $"no handler found for uri [{context.Request.Path}{context.Request.QueryString}] and method [{context.Request.Method}]");
+                $"no handler found for uri [{LoggedText.Of(context.Request.Path.Value + context.Request.QueryString.Value, 1024)}] and method [{LoggedText.Of(context.Request.Method, 64)}]");
         }
         else if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
         {
             await ElasticsearchErrors.WriteAsync(context, 405, "illegal_argument_exception",
-                $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
+                $"Incorrect HTTP method for uri [{LoggedText.Of(context.Request.Path.Value, 1024)}] and method [{LoggedText.Of(context.Request.Method, 64)}]");
         }
+    }
+
+    /// <summary>
+    /// A request line or header block over ES's limits (Kestrel's own ceilings are higher, so these answers carry ES's
+    /// body), and path values too long or with control characters, before they become a grain key or a row.
+    /// </summary>
+    private static void CheckRequestHead(HttpContext context, InputOptions input)
+    {
+        var request = context.Request;
+        var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "";
+        if (RequestHeadRules.CheckInitialLine(RequestHeadRules.InitialLineLength(request.Method, target, request.Protocol), input) is { } line)
+            throw line;
+        if (RequestHeadRules.CheckHeaders(RequestHeadRules.HeaderSize(request.Headers), input) is { } headers) throw headers;
+        foreach (var (name, value) in request.RouteValues)
+            if (value is string text && RequestHeadRules.CheckPathValue(name, text, input) is { } refused) throw refused;
     }
 
     /// <summary>
