@@ -1,4 +1,5 @@
 using TrainedModelsOrleans.Api.Http;
+using TrainedModelsOrleans.Grains.Errors;
 using Xunit;
 
 namespace TrainedModelsOrleans.Api.Tests;

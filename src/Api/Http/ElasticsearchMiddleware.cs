@@ -73,9 +73,13 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
-            LogUnhandled(logger, context.Request.Method, LoggedText.Of(context.Request.Path.Value), error);
+            // One bounded line with the request's text escaped (a message may echo an id of any length); the whole
+            // exception goes to Debug for whoever turns it on.
+            LogUnhandled(logger, LoggedText.Of(context.Request.Method, 16), LoggedText.Of(context.Request.Path.Value), error.GetType().Name,
+                LoggedText.Of(error.Message, 1024));
+            LogUnhandledDetail(logger, error);
             Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 500, "exception", error.Message);
+            await ElasticsearchErrors.WriteAsync(context, 500, "exception", LoggedText.Of(error.Message, 1024));
         }
 
         if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
@@ -184,6 +188,9 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 
     private static string FirstLine(string text) => text.IndexOf('\n') is var end and >= 0 ? text[..end].TrimEnd() : text;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}")]
-    private static partial void LogUnhandled(ILogger logger, string method, string path, Exception error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}: {ErrorType}: {Reason}")]
+    private static partial void LogUnhandled(ILogger logger, string method, string path, string errorType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The unhandled error's details")]
+    private static partial void LogUnhandledDetail(ILogger logger, Exception error);
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace TrainedModelsOrleans.Api.Http;
+namespace TrainedModelsOrleans.Grains.Errors;
 
 /// <summary>
 /// Text a client sent, made safe to write to a log line or an error reason: control characters (newlines, NUL, ESC)
