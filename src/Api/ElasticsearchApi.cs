@@ -14,15 +14,33 @@ namespace TrainedModelsOrleans.Api;
 public static class ElasticsearchApi
 {
     /// <summary>
-    /// The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br), and security
-    /// configured from the Security section.
+    /// The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br), security
+    /// configured from the Security section, and the input limits (section Input), which also become the JSON limits every
+    /// parser of request bodies checks.
     /// </summary>
-    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services, IConfiguration configuration, InputOptions? input = null)
     {
+        input ??= new InputOptions();
+        if (input.Problems() is { Count: > 0 } problems) throw new InvalidOperationException(string.Join("; ", problems));
+        // The body parsers are plain static rules deep in the grains (an SDK caller's body is checked the same way).
+        Grains.Models.Parsing.JsonInputRules.Limits = input.JsonLimits;
         services.Configure<SecurityOptions>(configuration.GetSection("Security"));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Authenticator>();
-        return services.AddRequestDecompression();
+        return services.AddSingleton(input).AddRequestDecompression();
+    }
+
+    /// <summary>
+    /// Kestrel's side of the input limits: its own line and header ceilings above the API's (which answer with ES's body),
+    /// and the timeouts that close idle, slow-header and slow-body connections.
+    /// </summary>
+    public static void ApplyTo(this InputOptions input, Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits limits)
+    {
+        limits.MaxRequestLineSize = input.KestrelRequestLineCeiling;
+        limits.MaxRequestHeadersTotalSize = input.KestrelHeadersCeiling;
+        limits.KeepAliveTimeout = input.KeepAliveTimeout;
+        limits.RequestHeadersTimeout = input.RequestHeadersTimeout;
+        limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(input.MinRequestBodyBytesPerSecond, input.MinRequestBodyGracePeriod);
     }
 
     /// <summary>

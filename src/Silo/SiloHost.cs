@@ -73,7 +73,9 @@ public sealed class SiloHost : IAsyncDisposable
             // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
             k.AddServerHeader = false;
         });
-        builder.Services.AddElasticsearchApi(builder.Configuration);
+        var input = builder.Configuration.GetSection(Api.Http.InputOptions.Section).Get<Api.Http.InputOptions>() ?? new Api.Http.InputOptions();
+        builder.WebHost.ConfigureKestrel(k => input.ApplyTo(k.Limits));
+        builder.Services.AddElasticsearchApi(builder.Configuration, input);
         builder.Services.AddPrometheusMetrics(settings.NodeName);
         if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
 

@@ -30,7 +30,7 @@ public sealed class ErrorMappingTests
 
     private static async Task<(int Status, JsonNode Body)> AnswerAsync(Exception thrown)
     {
-        var middleware = new ElasticsearchMiddleware(_ => throw thrown, NullLogger<ElasticsearchMiddleware>.Instance);
+        var middleware = new ElasticsearchMiddleware(_ => throw thrown, NullLogger<ElasticsearchMiddleware>.Instance, new InputOptions());
         var context = new DefaultHttpContext();
         context.Response.Body = new MemoryStream();
         await middleware.InvokeAsync(context);

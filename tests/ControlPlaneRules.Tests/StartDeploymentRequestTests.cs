@@ -239,7 +239,8 @@ public class StartDeploymentRequestTests
     public void A_deployment_id_must_follow_the_model_id_rules(string deploymentId)
     {
         var e = Expect.Error(() => Start(query: Query(("deployment_id", deploymentId))), 400, "action_request_validation_exception",
-            $"Invalid deployment_id; '{deploymentId}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start and end with alphanumeric");
+            // The id is quoted escaped (a NUL reads \u0000), as every echo of a client's text is.
+            $"Invalid deployment_id; '{Grains.Errors.LoggedText.Of(deploymentId)}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start and end with alphanumeric");
         Assert.DoesNotContain("cannot contain more than", e.Reason, StringComparison.Ordinal);
     }
 

@@ -15,6 +15,12 @@ namespace TrainedModelsOrleans.Api.Endpoints;
 /// <summary>The trained-model store: _ml/trained_models (PUT, GET, DELETE, definition parts, vocabulary).</summary>
 public static class TrainedModelEndpoints
 {
+    // As PutTrainedModelSettings read it: comments allowed, as deep as the input limits allow.
+    private static System.Text.Json.JsonDocumentOptions ConfigDocumentOptions => new()
+    {
+        CommentHandling = System.Text.Json.JsonCommentHandling.Skip, MaxDepth = Grains.Models.Parsing.JsonInputRules.Limits.MaxNestingDepth + 1,
+    };
+
     public static IEndpointRouteBuilder MapTrainedModelEndpoints(this IEndpointRouteBuilder app)
     {
         var models = app.MapGroup("/_ml/trained_models");
@@ -27,7 +33,7 @@ public static class TrainedModelEndpoints
             PutTrainedModelSettings.Parse(model_id, body, defer, wait);
             var put = new PutTrainedModelRequest
             {
-                ModelId = model_id, Config = JsonNode.Parse(body)!.AsObject(), DeferDefinitionDecompression = defer, WaitForCompletion = wait,
+                ModelId = model_id, Config = JsonNode.Parse(body, documentOptions: ConfigDocumentOptions)!.AsObject(), DeferDefinitionDecompression = defer, WaitForCompletion = wait,
             };
             var response = await grains.GetGrain<ITrainedModelGrain>(model_id).Put(put);
             Warnings.Add(request.HttpContext.Response, response.Warnings);

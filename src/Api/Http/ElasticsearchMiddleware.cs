@@ -11,7 +11,7 @@ namespace TrainedModelsOrleans.Api.Http;
 /// Every response says it is Elasticsearch (clients check the header); every failure leaves as an
 /// Elasticsearch error body; nothing a client sends can take the process down.
 /// </summary>
-public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogger<ElasticsearchMiddleware> logger)
+public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogger<ElasticsearchMiddleware> logger, InputOptions input)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -23,6 +23,7 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         var contentEncoding = context.Request.Headers.ContentEncoding;
         try
         {
+            CheckRequestHead(context, input);
             if (await RefusedAsync(context)) return;
             await next(context);
         }
@@ -72,22 +73,41 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
-            LogUnhandled(logger, context.Request.Method, context.Request.Path, error);
+            // One bounded line with the request's text escaped (a message may echo an id of any length); the whole
+            // exception goes to Debug for whoever turns it on.
+            LogUnhandled(logger, LoggedText.Of(context.Request.Method, 16), LoggedText.Of(context.Request.Path.Value), error.GetType().Name,
+                LoggedText.Of(error.Message, 1024));
+            LogUnhandledDetail(logger, error);
             Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 500, "exception", error.Message);
+            await ElasticsearchErrors.WriteAsync(context, 500, "exception", LoggedText.Of(error.Message, 1024));
         }
 
         if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
             && context.GetEndpoint() is null)
         {
             await ElasticsearchErrors.WriteAsync(context, 400, "illegal_argument_exception",
-                $"no handler found for uri [{context.Request.Path}{context.Request.QueryString}] and method [{context.Request.Method}]");
+                $"no handler found for uri [{LoggedText.Of(context.Request.Path.Value + context.Request.QueryString.Value, 1024)}] and method [{LoggedText.Of(context.Request.Method, 64)}]");
         }
         else if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
         {
             await ElasticsearchErrors.WriteAsync(context, 405, "illegal_argument_exception",
-                $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}]");
+                $"Incorrect HTTP method for uri [{LoggedText.Of(context.Request.Path.Value, 1024)}] and method [{LoggedText.Of(context.Request.Method, 64)}]");
         }
+    }
+
+    /// <summary>
+    /// A request line or header block over ES's limits (Kestrel's own ceilings are higher, so these answers carry ES's
+    /// body), and path values too long or with control characters, before they become a grain key or a row.
+    /// </summary>
+    private static void CheckRequestHead(HttpContext context, InputOptions input)
+    {
+        var request = context.Request;
+        var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "";
+        if (RequestHeadRules.CheckInitialLine(RequestHeadRules.InitialLineLength(request.Method, target, request.Protocol), input) is { } line)
+            throw line;
+        if (RequestHeadRules.CheckHeaders(RequestHeadRules.HeaderSize(request.Headers), input) is { } headers) throw headers;
+        foreach (var (name, value) in request.RouteValues)
+            if (value is string text && RequestHeadRules.CheckPathValue(name, text, input) is { } refused) throw refused;
     }
 
     /// <summary>
@@ -168,6 +188,9 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 
     private static string FirstLine(string text) => text.IndexOf('\n') is var end and >= 0 ? text[..end].TrimEnd() : text;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}")]
-    private static partial void LogUnhandled(ILogger logger, string method, string path, Exception error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}: {ErrorType}: {Reason}")]
+    private static partial void LogUnhandled(ILogger logger, string method, string path, string errorType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The unhandled error's details")]
+    private static partial void LogUnhandledDetail(ILogger logger, Exception error);
 }

@@ -13,6 +13,8 @@ public static class RequestBody
         await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
         if (required && buffer.Length == 0)
             throw new ElasticsearchException(400, "parse_exception", "request body is required");
+        // Bad UTF-8, an unpaired surrogate, too deep or too long: refused before any parser makes strings of it.
+        Grains.Models.Parsing.JsonInputRules.Check(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         return buffer.ToArray();
     }
 }

@@ -133,6 +133,9 @@ public static class RouteContracts
     /// <summary>Every line's route ("GET /_ml/info"), for the tables kept beside this one (RouteActions).</summary>
     public static IEnumerable<string> Routes => Table.Keys;
 
+    /// <summary>Every line of the table (the hostile-input property test drives its requests from it).</summary>
+    public static IReadOnlyCollection<RouteContract> All => Table.Values;
+
     /// <summary>The line of an endpoint ("GET /_ml/info"), or null for a route the table does not have.</summary>
     public static RouteContract? Find(string method, string pattern) =>
         Table.GetValueOrDefault($"{(method == HttpMethods.Head ? HttpMethods.Get : method)} {Normalize(pattern)}");

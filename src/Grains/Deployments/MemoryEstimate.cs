@@ -14,7 +14,8 @@ public static class MemoryEstimate
         if (parameters.PerDeploymentMemoryBytes > 0 || parameters.PerAllocationMemoryBytes > 0)
             estimate = Math.Max(estimate, parameters.PerDeploymentMemoryBytes
                                           + parameters.PerAllocationMemoryBytes * parameters.NumberOfAllocations + modelBytes);
-        if (cacheSizeBytes is long cache && cache > modelBytes) estimate += cache - modelBytes;
+        // Saturates: a cache_size of 9223372036854775807b means "more than any node has", not a negative sum.
+        if (cacheSizeBytes is long cache && cache > modelBytes) estimate = cache - modelBytes > long.MaxValue - estimate ? long.MaxValue : estimate + (cache - modelBytes);
         return estimate;
     }
 }

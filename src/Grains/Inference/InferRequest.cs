@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Models.Parsing;
 using TrainedModelsOrleans.Grains.Serving;
 
 namespace TrainedModelsOrleans.Grains.Inference;
@@ -15,16 +16,17 @@ public sealed record InferRequest(JsonArray Docs, JsonObject? InferenceConfig, T
     public const string ParserName = "infer_trained_model_request";
     public static readonly TimeValue DefaultTimeout = TimeValue.FromSeconds(10);
 
-    // ES parses with strict duplicate detection and allows comments.
-    private static readonly JsonDocumentOptions DocumentOptions = new()
+    // ES parses with strict duplicate detection and allows comments; the depth was checked before (JsonInputRules).
+    private static JsonDocumentOptions DocumentOptions => new()
     {
-        MaxDepth = 256, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip,
+        MaxDepth = JsonInputRules.Limits.MaxNestingDepth + 1, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip,
     };
 
     public static InferRequest Parse(byte[] body, IReadOnlyDictionary<string, string?> query, bool deploymentPath)
     {
         if (body.Length == 0 || body.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
             throw ElasticsearchException.BadRequest("requires body");
+        JsonInputRules.Check(body);
         JsonObject root;
         try
         {

@@ -60,14 +60,17 @@ public static class TensorDocuments
             if (input.Shape[i] >= 0 && input.Shape[i] != shape[i])
                 throw Invalid(index, path + "][shape", $"dimension [{i}] is {shape[i]}, but input [{input.Name}] needs {input.Shape[i]}");
         if (tensor["data"] is not JsonArray data) throw Invalid(index, path + "][data", "must be a flat array of numbers");
-        var count = shape.Aggregate(1L, (a, d) => a * d);
+        long count;
+        try { count = shape.Aggregate(1L, (a, d) => checked(a * d)); }
+        catch (OverflowException) { throw Invalid(index, path + "][shape", $"[{string.Join(",", shape)}] has more elements than a tensor can hold"); }
         if (data.Count != count) throw Invalid(index, path + "][data", $"has {data.Count} values, but shape [{string.Join(",", shape)}] needs {count}");
         try
         {
             Array values = input.ElementType switch
             {
-                "float" => data.Select(v => v!.GetValue<float>()).ToArray(),
-                "double" => data.Select(v => v!.GetValue<double>()).ToArray(),
+                // ES refuses non-finite floats in float fields; 1e39 would otherwise become Infinity and come back as "NaN".
+                "float" => data.Select(v => Finite(v!.GetValue<float>())).ToArray(),
+                "double" => data.Select(v => Finite(v!.GetValue<double>())).ToArray(),
                 "int64" => data.Select(v => v!.GetValue<long>()).ToArray(),
                 "int32" => data.Select(v => v!.GetValue<int>()).ToArray(),
                 "uint8" => data.Select(v => v!.GetValue<byte>()).ToArray(),
@@ -78,9 +81,13 @@ public static class TensorDocuments
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or NullReferenceException or OverflowException)
         {
-            throw Invalid(index, path + "][data", $"must hold only {input.ElementType} values");
+            throw Invalid(index, path + "][data", $"must hold only finite {input.ElementType} values");
         }
     }
+
+    private static float Finite(float value) => float.IsFinite(value) ? value : throw new OverflowException();
+
+    private static double Finite(double value) => double.IsFinite(value) ? value : throw new OverflowException();
 
     private static ElasticsearchException Invalid(int index, string path, string rule) =>
         ElasticsearchException.BadRequest($"[docs][{index}]{(path.Length > 0 ? "[" + path + "]" : "")} {rule}");

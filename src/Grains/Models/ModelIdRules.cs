@@ -1,11 +1,13 @@
 using System.Text.RegularExpressions;
+using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models.Parsing;
 
 namespace TrainedModelsOrleans.Grains.Models;
 
 /// <summary>
 /// Elasticsearch's id rules (core/ml/utils/MlStrings.java: isValidId, hasValidLengthForId,
-/// ID_LENGTH_LIMIT) with the message templates of core/ml/job/messages/Messages.java.
+/// ID_LENGTH_LIMIT) with the message templates of core/ml/job/messages/Messages.java; the id in a message is escaped
+/// and cut to a bounded prefix (ES echoes it whole).
 /// </summary>
 public static partial class ModelIdRules
 {
@@ -22,11 +24,11 @@ public static partial class ModelIdRules
 
     /// <summary>Messages.INVALID_ID.</summary>
     public static string InvalidIdMessage(string field, string id) =>
-        $"Invalid {field}; '{id}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start and end with alphanumeric";
+        $"Invalid {field}; '{LoggedText.Of(id)}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; must start and end with alphanumeric";
 
     /// <summary>Messages.ID_TOO_LONG.</summary>
     public static string IdTooLongMessage(string field, string id) =>
-        $"Invalid {field}; '{id}' cannot contain more than {IdLengthLimit} characters.";
+        $"Invalid {field}; '{LoggedText.Of(id)}' cannot contain more than {IdLengthLimit} characters.";
 
     /// <summary>The id errors ES's validation adds, in its order (both can apply).</summary>
     public static IReadOnlyList<string> Errors(string id, string field = "model_id")

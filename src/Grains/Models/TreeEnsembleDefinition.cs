@@ -68,6 +68,8 @@ public sealed record TreeEnsembleDefinition(TrainedModelNode TrainedModel, IRead
             if (preprocessors is { Count: > 1 } && !ordered)
                 throw EsErrors.IllegalArgument("preprocessors must be an array of preprocessor objects");
             if (model is null) throw EsErrors.IllegalArgument("[trained_model] must not be null.");
+            if (EnsembleNesting(model) is var nesting and > MaxEnsembleNesting)
+                throw EsErrors.BadRequest($"[trained_model] nests ensembles [{nesting}] levels deep; at most [{MaxEnsembleNesting}] are allowed");
             return new TreeEnsembleDefinition(model, preprocessors ?? []);
         }
         catch (ElasticsearchException e)
@@ -75,6 +77,16 @@ public sealed record TreeEnsembleDefinition(TrainedModelNode TrainedModel, IRead
             throw ObjectParser.At(e, item.End);
         }
     }
+
+    /// <summary>
+    /// Ensembles inside ensembles: ES's own models nest one level (an ensemble of trees); every part of the service that
+    /// walks a model recursively (validation, inference, the stored state's serializer, 64 levels of JSON) stays far
+    /// from its limits below this.
+    /// </summary>
+    public const int MaxEnsembleNesting = 8;
+
+    private static int EnsembleNesting(TrainedModelNode model) =>
+        model is EnsembleModel ensemble ? 1 + (ensemble.Models.Count == 0 ? 0 : ensemble.Models.Max(EnsembleNesting)) : 0;
 
     internal static Dictionary<string, Func<JsonItem, TrainedModelNode>> ModelParsers(JsonBody body) => new()
     {

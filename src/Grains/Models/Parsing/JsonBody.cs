@@ -82,7 +82,11 @@ internal sealed class JsonBody
     {
         var bytes = body.ToArray();
         if (IsBlank(bytes)) throw EsErrors.Parse("request body is required");
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 512 });
+        JsonInputRules.Check(bytes);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions
+        {
+            CommentHandling = JsonCommentHandling.Skip, MaxDepth = JsonInputRules.Limits.MaxNestingDepth + 1,
+        });
         var parsed = new JsonBody(bytes);
         try
         {
