@@ -57,7 +57,7 @@ public sealed class HostileInputLogTests : IAsyncLifetime
             "--Node:Processors=2",
             "--Logging:LogLevel:TrainedModelsOrleans=Debug",
         ], TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = TestSecurity.Client(node.BaseAddress, TimeSpan.FromSeconds(60));
         var model = MlApi.NewId("logged");
         await http.UploadOnnxModelAsync(model, TestOnnxModels.Mlp());
         var escapedShort = Uri.EscapeDataString(HostileId[..3000]);

@@ -51,7 +51,7 @@ public sealed class SlowClientTests(ServiceFixture service) : IClassFixture<Serv
         await client.ConnectAsync(service.Node.BaseAddress.Host, service.Node.BaseAddress.Port, deadline.Token);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "PUT /_ingest/pipeline/lying HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"processors\":[]}"), deadline.Token);
+            $"PUT /_ingest/pipeline/lying HTTP/1.1\r\nHost: x\r\nAuthorization: {TestSecurity.Elastic}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"processors\":[]}}"), deadline.Token);
         (await service.GetAsync("/")).AssertOk();
         // The rest never comes: the connection ends (Kestrel's minimum body rate), with no pipeline made.
         using var received = new MemoryStream();
@@ -70,7 +70,7 @@ public sealed class SlowClientTests(ServiceFixture service) : IClassFixture<Serv
         var stream = client.GetStream();
         const string body = "{\"processors\":[]}";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"PUT /_ingest/pipeline/short HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 5\r\n\r\n{body}"), deadline.Token);
+            $"PUT /_ingest/pipeline/short HTTP/1.1\r\nHost: x\r\nAuthorization: {TestSecurity.Elastic}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 5\r\n\r\n{body}"), deadline.Token);
         using var received = new MemoryStream();
         await stream.CopyToAsync(received, deadline.Token);
         var answer = Encoding.UTF8.GetString(received.ToArray());
