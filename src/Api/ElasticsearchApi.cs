@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TrainedModelsOrleans.Grains.Limits;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Api.Http;
 
@@ -9,8 +12,13 @@ namespace TrainedModelsOrleans.Api;
 /// <summary>The Elasticsearch-compatible HTTP front end: a cluster client of the silos.</summary>
 public static class ElasticsearchApi
 {
-    /// <summary>The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br).</summary>
-    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services) => services.AddRequestDecompression();
+    /// <summary>The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br), the limits, the upload slots.</summary>
+    public static IServiceCollection AddElasticsearchApi(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new ServiceLimits(sp.GetRequiredService<IOptions<ServiceLimitsOptions>>().Value));
+        services.TryAddSingleton<DefinitionUploads>();
+        return services.AddRequestDecompression();
+    }
 
     /// <summary>ES's checks and error bodies first; then bodies sent compressed are inflated as endpoints read them.</summary>
     public static IApplicationBuilder UseElasticsearchApi(this IApplicationBuilder app) =>

@@ -56,6 +56,8 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<InferenceRouter>();
         services.TryAddSingleton<DirectInference>();
         services.TryAddSingleton<TreeModels>();
+        // Hosts bind the limits to configuration (AddServiceLimits); a host that does not gets the defaults.
+        services.TryAddSingleton(sp => new Limits.ServiceLimits(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Limits.ServiceLimitsOptions>>().Value));
         services.TryAddSingleton<WakeRequests>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();
