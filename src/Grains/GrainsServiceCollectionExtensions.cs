@@ -21,6 +21,7 @@ public static class GrainsServiceCollectionExtensions
     {
         silo.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         silo.AddIncomingGrainCallFilter<Errors.DatabaseUnavailableFilter>();
+        silo.AddIncomingGrainCallFilter<Errors.UnknownIdDeactivationFilter>();
         silo.UseTransactions();
         var services = silo.Services;
         // Transactional state rows name their transactions' participants; JSON must read them back (see the converter).

@@ -1,6 +1,9 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Runtime;
 using TrainedModelsOrleans.TestSupport;
 using Xunit;
 
@@ -121,5 +124,76 @@ internal static class TreeEnsembles
         using (var stream = new GZipStream(gzip, CompressionLevel.Fastest))
             stream.Write(Encoding.UTF8.GetBytes(Definition(trees, depth)));
         return $$$"""{"input":{"field_names":["f0","f1"]},"inference_config":{"regression":{}},"compressed_definition":"{{{Convert.ToBase64String(gzip.ToArray())}}}"}""";
+    }
+}
+
+public sealed class UnknownIdFloodTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+{
+    private static readonly string[] PerIdGrainTypes = ["TrainedModelGrain", "IngestPipelineGrain", "ModelAliasGrain", "DeploymentGrain"];
+
+    [Fact]
+    public async Task A_flood_of_unknown_ids_leaves_no_rows_and_no_activations()
+    {
+        // A known model, so that the flood's _infer and alias requests get past their first checks.
+        (await service.PutAsync("/_ml/trained_models/flood-known", TreeEnsembles.Config(2, 1))).AssertOk();
+        var management = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var rowsBefore = await RowCountsAsync();
+        var activationsBefore = await PerIdActivationsAsync(management);
+
+        var random = new Random(14);
+        Func<string, Task<Response>>[] requests =
+        [
+            id => service.GetAsync($"/_ml/trained_models/{id}"),
+            id => service.DeleteAsync($"/_ml/trained_models/{id}"),
+            id => service.PutAsync($"/_ml/trained_models/{id}/definition/0", """{"definition":"QUJD","total_definition_length":3,"total_parts":1}"""),
+            id => service.PutAsync($"/_ml/trained_models/{id}/vocabulary", """{"vocabulary":["a"]}"""),
+            id => service.PostAsync($"/_ml/trained_models/{id}/_infer", """{"docs":[{"f0":1}]}"""),
+            id => service.PostAsync($"/_ml/trained_models/{id}/deployment/_stop"),
+            id => service.PostAsync($"/_ml/trained_models/{id}/deployment/_update", """{"number_of_allocations":1}"""),
+            id => service.PostAsync($"/_ml/trained_models/{id}/deployment/cache/_clear"),
+            id => service.DeleteAsync($"/_ml/trained_models/flood-known/model_aliases/{id}"),
+            id => service.PutAsync($"/_ml/trained_models/{id}/model_aliases/alias-{id}"),
+            id => service.GetAsync($"/_ingest/pipeline/{id}"),
+            id => service.DeleteAsync($"/_ingest/pipeline/{id}"),
+        ];
+        var statuses = new List<int>();
+        for (var batch = 0; batch < 50; batch++)
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
+                requests[random.Next(requests.Length)]($"unknown-{random.Next():x8}")));
+            statuses.AddRange(answers.Select(a => (int)a.Status));
+        }
+        Assert.Equal(1_000, statuses.Count);
+        Assert.All(statuses, s => Assert.InRange(s, 200, 499));
+
+        Assert.Equal(rowsBefore, await RowCountsAsync());
+        // Deactivation follows each call at once; allow the runtime a bounded while to finish it.
+        var activations = await PerIdActivationsAsync(management);
+        for (var attempt = 0; attempt < 100 && activations > activationsBefore; attempt++)
+        {
+            await Task.Delay(100);
+            activations = await PerIdActivationsAsync(management);
+        }
+        var byType = string.Join(", ", (await management.GetSimpleGrainStatistics()).Where(s => s.ActivationCount > 0).Select(s => $"{s.GrainType} {s.ActivationCount}"));
+        Assert.True(activations <= activationsBefore, $"{activations} activations of per-id grains remain, {activationsBefore} before the flood: {byType}");
+    }
+
+    private static async Task<int> PerIdActivationsAsync(IManagementGrain management) =>
+        (await management.GetSimpleGrainStatistics())
+            .Where(s => PerIdGrainTypes.Any(t => s.GrainType.Contains(t, StringComparison.Ordinal)))
+            .Sum(s => s.ActivationCount);
+
+    /// <summary>Every table's row count (the service's and Orleans' tables alike), by name.</summary>
+    private async Task<Dictionary<string, long>> RowCountsAsync()
+    {
+        var tables = new List<string>();
+        await using (var list = service.Database.DataSource.CreateCommand(
+            "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"))
+        await using (var reader = await list.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        var counts = new Dictionary<string, long>();
+        foreach (var table in tables)
+            counts[table] = await service.Database.ScalarAsync<long>($"SELECT count(*) FROM {table}");
+        return counts;
     }
 }

@@ -29,12 +29,17 @@ public sealed class TrainedModelGrain(
     TimeProvider clock,
     Serving.LocalNode node,
     Limits.ServiceLimits limits,
-    ILogger<TrainedModelGrain> logger) : Grain, ITrainedModelGrain, ILegacyModelImport
+    ILogger<TrainedModelGrain> logger) : Grain, ITrainedModelGrain, ILegacyModelImport, IKeyedByUserId
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private TrainedModelRecord? _committed;
 
     private string ModelId => this.GetPrimaryKeyString();
+
+    /// <summary>This activation never committed, holds no model, and no change is in its turn.</summary>
+    bool IKeyedByUserId.HoldsNothing(bool callFoundNothing) => !_committedHere && _turn.CurrentCount == 1 && _committed?.Config is null;
+
+    private bool _committedHere;
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
     public Task<PutTrainedModelResponse> Put(PutTrainedModelRequest given) => InTurnAsync(async current =>
@@ -199,6 +204,7 @@ public sealed class TrainedModelGrain(
     /// <summary>Commits <paramref name="record"/> together with what <paramref name="alongside"/> does in the same transaction.</summary>
     private async Task CommitAsync(TrainedModelRecord record, Func<Task>? alongside = null)
     {
+        _committedHere = true;
         await transactions.RunAsync(async () =>
         {
             if (alongside is not null) await alongside();
