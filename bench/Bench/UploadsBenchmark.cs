@@ -39,7 +39,7 @@ public static class UploadsBenchmark
             await using var service = BenchProcess.Start(name, "dotnet",
             [
                 Path.Combine(AppContext.BaseDirectory, "TrainedModelsOrleans.Silo.dll"),
-                $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={await newDatabase("uploads_" + gc.Name)}", $"--Node:Name={name}",
+                $"--Urls={baseAddress}", $"--ConnectionStrings:Postgres={await newDatabase("uploads_" + gc.Name.Replace('-', '_'))}", $"--Node:Name={name}",
                 $"--Node:SiloPort={BenchPorts.Free()}", $"--Node:GatewayPort={BenchPorts.Free()}",
                 $"--DataDirectory={Path.Combine(folder, name)}", "--Logging:LogLevel:Default=Warning",
             ], AppContext.BaseDirectory, new Dictionary<string, string>(gc.Environment));

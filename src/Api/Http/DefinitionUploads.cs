@@ -17,14 +17,13 @@ public sealed class DefinitionUploads(ServiceLimits limits)
 
     private readonly SemaphoreSlim _slots = new(limits.Options.MaxConcurrentDefinitionUploads, limits.Options.MaxConcurrentDefinitionUploads);
     private int _inFlight;
-    private int _largeSinceCollection;
 
     public async Task StoreAsync(string modelId, string part, HttpRequest request, Func<DefinitionPart, Task> store)
     {
         if (!await _slots.WaitAsync(limits.Options.DefinitionUploadWait, request.HttpContext.RequestAborted))
             throw limits.UploadsBusy();
         Interlocked.Increment(ref _inFlight);
-        if (request.ContentLength >= LargeBody) Interlocked.Exchange(ref _largeSinceCollection, 1);
+        var large = request.ContentLength >= LargeBody;
         try
         {
             // Read in its own method: the body is garbage once the part is decoded, before the (long) store.
@@ -33,18 +32,23 @@ public sealed class DefinitionUploads(ServiceLimits limits)
         finally
         {
             _slots.Release();
-            if (Interlocked.Decrement(ref _inFlight) == 0 && Interlocked.Exchange(ref _largeSinceCollection, 0) == 1)
-                _ = Task.Run(GiveMemoryBack);
+            var last = Interlocked.Decrement(ref _inFlight) == 0;
+            if (large) _ = Task.Run(() => GiveMemoryBack(last));
         }
     }
 
     /// <summary>
-    /// Large bodies and decoded parts are garbage in the large object heap once stored, but nothing collects that heap
-    /// while the node idles (no allocations, no gen2 budget reached): measured, RSS stayed at 3.6× its start a minute
-    /// after 8 uploads of 89 MB. When the last upload in flight ends, one full compacting collection returns it to the
-    /// OS. Uploads are rare control-plane events; the pause is one gen2 collection of the node's heap.
+    /// A large part's body and bytes are garbage in the large object heap once stored, and the GC collects that heap only
+    /// in a gen2 collection, which an idle node may not run for a long time: measured, RSS stayed at 3.6× its start a
+    /// minute after 8 uploads of 89 MB, and the peak held every upload's garbage. So after each large part a full
+    /// collection frees them; after the last one in flight, an aggressive one also gives the memory back to the OS.
+    /// Uploads are rare control-plane events; the cost is one gen2 collection of the node's heap per large part.
     /// </summary>
-    private static void GiveMemoryBack() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    private static void GiveMemoryBack(bool lastInFlight)
+    {
+        if (lastInFlight) GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        else GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
+    }
 
     private async Task<DefinitionPart> ReadAsync(string modelId, string part, HttpRequest request)
     {

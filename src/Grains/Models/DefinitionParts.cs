@@ -164,7 +164,7 @@ public sealed class DefinitionAssembly
 /// <summary>
 /// Reads a definition part's body once: the <c>definition</c> value is base64-decoded straight from the body's UTF-8
 /// bytes into one array of its decoded size (no string, no copies of the body), so a part costs its body and its
-/// bytes. The rest of the body (the definition's value blanked in the caller's array, which this takes over) goes through <see cref="DefinitionPartRequest.Parse(string, string, ReadOnlySpan{byte})"/>
+/// bytes. The rest of the body (on an error, with the definition's value blanked in the caller's array) goes through <see cref="DefinitionPartRequest.Parse(string, string, ReadOnlySpan{byte})"/>
 /// (ES's parser and texts). A body this cannot read that way (an escaped or invalid definition, broken JSON) is parsed
 /// whole by that parser, which answers its error.
 /// </summary>
@@ -176,11 +176,23 @@ public static class DefinitionPartBody
             || FindDefinition(body) is not var (start, length)
             || DecodeBase64(body.AsSpan(start, length)) is not { } definition)
             return DefinitionPartRequest.Parse(modelId, partFromPath, body);
-        // The rest of the body goes through ES's parser with the definition's value blanked in place: "" and then
-        // spaces, so every error location is where the client wrote it.
-        body[start] = (byte)'"';
-        body.AsSpan(start + 1, length).Fill((byte)' ');
-        var parsed = DefinitionPartRequest.Parse(modelId, partFromPath, body);
+        DefinitionPart parsed;
+        try
+        {
+            // The rest of the body, without the definition's characters, through ES's parser: a few bytes to copy.
+            var rest = new byte[body.Length - length];
+            body.AsSpan(0, start).CopyTo(rest);
+            body.AsSpan(start + length).CopyTo(rest.AsSpan(start));
+            parsed = DefinitionPartRequest.Parse(modelId, partFromPath, rest);
+        }
+        catch (ElasticsearchException)
+        {
+            // Its error must carry the location the client wrote: parse again with the definition blanked in place
+            // ("" and then spaces, the body's length unchanged).
+            body[start] = (byte)'"';
+            body.AsSpan(start + 1, length).Fill((byte)' ');
+            parsed = DefinitionPartRequest.Parse(modelId, partFromPath, body);
+        }
         return DefinitionPartRequest.Validate(parsed with { Definition = definition });
     }
 
