@@ -54,7 +54,10 @@ public static class PeersBenchmark
             // Server GC as before .NET 8: one heap per core from the start.
             "server" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_GCDynamicAdaptationMode"] = "0" }),
             "workstation" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1" }),
-            _ => throw new ArgumentException($"unknown GC mode [{name}]: one of default, datas, server, workstation"),
+            // The silo's default with GCConserveMemory (0-9; 5: compact the large object heap when fragmentation passes 50%).
+            "conserve" => new(name, new Dictionary<string, string> { ["DOTNET_GCConserveMemory"] = "5" }),
+            "workstation-conserve" => new(name, new Dictionary<string, string> { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "1", ["DOTNET_GCConserveMemory"] = "5" }),
+            _ => throw new ArgumentException($"unknown GC mode [{name}]: one of default, datas, server, workstation, conserve, workstation-conserve"),
         };
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|adaptive|inference|text|cluster|peers|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers: one service process per GC mode)] [--model tiny|medium (peers)]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|adaptive|inference|text|cluster|peers|uploads|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers, uploads: one service process per GC mode)] [--model tiny|medium (peers)]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -68,6 +68,13 @@ try
         var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(PeersBenchmark.GcMode.Parse).ToArray();
         await PeersBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromSeconds(seconds), gcModes, PeersBenchmark.PeerModel.Parse(OptionValue("--model") ?? "tiny"), Console.Out);
+    }
+    if (suite is "uploads" or "all")
+    {
+        Console.Error.WriteLine("uploads: 4 sequential + 4 concurrent ~89 MB definition parts; RSS at start, peak, 60 s after ...");
+        var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(PeersBenchmark.GcMode.Parse).ToArray();
+        await UploadsBenchmark.RunAsync(NewDatabaseAsync, gcModes, TimeSpan.FromSeconds(60), Console.Out);
     }
     if (suite is "adaptive" or "all")
     {

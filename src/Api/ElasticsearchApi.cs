@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using TrainedModelsOrleans.Grains.Limits;
 using TrainedModelsOrleans.Api.Endpoints;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Api.Security;
@@ -15,8 +16,8 @@ public static class ElasticsearchApi
 {
     /// <summary>
     /// The services the API's pipeline needs: request decompression (Content-Encoding: gzip, deflate, br), security
-    /// configured from the Security section, and the input limits (section Input), which also become the JSON limits every
-    /// parser of request bodies checks.
+    /// configured from the Security section, the input limits (section Input), which also become the JSON limits every
+    /// parser of request bodies checks, the service limits and the definition upload slots.
     /// </summary>
     public static IServiceCollection AddElasticsearchApi(this IServiceCollection services, IConfiguration configuration, InputOptions? input = null)
     {
@@ -27,6 +28,8 @@ public static class ElasticsearchApi
         services.Configure<SecurityOptions>(configuration.GetSection("Security"));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Authenticator>();
+        services.TryAddSingleton(sp => new ServiceLimits(sp.GetRequiredService<IOptions<ServiceLimitsOptions>>().Value));
+        services.TryAddSingleton<DefinitionUploads>();
         return services.AddSingleton(input).AddRequestDecompression();
     }
 

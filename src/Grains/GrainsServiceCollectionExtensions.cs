@@ -21,6 +21,7 @@ public static class GrainsServiceCollectionExtensions
     {
         silo.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
         silo.AddIncomingGrainCallFilter<Errors.DatabaseUnavailableFilter>();
+        silo.AddIncomingGrainCallFilter<Errors.UnknownIdDeactivationFilter>();
         silo.UseTransactions();
         var services = silo.Services;
         // Transactional state rows name their transactions' participants; JSON must read them back (see the converter).
@@ -56,6 +57,8 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<InferenceRouter>();
         services.TryAddSingleton<DirectInference>();
         services.TryAddSingleton<TreeModels>();
+        // Hosts bind the limits to configuration (AddServiceLimits); a host that does not gets the defaults.
+        services.TryAddSingleton(sp => new Limits.ServiceLimits(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Limits.ServiceLimitsOptions>>().Value));
         services.TryAddSingleton<WakeRequests>();
         services.TryAddSingleton(settings ?? new MlSettings());
         services.TryAddSingleton<NodeAgentService>();

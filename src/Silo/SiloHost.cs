@@ -15,6 +15,7 @@ using Microsoft.Extensions.Options;
 using TrainedModelsOrleans.Grains;
 using TrainedModelsOrleans.Grains.Cluster;
 using TrainedModelsOrleans.Grains.Deployments;
+using TrainedModelsOrleans.Grains.Limits;
 using TrainedModelsOrleans.Grains.Serving;
 using TrainedModelsOrleans.Grains.Wire;
 using TrainedModelsOrleans.Silo.Storage;
@@ -66,10 +67,12 @@ public sealed class SiloHost : IAsyncDisposable
         using var startupTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         startupTimeout.CancelAfter(TimeSpan.FromMinutes(2));
 
+        builder.Services.AddServiceLimits(builder.Configuration.GetSection(ServiceLimitsOptions.Section));
+        var limits = builder.Configuration.GetSection(ServiceLimitsOptions.Section).Get<ServiceLimitsOptions>() ?? new ServiceLimitsOptions();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            // Elasticsearch's http.max_content_length default: 100mb.
-            k.Limits.MaxRequestBodySize = 100L * 1024 * 1024;
+            // Elasticsearch's http.max_content_length (default 100mb): Kestrel refuses a longer body as it arrives.
+            k.Limits.MaxRequestBodySize = limits.MaxContentLength;
             // Elasticsearch sends no Server header; clients identify it by X-Elastic-Product.
             k.AddServerHeader = false;
         });

@@ -7,6 +7,7 @@ using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Inference;
+using TrainedModelsOrleans.Grains.Limits;
 using TrainedModelsOrleans.Grains.Serving;
 
 namespace TrainedModelsOrleans.Api.Endpoints;
@@ -24,10 +25,10 @@ public static class TensorInferEndpoint
     /// The route's handler as a plain request delegate: no parameter binding and no request services scope per request
     /// (minimal APIs' generated binding cost more than the rest of the routing); its singletons come from the caller.
     /// </summary>
-    public static RequestDelegate Handler(IGrainFactory grains, DirectInference? direct) =>
-        context => InferAsync(context, grains, direct);
+    public static RequestDelegate Handler(IGrainFactory grains, DirectInference? direct, ServiceLimits limits) =>
+        context => InferAsync(context, grains, direct, limits);
 
-    private static async Task InferAsync(HttpContext context, IGrainFactory grains, DirectInference? direct)
+    private static async Task InferAsync(HttpContext context, IGrainFactory grains, DirectInference? direct, ServiceLimits limits)
     {
         var request = context.Request;
         var modelId = (string)request.RouteValues["model_id"]!;
@@ -40,6 +41,7 @@ public static class TensorInferEndpoint
         {
             if (direct is not null && OnlyTimeoutInQuery(request) && await direct.ResolveAsync(modelId) is { } target
                 && TensorInferJson.TryRead(body, target.Signature, out var docs, out var bodyTimeout)
+                && WithinLimits(docs, limits.Options)
                 && TryTimeout(request, bodyTimeout, out var timeout))
             {
                 pipe.AdvanceTo(body.End);
@@ -70,6 +72,17 @@ public static class TensorInferEndpoint
             if (read.IsCompleted || read.IsCanceled) return read;
             pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+    }
+
+    /// <summary>A request over the docs or tensor-element limits goes the general way, which answers the limit's error.</summary>
+    private static bool WithinLimits(InferenceTensor[][] docs, ServiceLimitsOptions limits)
+    {
+        if (docs.Length > limits.MaxInferDocs) return false;
+        var elements = 0L;
+        foreach (var doc in docs)
+            foreach (var tensor in doc)
+                elements += tensor.Data.Length;
+        return elements <= limits.MaxTensorElements;
     }
 
     // Without a query string the query feature is never built.

@@ -48,7 +48,8 @@ public static class TrainedModelEndpoints
 
         // Present when this process is a silo (an API-only process has no data plane of its own).
         var direct = app.ServiceProvider.GetService<DirectInference>();
-        models.MapPost("/{model_id}/_infer", TensorInferEndpoint.Handler(app.ServiceProvider.GetRequiredService<IGrainFactory>(), direct));
+        models.MapPost("/{model_id}/_infer", TensorInferEndpoint.Handler(app.ServiceProvider.GetRequiredService<IGrainFactory>(), direct,
+            app.ServiceProvider.GetRequiredService<Grains.Limits.ServiceLimits>()));
 
         models.MapPost("/{model_id}/deployment/_infer", async (string model_id, HttpRequest request, IGrainFactory grains) =>
         {
@@ -64,10 +65,9 @@ public static class TrainedModelEndpoints
             return ElasticsearchJson.Acknowledged();
         });
 
-        models.MapPut("/{model_id}/definition/{part}", async (string model_id, string part, HttpRequest request, IGrainFactory grains) =>
+        models.MapPut("/{model_id}/definition/{part}", async (string model_id, string part, HttpRequest request, IGrainFactory grains, DefinitionUploads uploads) =>
         {
-            var body = await RequestBody.ReadBytesAsync(request, required: true);
-            await grains.GetGrain<ITrainedModelGrain>(model_id).PutDefinitionPart(DefinitionPartRequest.Parse(model_id, part, body));
+            await uploads.StoreAsync(model_id, part, request, upload => grains.GetGrain<ITrainedModelGrain>(model_id).PutDefinitionPart(upload));
             return ElasticsearchJson.Acknowledged();
         });
 

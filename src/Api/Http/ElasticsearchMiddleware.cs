@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using Microsoft.Extensions.DependencyInjection;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Limits;
 
 namespace TrainedModelsOrleans.Api.Http;
 
@@ -41,6 +43,14 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             Clear(context.Response);
             await ElasticsearchErrors.WriteAsync(context, 400, "decompression_exception",
                 $"the request body is not valid [{contentEncoding}] data: {error.Message}");
+        }
+        catch (BadHttpRequestException error) when (!context.Response.HasStarted && error.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel refused the body past http.max_content_length. The rest of it may still be on its way: close, as ES does.
+            Clear(context.Response);
+            context.Response.Headers.Connection = "close";
+            var limits = context.RequestServices.GetService<ServiceLimits>() ?? new ServiceLimits(new ServiceLimitsOptions());
+            await ElasticsearchErrors.WriteAsync(context, limits.ContentTooLong(context.Request.ContentLength));
         }
         catch (BadHttpRequestException error) when (!context.Response.HasStarted)
         {

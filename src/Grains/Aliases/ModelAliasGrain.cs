@@ -30,8 +30,13 @@ public sealed class ModelAliasGrain(
     PipelineTables pipelines,
     Serving.InferenceTargets inferenceTargets,
     Serving.LocalNode node,
-    ILogger<ModelAliasGrain> logger) : Grain, IModelAliasGrain
+    ILogger<ModelAliasGrain> logger) : Grain, IModelAliasGrain, Errors.IKeyedByUserId
 {
+    /// <summary>A call that found nothing (a 404) on an activation that never wrote: its aborted reads hold nothing.</summary>
+    bool Errors.IKeyedByUserId.HoldsNothing(bool callFoundNothing) => callFoundNothing && !_wrote;
+
+    private bool _wrote;
+
     private string Alias => this.GetPrimaryKeyString();
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
@@ -50,6 +55,7 @@ public sealed class ModelAliasGrain(
             movedFrom = current;
             var oldModel = current is null ? null : await WithDeploymentsAsync(current, assignments);
             var warning = ModelAliasRules.CheckPut(request, current, aliasIsAModelId: held?.Kind == MlIdEntry.Model, newModel, oldModel);
+            _wrote = true;
             await Ids.Claim(Alias, MlIdEntry.ForAlias(modelId));
             await alias.PerformUpdate(s => s.ModelId = modelId);
             return warning;
@@ -66,6 +72,7 @@ public sealed class ModelAliasGrain(
         {
             var current = await alias.PerformRead(s => s.ModelId);
             ModelAliasRules.CheckDelete(Alias, modelId, current, referenced);
+            _wrote = true;
             await Ids.Release(Alias, MlIdEntry.Alias);
             await alias.PerformUpdate(s => s.ModelId = null);
         });
@@ -75,7 +82,11 @@ public sealed class ModelAliasGrain(
 
     public Task<string?> GetModelId() => alias.PerformRead(s => s.ModelId);
 
-    public Task Clear() => alias.PerformUpdate(s => s.ModelId = null);
+    public Task Clear()
+    {
+        _wrote = true;
+        return alias.PerformUpdate(s => s.ModelId = null);
+    }
 
     private async Task<ModelWithDeployments?> WithDeploymentsAsync(string modelId, IReadOnlyList<TrainedModelAssignment> assignments)
     {

@@ -20,8 +20,14 @@ public sealed class DeploymentGrain(
     [TransactionalState("deployment")] ITransactionalState<DeploymentRecord> record,
     PipelineTables pipelines,
     MlSettings settings,
-    TimeProvider clock) : Grain, IDeploymentGrain
+    TimeProvider clock) : Grain, IDeploymentGrain, Errors.IKeyedByUserId
 {
+    /// <summary>No start in progress here and no transaction has touched its record through this activation (one may still confirm).</summary>
+    bool Errors.IKeyedByUserId.HoldsNothing(bool callFoundNothing) => _startsInProgress == 0 && !_inTransaction;
+
+    private int _startsInProgress;
+    private bool _inTransaction;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
     private string DeploymentId => this.GetPrimaryKeyString();
@@ -29,6 +35,19 @@ public sealed class DeploymentGrain(
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
     public async Task<TrainedModelAssignment> Start(StartDeploymentRequest given)
+    {
+        _startsInProgress++;
+        try
+        {
+            return await StartAsync(given);
+        }
+        finally
+        {
+            _startsInProgress--;
+        }
+    }
+
+    private async Task<TrainedModelAssignment> StartAsync(StartDeploymentRequest given)
     {
         var request = StartDeploymentSettings.From(given);
         var modelId = request.ModelId;
@@ -119,18 +138,25 @@ public sealed class DeploymentGrain(
     public Task<TrainedModelAssignment?> GetAssignment() => Coordinator.GetAssignment(DeploymentId);
 
     public Task<DeploymentRecord> ReadRecord() =>
-        record.PerformRead(r => new DeploymentRecord { Assignment = r.Assignment, MemoryBytes = r.MemoryBytes });
+        InTransaction().PerformRead(r => new DeploymentRecord { Assignment = r.Assignment, MemoryBytes = r.MemoryBytes });
 
-    public Task WriteRecord(DeploymentRecord written, bool create) => record.PerformUpdate(r =>
+    public Task WriteRecord(DeploymentRecord written, bool create) => InTransaction().PerformUpdate(r =>
     {
         if (create && r.Assignment is not null) throw DeploymentErrors.AlreadyStarted(DeploymentId);
         r.Assignment = written.Assignment;
         r.MemoryBytes = written.MemoryBytes;
     });
 
-    public Task ClearRecord() => record.PerformUpdate(r =>
+    public Task ClearRecord() => InTransaction().PerformUpdate(r =>
     {
         r.Assignment = null;
         r.MemoryBytes = 0;
     });
+
+    /// <summary>The record, noting that this activation takes part in a transaction (and must outlive its confirmation).</summary>
+    private ITransactionalState<DeploymentRecord> InTransaction()
+    {
+        _inTransaction = true;
+        return record;
+    }
 }

@@ -16,21 +16,22 @@ public static class TensorDocuments
 {
     public static bool IsTensorDoc(JsonObject doc) => doc.ContainsKey("tensor") || doc.ContainsKey("tensors");
 
-    public static InferenceTensor[] Parse(JsonObject doc, int index, OnnxModelSignature signature)
+    /// <param name="beforeData">Called with each tensor's input name and checked shape before its data is converted (the limits' check).</param>
+    public static InferenceTensor[] Parse(JsonObject doc, int index, OnnxModelSignature signature, Action<string, long[]>? beforeData = null)
     {
         if (doc.Count != 1) throw Invalid(index, "", "a tensor doc holds only [tensor] or [tensors]");
         if (doc["tensor"] is { } single)
         {
             if (signature.Inputs.Count != 1)
                 throw Invalid(index, "tensor", $"the model has {signature.Inputs.Count} inputs [{string.Join(", ", signature.Inputs.Select(i => i.Name))}]; name them in [tensors]");
-            return [ParseTensor(single, index, "tensor", signature.Inputs[0])];
+            return [ParseTensor(single, index, "tensor", signature.Inputs[0], beforeData)];
         }
         var named = doc["tensors"] as JsonObject ?? throw Invalid(index, "tensors", "must be an object of input name to tensor");
         foreach (var (name, _) in named)
             if (signature.Inputs.All(i => i.Name != name))
                 throw Invalid(index, $"tensors][{name}", $"the model has no input [{name}]; its inputs are [{string.Join(", ", signature.Inputs.Select(i => i.Name))}]");
         return signature.Inputs.Select(input => ParseTensor(
-            named[input.Name] ?? throw Invalid(index, "tensors", $"input [{input.Name}] is missing"), index, $"tensors][{input.Name}", input)).ToArray();
+            named[input.Name] ?? throw Invalid(index, "tensors", $"input [{input.Name}] is missing"), index, $"tensors][{input.Name}", input, beforeData)).ToArray();
     }
 
     public static JsonObject Render(InferenceTensor[] outputs, string resultsField = "predicted_value")
@@ -44,7 +45,7 @@ public static class TensorDocuments
         return result;
     }
 
-    private static InferenceTensor ParseTensor(JsonNode node, int index, string path, OnnxTensorInfo input)
+    private static InferenceTensor ParseTensor(JsonNode node, int index, string path, OnnxTensorInfo input, Action<string, long[]>? beforeData)
     {
         if (node is not JsonObject tensor) throw Invalid(index, path, "must be an object with [shape] and [data]");
         if (tensor["shape"] is not JsonArray shapeArray || shapeArray.Count == 0) throw Invalid(index, path + "][shape", "must be a non-empty array of dimensions");
@@ -59,6 +60,7 @@ public static class TensorDocuments
         for (var i = 0; i < shape.Length; i++)
             if (input.Shape[i] >= 0 && input.Shape[i] != shape[i])
                 throw Invalid(index, path + "][shape", $"dimension [{i}] is {shape[i]}, but input [{input.Name}] needs {input.Shape[i]}");
+        beforeData?.Invoke(input.Name, shape);
         if (tensor["data"] is not JsonArray data) throw Invalid(index, path + "][data", "must be a flat array of numbers");
         long count;
         try { count = shape.Aggregate(1L, (a, d) => checked(a * d)); }

@@ -28,12 +28,18 @@ public sealed class TrainedModelGrain(
     OnnxModelInspector onnx,
     TimeProvider clock,
     Serving.LocalNode node,
-    ILogger<TrainedModelGrain> logger) : Grain, ITrainedModelGrain, ILegacyModelImport
+    Limits.ServiceLimits limits,
+    ILogger<TrainedModelGrain> logger) : Grain, ITrainedModelGrain, ILegacyModelImport, IKeyedByUserId
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private TrainedModelRecord? _committed;
 
     private string ModelId => this.GetPrimaryKeyString();
+
+    /// <summary>This activation never committed, holds no model, and no change is in its turn.</summary>
+    bool IKeyedByUserId.HoldsNothing(bool callFoundNothing) => !_committedHere && _turn.CurrentCount == 1 && _committed?.Config is null;
+
+    private bool _committedHere;
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 
     public Task<PutTrainedModelResponse> Put(PutTrainedModelRequest given) => InTurnAsync(async current =>
@@ -41,7 +47,7 @@ public sealed class TrainedModelGrain(
         // The config document is read with Elasticsearch's parser whether the HTTP layer or an SDK caller sent it.
         var request = PutTrainedModelSettings.Parse(ModelId, System.Text.Encoding.UTF8.GetBytes(given.Config.ToJsonString()),
             given.DeferDefinitionDecompression, given.WaitForCompletion);
-        var created = TrainedModelCreation.Create(request, clock.GetUtcNow());
+        var created = TrainedModelCreation.Create(request, clock.GetUtcNow(), limits);
         var config = created.Config;
         if (current.Config is not null) throw TrainedModelCreation.AlreadyExists(ModelId);
 
@@ -108,6 +114,7 @@ public sealed class TrainedModelGrain(
     public Task PutDefinitionPart(DefinitionPart part) => InTurnAsync(async current =>
     {
         var upload = DefinitionPartRequest.Validate(part with { ModelId = ModelId });
+        limits.CheckTotalDefinitionLength(ModelId, upload.TotalDefinitionLength);
         var config = current.Config ?? throw TrainedModelCreation.NotFound(ModelId);
         DefinitionAssembly.CheckModelAcceptsParts(config);
         var assembly = DefinitionAssembly.From(ModelId, current.Progress).Add(upload);
@@ -197,6 +204,7 @@ public sealed class TrainedModelGrain(
     /// <summary>Commits <paramref name="record"/> together with what <paramref name="alongside"/> does in the same transaction.</summary>
     private async Task CommitAsync(TrainedModelRecord record, Func<Task>? alongside = null)
     {
+        _committedHere = true;
         await transactions.RunAsync(async () =>
         {
             if (alongside is not null) await alongside();
@@ -239,16 +247,30 @@ public sealed class TrainedModelGrain(
         return joined;
     }
 
-    private static TrainedModelConfig CheckTreeDefinition(TrainedModelConfig config, byte[] definition)
+    private TrainedModelConfig CheckTreeDefinition(TrainedModelConfig config, byte[] definition)
     {
+        TreeEnsembleDefinition parsed;
         try
         {
-            TreeEnsembleDefinition.ParseCompressed(definition).Validate();
+            parsed = TreeEnsembleDefinition.ParseCompressed(definition);
         }
         catch (ElasticsearchException e)
         {
-            throw new ElasticsearchExceptionWithCause(400, "status_exception", $"Definition for [{config.ModelId}] has validation failures.", e);
+            throw ValidationFailures(config, e);
+        }
+        // The size limits before validation: what they refuse is not walked again.
+        limits.CheckTreeModel(config.ModelId, parsed.TrainedModel);
+        try
+        {
+            parsed.Validate();
+        }
+        catch (ElasticsearchException e)
+        {
+            throw ValidationFailures(config, e);
         }
         return config;
     }
+
+    private static ElasticsearchExceptionWithCause ValidationFailures(TrainedModelConfig config, ElasticsearchException cause) =>
+        new(400, "status_exception", $"Definition for [{config.ModelId}] has validation failures.", cause);
 }

@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using TrainedModelsOrleans.Grains.Errors;
 using TrainedModelsOrleans.Grains.Models.Parsing;
 
@@ -156,4 +159,96 @@ public sealed class DefinitionAssembly
     /// <summary>Messages.MODEL_DEFINITION_TRUNCATED.</summary>
     private static ElasticsearchException Truncated(string modelId) =>
         EsErrors.BadRequest($"Model definition truncated. Unable to deserialize trained model definition [{modelId}]");
+}
+
+/// <summary>
+/// Reads a definition part's body once: the <c>definition</c> value is base64-decoded straight from the body's UTF-8
+/// bytes into one array of its decoded size (no string, no copies of the body), so a part costs its body and its
+/// bytes. The rest of the body (on an error, with the definition's value blanked in the caller's array) goes through <see cref="DefinitionPartRequest.Parse(string, string, ReadOnlySpan{byte})"/>
+/// (ES's parser and texts). A body this cannot read that way (an escaped or invalid definition, broken JSON) is parsed
+/// whole by that parser, which answers its error.
+/// </summary>
+public static class DefinitionPartBody
+{
+    public static DefinitionPart Parse(string modelId, string partFromPath, byte[] body)
+    {
+        if (!int.TryParse(partFromPath, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
+            || FindDefinition(body) is not var (start, length)
+            || DecodeBase64(body.AsSpan(start, length)) is not { } definition)
+            return DefinitionPartRequest.Parse(modelId, partFromPath, body);
+        DefinitionPart parsed;
+        try
+        {
+            // The rest of the body, without the definition's characters, through ES's parser: a few bytes to copy.
+            var rest = new byte[body.Length - length];
+            body.AsSpan(0, start).CopyTo(rest);
+            body.AsSpan(start + length).CopyTo(rest.AsSpan(start));
+            parsed = DefinitionPartRequest.Parse(modelId, partFromPath, rest);
+        }
+        catch (ElasticsearchException)
+        {
+            // Its error must carry the location the client wrote: parse again with the definition blanked in place
+            // ("" and then spaces, the body's length unchanged).
+            body[start] = (byte)'"';
+            body.AsSpan(start + 1, length).Fill((byte)' ');
+            parsed = DefinitionPartRequest.Parse(modelId, partFromPath, body);
+        }
+        return DefinitionPartRequest.Validate(parsed with { Definition = definition });
+    }
+
+    /// <summary>Where the top-level <c>definition</c> string's characters are, when it is a plain (unescaped) string.</summary>
+    internal static (int Start, int Length)? FindDefinition(byte[] body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 512 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isDefinition = reader.ValueTextEquals("definition"u8);
+                if (!reader.Read()) return null;
+                if (isDefinition)
+                    return reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped
+                        ? ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length)
+                        : null;
+                reader.Skip();
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PutTrainedModelSettings.DecodeBase64"/>'s rules (trailing '=' optional, only the base64 alphabet)
+    /// over UTF-8; null for anything it would refuse, so that its error text answers.
+    /// </summary>
+    internal static byte[]? DecodeBase64(ReadOnlySpan<byte> text)
+    {
+        while (text.Length > 0 && text[^1] == (byte)'=') text = text[..^1];
+        if (text.Length % 4 == 1) return null;
+        var whole = text.Length / 4 * 4;
+        var tail = text[whole..];
+        foreach (var c in tail)
+            if (!IsBase64Letter(c)) return null;
+        var decoded = GC.AllocateUninitializedArray<byte>(whole / 4 * 3 + (tail.Length == 0 ? 0 : tail.Length - 1));
+        // Base64 skips whitespace that ES refuses: a count that falls short shows it.
+        if (Base64.DecodeFromUtf8(text[..whole], decoded, out var consumed, out var written) != OperationStatus.Done
+            || consumed != whole || written != whole / 4 * 3)
+            return null;
+        if (tail.Length > 0)
+        {
+            Span<byte> block = stackalloc byte[4];
+            block.Fill((byte)'=');
+            tail.CopyTo(block);
+            Span<byte> last = stackalloc byte[3];
+            if (Base64.DecodeFromUtf8(block, last, out _, out var lastWritten) != OperationStatus.Done || lastWritten != tail.Length - 1) return null;
+            last[..lastWritten].CopyTo(decoded.AsSpan(written));
+        }
+        return decoded;
+    }
+
+    private static bool IsBase64Letter(byte c) => c is >= (byte)'A' and <= (byte)'Z' or >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'+' or (byte)'/';
 }

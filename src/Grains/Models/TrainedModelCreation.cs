@@ -30,7 +30,7 @@ public static class TrainedModelCreation
     /// TrainedModel.validate() failures → 400 "Definition for [id] has validation failures." (caused by the rule);
     /// model_type ≠ the definition's type; an inference config that cannot serve the definition's target type.
     /// </summary>
-    public static TrainedModelCreated Create(PutTrainedModelSettings request, DateTimeOffset now)
+    public static TrainedModelCreated Create(PutTrainedModelSettings request, DateTimeOffset now, Limits.ServiceLimits? limits = null)
     {
         var id = request.ModelId;
         var definition = request.Definition;
@@ -49,6 +49,8 @@ public static class TrainedModelCreation
         var modelType = request.ModelType;
         if (definition is not null)
         {
+            // The size limits first: they are cheap, and what they refuse must not be validated or compiled.
+            limits?.CheckTreeModel(id, definition.TrainedModel);
             try
             {
                 definition.Validate();

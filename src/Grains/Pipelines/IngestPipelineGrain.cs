@@ -9,8 +9,11 @@ namespace TrainedModelsOrleans.Grains.Pipelines;
 /// One ingest pipeline (keyed by id, or by the id expression for GET): its body and the model ids its
 /// inference processors name, replaced together in one transaction.
 /// </summary>
-public sealed class IngestPipelineGrain(PipelineTables tables) : Grain, IIngestPipelineGrain
+public sealed class IngestPipelineGrain(PipelineTables tables) : Grain, IIngestPipelineGrain, Errors.IKeyedByUserId
 {
+    /// <summary>Pipelines live in their table: an activation keeps nothing between calls.</summary>
+    bool Errors.IKeyedByUserId.HoldsNothing(bool callFoundNothing) => true;
+
     private string Id => this.GetPrimaryKeyString();
 
     public async Task Put(byte[] body)

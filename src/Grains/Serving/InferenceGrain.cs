@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Inference.Serving;
 using TrainedModelsOrleans.Grains.Deployments;
 using TrainedModelsOrleans.Grains.Deployments.Scaling;
 using TrainedModelsOrleans.Grains.Errors;
@@ -17,25 +19,31 @@ namespace TrainedModelsOrleans.Grains.Serving;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DirectInference direct, WakeRequests wakes)
+public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, InferenceRouter router, DirectInference direct, WakeRequests wakes,
+    Limits.ServiceLimits limits)
     : Grain, IInferenceGrain
 {
     public async Task<InferTrainedModelResponse> Infer(InferTrainedModelRequest given)
     {
+        var started = Stopwatch.GetTimestamp();
         var request = InferRequest.From(given);
+        limits.CheckInferDocs(request.Docs.Count);
         var id = given.Id;
         var target = await ResolveAsync(id);
         if (given.TextInput) request = request with { Docs = TextDocs(request.Docs, target.Config) };
         var timeout = request.Timeout.ToTimeSpan();
+        var deadline = started + (long)(Math.Min(timeout.TotalSeconds, TimeSpan.FromDays(1).TotalSeconds) * Stopwatch.Frequency);
         JsonArray results;
         if (target.Tree is not null)
         {
-            results = new JsonArray(request.Docs.Select(doc => (JsonNode?)target.Tree.Infer((JsonObject)doc!, request.InferenceConfig)).ToArray());
+            results = TreeResults(target.Tree, request, deadline, timeout);
         }
         else if (request.Docs.All(d => TensorDocuments.IsTensorDoc((JsonObject)d!)))
         {
             var signature = target.Config.Onnx ?? throw ElasticsearchException.BadRequest($"model [{target.Config.ModelId}] has no recorded ONNX signature");
-            var docs = request.Docs.Select((doc, i) => TensorDocuments.Parse((JsonObject)doc!, i, signature)).ToArray();
+            var elements = 0L;
+            void CountElements(string input, long[] shape) => elements = limits.CheckTensorElements(input, shape, elements);
+            var docs = request.Docs.Select((doc, i) => TensorDocuments.Parse((JsonObject)doc!, i, signature, CountElements)).ToArray();
             var outputs = await direct.InferTensorsAsync(target.Deployment!, docs, timeout);
             results = new JsonArray(outputs.Select(o => (JsonNode?)TensorDocuments.Render(o)).ToArray());
         }
@@ -46,6 +54,22 @@ public sealed class InferenceGrain(InferenceTargets targets, TreeModels trees, I
                 worker => worker.InferDocuments(request.Docs, request.InferenceConfig, timeout));
         }
         return new InferTrainedModelResponse { InferenceResults = results, ModelId = target.ResolvedId };
+    }
+
+    /// <summary>
+    /// Tree models run on this thread: the deadline is checked between documents (a document costs at most
+    /// Limits:MaxTrees tree walks), so a request past its timeout answers ES's 408 and stops using the CPU.
+    /// </summary>
+    private static JsonArray TreeResults(TreeModels.Evaluator tree, InferRequest request, long deadline, TimeSpan timeout)
+    {
+        var results = new JsonNode?[request.Docs.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw ServingErrors.Map(new InferenceTimeoutException(timeout), deploymentId: "");
+            results[i] = tree.Infer((JsonObject)request.Docs[i]!, request.InferenceConfig);
+        }
+        return new JsonArray(results);
     }
 
     // forTextInput: each text under the model's input field.

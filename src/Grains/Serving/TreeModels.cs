@@ -9,7 +9,7 @@ using TrainedModelsOrleans.Grains.Models;
 namespace TrainedModelsOrleans.Grains.Serving;
 
 /// <summary>Tree-ensemble models compiled once per silo and evaluated in process (no deployment), as ES does.</summary>
-public sealed class TreeModels(ModelStoreTables models, IGrainFactory grains)
+public sealed class TreeModels(ModelStoreTables models, IGrainFactory grains, Limits.ServiceLimits limits)
 {
     private readonly ConcurrentDictionary<(string ModelId, long CreateTime), Lazy<Task<Evaluator>>> _compiled = new();
 
@@ -33,6 +33,8 @@ public sealed class TreeModels(ModelStoreTables models, IGrainFactory grains)
             if (parts.Count == 0) throw ElasticsearchException.NotFound($"Could not find trained model definition [{config.ModelId}]");
             definition = TreeEnsembleDefinition.ParseCompressed(parts.Values.SelectMany(p => p).ToArray());
         }
+        // Models stored before a limit was lowered are refused here rather than compiled.
+        limits.CheckTreeModel(config.ModelId, definition.TrainedModel);
         return new Evaluator(TreeModelEvaluator.Create(config, definition));
     }
 
