@@ -178,10 +178,8 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         Assert.True(plan.TotalParts >= 5, $"{plan.TotalParts} parts");
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault> { [1] = Fault.Answer503, [2] = Fault.ConnectionError, [3] = Fault.AnswerLost });
         var output = new StringWriter();
-        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
-        var uploader = new ModelUploader(new ElasticsearchClient(http),
-            new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
-            new LineUploadProgress(output), output);
+        using var http = SignedInClient(faults);
+        var uploader = FastRetryingUploader(http, output);
 
         await uploader.UploadAsync(new UploadRequest
         {
@@ -205,10 +203,8 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     {
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault>()) { LoseFirstStartAnswer = true };
         var output = new StringWriter();
-        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
-        var uploader = new ModelUploader(new ElasticsearchClient(http),
-            new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
-            new LineUploadProgress(output), output);
+        using var http = SignedInClient(faults);
+        var uploader = FastRetryingUploader(http, output);
 
         await uploader.UploadAsync(new UploadRequest
         {
@@ -228,10 +224,8 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
     public async Task A_part_failing_every_time_is_tried_a_bounded_number_of_times_then_refused()
     {
         var faults = new FaultInjectingHandler(new Dictionary<int, Fault> { [0] = Fault.Always503 });
-        using var http = new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
-        var uploader = new ModelUploader(new ElasticsearchClient(http),
-            new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
-            new LineUploadProgress(TextWriter.Null), TextWriter.Null);
+        using var http = SignedInClient(faults);
+        var uploader = FastRetryingUploader(http, TextWriter.Null);
 
         var error = await Assert.ThrowsAsync<ServiceRefusedException>(() => uploader.UploadAsync(new UploadRequest
         {
@@ -242,6 +236,15 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         Assert.Equal(503, error.Answer.Status);
         Assert.Equal(3, faults.Attempts[0]);
     }
+
+    /// <summary>A client of the service through <paramref name="faults"/>, signed in as elastic.</summary>
+    private HttpClient SignedInClient(FaultInjectingHandler faults) =>
+        new ServiceConnection(service.Node.BaseAddress, TestSecurity.ElasticUser, TestSecurity.ElasticPassword).CreateHttpClient(faults);
+
+    /// <summary>An uploader that tries 3 times, 10 ms apart at first, and writes its lines to <paramref name="output"/>.</summary>
+    private static ModelUploader FastRetryingUploader(HttpClient http, TextWriter output) =>
+        new(new ElasticsearchClient(http), new TransientRetry(new RetryPolicy(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50))),
+            new LineUploadProgress(output), output);
 
     private static float[] Flatten(JsonNode node) => node is JsonArray array
         ? array.SelectMany(n => Flatten(n!)).ToArray()
