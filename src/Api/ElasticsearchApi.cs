@@ -47,11 +47,23 @@ public static class ElasticsearchApi
     }
 
     /// <summary>
-    /// Authentication and authorization first (ES refuses an unauthenticated request before reading it), then ES's
-    /// checks and error bodies; then bodies sent compressed are inflated as endpoints read them.
+    /// A request line or headers over ES's limits first (ES's HTTP layer refuses them), then authentication and
+    /// authorization (ES refuses an unauthenticated request before reading it), then ES's checks and error bodies; then
+    /// bodies sent compressed are inflated as endpoints read them.
     /// </summary>
     public static IApplicationBuilder UseElasticsearchApi(this IApplicationBuilder app)
     {
+        var input = app.ApplicationServices.GetRequiredService<InputOptions>();
+        app.Use(async (context, next) =>
+        {
+            if (ElasticsearchMiddleware.OversizedHead(context, input) is { } refused)
+            {
+                context.Response.Headers[ElasticsearchMiddleware.ProductHeader] = ElasticsearchMiddleware.ProductName;
+                await ElasticsearchErrors.WriteAsync(context, refused);
+                return;
+            }
+            await next(context);
+        });
         if (app.ApplicationServices.GetRequiredService<IOptions<SecurityOptions>>().Value.Enabled) app.UseMiddleware<SecurityMiddleware>();
         return app.UseMiddleware<ElasticsearchMiddleware>().UseRequestDecompression();
     }

@@ -107,15 +107,20 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 
     /// <summary>
     /// A request line or header block over ES's limits (Kestrel's own ceilings are higher, so these answers carry ES's
-    /// body), and path values too long or with control characters, before they become a grain key or a row.
+    /// body). ES refuses these in its HTTP layer, before authentication: the API's pipeline runs this first.
     /// </summary>
-    private static void CheckRequestHead(HttpContext context, InputOptions input)
+    public static ElasticsearchException? OversizedHead(HttpContext context, InputOptions input)
     {
         var request = context.Request;
         var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "";
-        if (RequestHeadRules.CheckInitialLine(RequestHeadRules.InitialLineLength(request.Method, target, request.Protocol), input) is { } line)
-            throw line;
-        if (RequestHeadRules.CheckHeaders(RequestHeadRules.HeaderSize(request.Headers), input) is { } headers) throw headers;
+        return RequestHeadRules.CheckInitialLine(RequestHeadRules.InitialLineLength(request.Method, target, request.Protocol), input)
+            ?? RequestHeadRules.CheckHeaders(RequestHeadRules.HeaderSize(request.Headers), input);
+    }
+
+    /// <summary>Path values too long or with control characters, refused before they become a grain key or a row.</summary>
+    private static void CheckRequestHead(HttpContext context, InputOptions input)
+    {
+        var request = context.Request;
         foreach (var (name, value) in request.RouteValues)
             if (value is string text && RequestHeadRules.CheckPathValue(name, text, input) is { } refused) throw refused;
     }
@@ -186,8 +191,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
 
     private const string JsonMediaType = "application/json";
 
-    private const string ProductHeader = "X-Elastic-Product";
-    private static readonly Microsoft.Extensions.Primitives.StringValues ProductName = "Elasticsearch";
+    internal const string ProductHeader = "X-Elastic-Product";
+    internal static readonly Microsoft.Extensions.Primitives.StringValues ProductName = "Elasticsearch";
 
     /// <summary>An error replaces whatever the endpoint had set, but the answer still says it is Elasticsearch.</summary>
     private static void Clear(HttpResponse response)
