@@ -22,7 +22,8 @@ public static class SecurityRequests
     {
         try
         {
-            return JsonNode.Parse(body) as JsonObject
+            // A repeated field is a parse error, as in ES ("Duplicate field"), not a later failure building the object.
+            return JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new ElasticsearchException(400, "parse_exception", "request body must be a JSON object");
         }
         catch (JsonException error)
