@@ -60,7 +60,10 @@ public sealed class SiloHost : IAsyncDisposable
         // wherever the process is started from; DataDirectory stays relative to the working directory.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var settings = NodeSettings.From(builder.Configuration);
-        if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(NodeSettings.DefaultUrls);
+        var tls = TlsSettings.From(builder.Configuration);
+        // Urls is not in appsettings.json: its default (http or https, 127.0.0.1:9200) follows Tls:Http.
+        builder.WebHost.UseUrls(tls.ListenUrls(builder.Configuration["Urls"]));
+        if (tls.Http is { } serverCertificate) builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h => h.ServerCertificate = serverCertificate));
         ConsoleLines(builder.Logging);
 
         using var startupLogging = LoggerFactory.Create(l => ConsoleLines(l.AddConfiguration(builder.Configuration.GetSection("Logging"))));
@@ -80,7 +83,7 @@ public sealed class SiloHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => input.ApplyTo(k.Limits));
         builder.Services.AddElasticsearchApi(builder.Configuration, input);
         builder.Services.AddPrometheusMetrics(settings.NodeName);
-        if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, startupTimeout.Token);
+        if (settings.Gateways.Count > 0) return await StartClientOnlyAsync(builder, settings, tls, startupTimeout.Token);
 
         EmbeddedPostgres? embedded = null;
         var connectionString = builder.Configuration.GetConnectionString("Postgres");
@@ -107,6 +110,7 @@ public sealed class SiloHost : IAsyncDisposable
                 silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (settings.ClusterName, TrainedModelsClient.ServiceId));
                 silo.Configure<SiloOptions>(o => o.SiloName = settings.NodeName);
                 silo.ConfigureEndpoints(settings.AdvertisedAddress, settings.SiloPort, settings.GatewayPort);
+                if (tls.Transport is { } transportTls) silo.UseTls(transportTls.Configure);
                 silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
                 // Grain state on PostgreSQL through Orleans' ADO.NET storage, each row keyed by grain type and key (see TypeScopedGrainStorage).
                 silo.AddAdoNetGrainStorage(PostgresStorage, o => (o.Invariant, o.ConnectionString) = (NpgsqlInvariant, connectionString));
@@ -143,6 +147,7 @@ public sealed class SiloHost : IAsyncDisposable
             app.MapPrometheusMetrics();
             ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
                 app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
+            WarnIfTransportOpenInPlaintext(settings, tls, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
             await app.StartAsync(startupTimeout.Token);
             await ElasticUserBootstrap.RunAsync(app.Services.GetRequiredService<IGrainFactory>(),
                 app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, app.Services.GetRequiredService<Authenticator>(),
@@ -155,6 +160,17 @@ public sealed class SiloHost : IAsyncDisposable
             if (embedded is not null) await embedded.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Node:TransportHost opens the silo and gateway ports beyond loopback; without Tls:Transport anyone who reaches
+    /// them joins the cluster or calls grains, unauthenticated.
+    /// </summary>
+    private static void WarnIfTransportOpenInPlaintext(NodeSettings settings, TlsSettings tls, ILogger logger)
+    {
+        if (tls.Transport is null && !System.Net.IPAddress.IsLoopback(settings.AdvertisedAddress))
+            logger.LogWarning("The silo and gateway ports listen on {Address} without TLS: set Tls:Transport:Certificate and Tls:Transport:CertificateAuthorities, or keep Node:TransportHost on loopback",
+                settings.AdvertisedAddress);
     }
 
     /// <summary>
@@ -218,12 +234,14 @@ public sealed class SiloHost : IAsyncDisposable
     }
 
     /// <summary>The API alone, as an Orleans client of the silos at Client:Gateways: no database, no grains here.</summary>
-    private static async Task<SiloHost> StartClientOnlyAsync(WebApplicationBuilder builder, NodeSettings settings, CancellationToken cancellationToken)
+    private static async Task<SiloHost> StartClientOnlyAsync(WebApplicationBuilder builder, NodeSettings settings, TlsSettings tls,
+        CancellationToken cancellationToken)
     {
         builder.Services.AddSingleton(settings);
         builder.UseOrleansClient(client =>
         {
             client.UseTrainedModelsCluster(settings.Gateways, settings.ClusterName);
+            if (tls.Transport is { } transportTls) client.UseTrainedModelsTls(transportTls);
             client.Configure<ClientMessagingOptions>(o => o.MaxMessageBodySize = MaxMessageBodySize);
         });
         var app = builder.Build();

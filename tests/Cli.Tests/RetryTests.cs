@@ -39,6 +39,14 @@ public class RetryTests
         Assert.Equal(transient, RetryPolicy.IsTransient(Answer(status)));
 
     [Fact]
+    public void A_connection_error_is_transient_but_a_refused_tls_certificate_is_not()
+    {
+        Assert.True(RetryPolicy.IsTransient(new HttpRequestException("Connection refused", new SocketException((int)SocketError.ConnectionRefused)), CancellationToken.None));
+        Assert.False(RetryPolicy.IsTransient(new HttpRequestException("The SSL connection could not be established",
+            new System.Security.Authentication.AuthenticationException("The remote certificate is invalid")), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_5xx_then_a_connection_error_then_success_takes_three_attempts_and_two_waits()
     {
         var waits = new Waits();

@@ -29,6 +29,12 @@ public sealed record TestClusterOptions
     /// <summary>More command-line settings for every silo.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>
+    /// HTTPS on every silo's API and TLS on its silo and gateway ports with these certificates (the node certificate,
+    /// the test CA); the cluster's HTTP clients and Orleans clients trust the CA and present the node certificate.
+    /// </summary>
+    public TestCertificates? Tls { get; init; }
+
     /// <summary>Bound on starting the silos and on the membership forming.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 }
@@ -36,14 +42,20 @@ public sealed record TestClusterOptions
 /// <summary>One silo process of a <see cref="TestCluster"/>: its HTTP API, its Orleans gateway address, the process.</summary>
 public sealed class ClusterSilo : IAsyncDisposable
 {
-    internal ClusterSilo(string name, int gatewayPort, string connectionString, NodeProcess process)
+    internal ClusterSilo(string name, int siloPort, int gatewayPort, string connectionString, NodeProcess process, TestCertificates? tls)
     {
         Name = name;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
         GatewayAddress = $"127.0.0.1:{gatewayPort}";
         ConnectionString = connectionString;
         Process = process;
-        Http = TestSecurity.Client(process.BaseAddress, TimeSpan.FromSeconds(60));
+        Http = TestSecurity.Client(process.BaseAddress, TimeSpan.FromSeconds(60), handler: tls?.TrustingHandler());
     }
+
+    /// <summary>The silo-to-silo port (Node:SiloPort) and the gateway port (Node:GatewayPort), on 127.0.0.1.</summary>
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
 
     /// <summary>The node name (Node:Name): node-0, node-1, …</summary>
     public string Name { get; }
@@ -173,8 +185,11 @@ public sealed class TestCluster : IAsyncDisposable
     /// </summary>
     public async Task<TrainedModelsConnection> CreateClientAsync(params ClusterSilo[] gateways)
     {
-        var client = await TrainedModelsClient.ConnectAsync(gateways.Select(g => g.GatewayAddress),
-            c => c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = ClientResponseTimeout))
+        var client = await TrainedModelsClient.ConnectAsync(gateways.Select(g => g.GatewayAddress), c =>
+            {
+                c.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = ClientResponseTimeout);
+                if (Options.Tls is { } tls) c.UseTrainedModelsTls(new TransportTls(tls.Node, [tls.Authority]));
+            })
             .WaitAsync(TimeSpan.FromSeconds(60));
         lock (_clients) _clients.Add(client);
         return client;
@@ -305,10 +320,12 @@ public sealed class TestCluster : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:TrainedModelsOrleans=Information",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            .. Options.Tls?.NodeArguments ?? [],
             .. Options.ExtraArguments,
         ];
-        var process = await NodeProcess.StartAsync(httpPort, args, Options.StartTimeout);
-        var silo = new ClusterSilo(name, gatewayPort, connectionString, process);
+        var process = await NodeProcess.StartAsync(new Uri($"{(Options.Tls is null ? "http" : "https")}://127.0.0.1:{httpPort}"), args,
+            Options.StartTimeout, Options.Tls is { } tls ? tls.TrustingHandler : null);
+        var silo = new ClusterSilo(name, siloPort, gatewayPort, connectionString, process, Options.Tls);
         Log($"started {silo}");
         return silo;
     }

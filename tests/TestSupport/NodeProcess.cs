@@ -47,13 +47,20 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>Starts the silo executable with its HTTP API on 127.0.0.1:<paramref name="port"/> and waits until <c>GET /</c> answers.</summary>
     public static Task<NodeProcess> StartAsync(int port, params string[] args) => StartAsync(port, args, DefaultStartTimeout);
 
-    public static async Task<NodeProcess> StartAsync(int port, IEnumerable<string> args, TimeSpan startTimeout)
+    public static Task<NodeProcess> StartAsync(int port, IEnumerable<string> args, TimeSpan startTimeout) =>
+        StartAsync(new Uri($"http://127.0.0.1:{port}"), args, startTimeout);
+
+    /// <summary>
+    /// Starts the silo executable with its HTTP API at <paramref name="baseAddress"/> (https:// for a node with
+    /// Tls:Http; <paramref name="handler"/> then trusts its certificate) and waits until <c>GET /</c> answers.
+    /// </summary>
+    public static async Task<NodeProcess> StartAsync(Uri baseAddress, IEnumerable<string> args, TimeSpan startTimeout,
+        Func<HttpMessageHandler>? handler = null)
     {
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
         var node = Launch(SiloAssembly, [$"--Urls={baseAddress}", .. TestSecurity.Arguments, .. args], baseAddress);
         try
         {
-            await node.WaitUntilAnsweringAsync(startTimeout);
+            await node.WaitUntilAnsweringAsync(startTimeout, handler);
             return node;
         }
         catch
@@ -182,9 +189,9 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private async Task WaitUntilAnsweringAsync(TimeSpan bound)
+    private async Task WaitUntilAnsweringAsync(TimeSpan bound, Func<HttpMessageHandler>? handler)
     {
-        using var http = TestSecurity.Client(BaseAddress, TimeSpan.FromSeconds(2));
+        using var http = TestSecurity.Client(BaseAddress, TimeSpan.FromSeconds(2), handler: handler?.Invoke());
         var deadline = DateTime.UtcNow + bound;
         while (DateTime.UtcNow < deadline)
         {

@@ -25,9 +25,10 @@ public static class TestSecurity
     public static AuthenticationHeaderValue Elastic => Basic(ElasticUser, ElasticPassword);
 
     /// <summary>A client of a node that authenticates as elastic on every request.</summary>
-    public static HttpClient Client(Uri baseAddress, TimeSpan? timeout = null, AuthenticationHeaderValue? authorization = null)
+    public static HttpClient Client(Uri baseAddress, TimeSpan? timeout = null, AuthenticationHeaderValue? authorization = null,
+        HttpMessageHandler? handler = null)
     {
-        var http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        var http = new HttpClient(handler ?? new SocketsHttpHandler()) { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
         http.DefaultRequestHeaders.Authorization = authorization ?? Elastic;
         return http;
     }

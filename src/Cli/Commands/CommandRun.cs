@@ -36,6 +36,12 @@ public static class CommandRun
             await Console.Error.WriteLineAsync("interrupted; an upload resumes where it stopped when the same command runs again");
             return Interrupted;
         }
+        catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException tls)
+        {
+            await Console.Error.WriteLineAsync($"error: the service's TLS certificate was not accepted ({tls.Message}); " +
+                "for a certificate of a private authority give its PEM file with --ca-certificate");
+            return Unreachable;
+        }
         catch (HttpRequestException e)
         {
             await Console.Error.WriteLineAsync($"error: the service could not be reached: {e.Message}");

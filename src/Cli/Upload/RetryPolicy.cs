@@ -5,7 +5,7 @@ namespace TrainedModelsOrleans.Cli.Upload;
 /// <summary>
 /// When a request is tried again: on a connection error, a client-side timeout, a 5xx or a 429 (the service's
 /// "queue full" and "no capacity" answers pass), after a delay doubling from <see cref="FirstDelay"/> up to
-/// <see cref="MaxDelay"/>, at most <see cref="MaxAttempts"/> times in all. Any other 4xx is final.
+/// <see cref="MaxDelay"/>, at most <see cref="MaxAttempts"/> times in all. Any other 4xx, and a failed TLS handshake, is final.
 /// </summary>
 public sealed record RetryPolicy(int MaxAttempts, TimeSpan FirstDelay, TimeSpan MaxDelay)
 {
@@ -16,6 +16,8 @@ public sealed record RetryPolicy(int MaxAttempts, TimeSpan FirstDelay, TimeSpan 
     /// <summary>HttpClient's connection failures, and its own timeout (a TaskCanceledException not asked for by the caller).</summary>
     public static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
     {
+        // A TLS handshake that failed (an untrusted certificate, say) fails the same way next time.
+        HttpRequestException { InnerException: System.Security.Authentication.AuthenticationException } => false,
         HttpRequestException => true,
         IOException => true,
         TaskCanceledException or TimeoutException => !cancellationToken.IsCancellationRequested,
