@@ -132,7 +132,9 @@ public sealed class SiloHost : IAsyncDisposable
                 silo.Configure<GrainCollectionOptions>(o =>
                     o.CollectionAge = configuration.GetValue<TimeSpan?>("Runtime:CollectionAge") ?? o.CollectionAge);
                 UseRecoveringGrainDirectory(silo, configuration);
-                silo.AddDashboard();
+                // The dashboard's live log stream (/dashboard/Trace) carries every log line — client text, the generated
+                // elastic password at first start — to anyone with monitor: off, as ES's monitor reads no logs.
+                silo.AddDashboard(o => o.HideTrace = true);
                 silo.AddTrainedModelGrains(settings.LocalNode, configuration.GetSection("Ml").Get<MlSettings>(),
                     configuration.GetSection("Serving").Get<ServingOptions>());
             });

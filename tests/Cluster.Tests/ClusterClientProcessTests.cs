@@ -9,6 +9,32 @@ namespace TrainedModelsOrleans.Cluster.Tests;
 public sealed class ClusterClientProcessTests(ITestOutputHelper output)
 {
     [Fact]
+    public async Task An_api_only_process_whose_silos_are_gone_answers_an_uncached_login_in_elasticsearchs_shape()
+    {
+        await using var cluster = await TestCluster.StartAsync(new TestClusterOptions { Silos = 1 }, output);
+        await using var api = await NodeProcess.StartAsync(NodeProcess.FreePort(),
+        [
+            $"--Client:Gateways={cluster[0].GatewayAddress}",
+            "--Node:Name=api-only",
+            $"--DataDirectory={TestRunDirectory.CreateScratchDirectory("api-only-lost")}",
+            "--Logging:LogLevel:Default=Warning",
+        ], TimeSpan.FromSeconds(60));
+        await cluster.KillAsync(0);
+
+        // The credential is new to the API process, so authenticating it needs the realm grain, on no silo now: the
+        // answer is ES's error object (a 5xx or a timeout), never an empty 500, and the process lives on.
+        using var http = TestSecurity.Client(api.BaseAddress, TimeSpan.FromSeconds(60),
+            TestSecurity.Basic(TestSecurity.ElasticUser, "not-cached-" + Guid.NewGuid().ToString("N")));
+        var answer = await http.SendJsonAsync(HttpMethod.Get, "/_ml/trained_models");
+        output.WriteLine($"{(int)answer.Status} {answer.Text}");
+        Assert.True((int)answer.Status is 503 or 408, answer.Text);
+        Assert.Equal("Elasticsearch", answer.Headers["X-Elastic-Product"]);
+        Assert.False(string.IsNullOrEmpty(answer.Body["error"]!["reason"]!.GetValue<string>()));
+        Assert.Equal((int)answer.Status, answer.Body["status"]!.GetValue<int>());
+        Assert.False(api.HasExited);
+    }
+
+    [Fact]
     public async Task An_api_only_process_serves_the_ml_api_through_the_silos_gateways_and_the_sample_console_runs_against_them()
     {
         await using var cluster = await TestCluster.StartAsync(new TestClusterOptions { Silos = 2 }, output);

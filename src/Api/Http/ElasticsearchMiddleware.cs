@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
@@ -29,67 +30,13 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
             if (await RefusedAsync(context)) return;
             await next(context);
         }
-        catch (ElasticsearchException error) when (!context.Response.HasStarted)
-        {
-            // ES sends its Warning headers (e.g. deprecations) with errors too.
-            var warnings = context.Response.Headers.Warning;
-            Clear(context.Response);
-            if (warnings.Count > 0) context.Response.Headers.Warning = warnings;
-            await ElasticsearchErrors.WriteAsync(context, error);
-        }
-        catch (InvalidDataException error) when (!context.Response.HasStarted && contentEncoding.Count > 0)
-        {
-            // The request decompression middleware could not inflate the body (ES's Netty decompressor fails the same request).
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 400, "decompression_exception",
-                $"the request body is not valid [{contentEncoding}] data: {error.Message}");
-        }
-        catch (BadHttpRequestException error) when (!context.Response.HasStarted && error.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            // Kestrel refused the body past http.max_content_length. The rest of it may still be on its way: close, as ES does.
-            Clear(context.Response);
-            context.Response.Headers.Connection = "close";
-            var limits = context.RequestServices.GetService<ServiceLimits>() ?? new ServiceLimits(new ServiceLimitsOptions());
-            await ElasticsearchErrors.WriteAsync(context, limits.ContentTooLong(context.Request.ContentLength));
-        }
-        catch (BadHttpRequestException error) when (!context.Response.HasStarted)
-        {
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, error.StatusCode, "parse_exception", error.Message);
-        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
         }
-        catch (Exception error) when (!context.Response.HasStarted && error is SiloUnavailableException or OrleansMessageRejectionException)
-        {
-            // The node that held the work died or is leaving: ES answers a lost node with node_not_connected_exception.
-            // Orleans' messages carry inner stack traces; the reason keeps their first line.
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", FirstLine(error.Message));
-        }
-        catch (OperationCanceledException error) when (!context.Response.HasStarted)
-        {
-            // Not the client: Orleans cancels a call it cannot address while its grain directory moves ranges after a
-            // node joined or died. The node set is changing; ES answers that with node_not_connected_exception too.
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception",
-                $"a call inside the cluster was cancelled while its nodes changed ({FirstLine(error.Message)}); retry");
-        }
-        catch (TimeoutException error) when (!context.Response.HasStarted)
-        {
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 408, "timeout_exception", error.Message);
-        }
         catch (Exception error) when (!context.Response.HasStarted)
         {
-            // One bounded line with the request's text escaped (a message may echo an id of any length); the whole
-            // exception goes to Debug for whoever turns it on.
-            LogUnhandled(logger, LoggedText.Of(context.Request.Method, 16), LoggedText.Of(context.Request.Path.Value), error.GetType().Name,
-                LoggedText.Of(error.Message, 1024));
-            LogUnhandledDetail(logger, error);
-            Clear(context.Response);
-            await ElasticsearchErrors.WriteAsync(context, 500, "exception", LoggedText.Of(error.Message, 1024));
+            await WriteFailureAsync(context, error, contentEncoding, logger);
         }
 
         if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
@@ -102,6 +49,69 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
         {
             await ElasticsearchErrors.WriteAsync(context, 405, "illegal_argument_exception",
                 $"Incorrect HTTP method for uri [{LoggedText.Of(context.Request.Path.Value, 1024)}] and method [{LoggedText.Of(context.Request.Method, 64)}]");
+        }
+    }
+
+    /// <summary>
+    /// Any failure as the Elasticsearch error it is: ES's own errors as themselves, Kestrel's and the decompressor's
+    /// refusals, a lost or leaving node (503), a timeout (408), anything else a logged 500. The security middleware,
+    /// which runs before this one, answers its failures through here too.
+    /// </summary>
+    public static async Task WriteFailureAsync(HttpContext context, Exception failure, StringValues contentEncoding, ILogger logger)
+    {
+        switch (failure)
+        {
+            case ElasticsearchException error:
+                // ES sends its Warning headers (e.g. deprecations) with errors too.
+                var warnings = context.Response.Headers.Warning;
+                Clear(context.Response);
+                if (warnings.Count > 0) context.Response.Headers.Warning = warnings;
+                await ElasticsearchErrors.WriteAsync(context, error);
+                return;
+            case InvalidDataException error when contentEncoding.Count > 0:
+                // The request decompression middleware could not inflate the body (ES's Netty decompressor fails the same request).
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, 400, "decompression_exception",
+                    $"the request body is not valid [{contentEncoding}] data: {error.Message}");
+                return;
+            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                // Kestrel refused the body past http.max_content_length. The rest of it may still be on its way: close, as ES does.
+                Clear(context.Response);
+                context.Response.Headers.Connection = "close";
+                var limits = context.RequestServices.GetService<ServiceLimits>() ?? new ServiceLimits(new ServiceLimitsOptions());
+                await ElasticsearchErrors.WriteAsync(context, limits.ContentTooLong(context.Request.ContentLength));
+                return;
+            case BadHttpRequestException error:
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, error.StatusCode, "parse_exception", error.Message);
+                return;
+            case SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException:
+                // The node that held the work died or is leaving, or an API-only process reaches no gateway: ES answers a
+                // lost node with node_not_connected_exception.
+                // Orleans' messages carry inner stack traces; the reason keeps their first line.
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception", FirstLine(failure.Message));
+                return;
+            case OperationCanceledException:
+                // Not the client: Orleans cancels a call it cannot address while its grain directory moves ranges after a
+                // node joined or died. The node set is changing; ES answers that with node_not_connected_exception too.
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, 503, "node_not_connected_exception",
+                    $"a call inside the cluster was cancelled while its nodes changed ({FirstLine(failure.Message)}); retry");
+                return;
+            case TimeoutException:
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, 408, "timeout_exception", failure.Message);
+                return;
+            default:
+                // One bounded line with the request's text escaped (a message may echo an id of any length); the whole
+                // exception goes to Debug for whoever turns it on.
+                LogUnhandled(logger, LoggedText.Of(context.Request.Method, 16), LoggedText.Of(context.Request.Path.Value), failure.GetType().Name,
+                    LoggedText.Of(failure.Message, 1024));
+                LogUnhandledDetail(logger, failure);
+                Clear(context.Response);
+                await ElasticsearchErrors.WriteAsync(context, 500, "exception", LoggedText.Of(failure.Message, 1024));
+                return;
         }
     }
 

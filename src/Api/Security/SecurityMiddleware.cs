@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.Errors;
@@ -12,8 +13,11 @@ namespace TrainedModelsOrleans.Api.Security;
 /// security_exception with its WWW-Authenticate challenges, 403 naming the action, the subject and the privileges that
 /// would grant it.
 /// </summary>
-public sealed class SecurityMiddleware(RequestDelegate next, Authenticator authenticator)
+public sealed class SecurityMiddleware(RequestDelegate next, Authenticator authenticator, ILogger<SecurityMiddleware> logger)
 {
+    /// <summary>The endpoint ASP.NET Core routing selects for a path whose endpoints take other methods (it answers 405).</summary>
+    private const string MethodNotAllowedEndpoint = "405 HTTP Method Not Supported";
+
     private const string SubjectItem = "tmo.security.subject";
 
     /// <summary>ES's DefaultAuthenticationFailureHandler challenges (the Bearer one is for its token service, absent here).</summary>
@@ -26,13 +30,15 @@ public sealed class SecurityMiddleware(RequestDelegate next, Authenticator authe
         {
             outcome = await authenticator.AuthenticateAsync(context.Request.Headers.Authorization, context.RequestAborted);
         }
-        catch (ElasticsearchException error)
-        {
-            await WriteAsync(context, error.Status, error.Type, error.Reason, challenge: false);
-            return;
-        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            return;
+        }
+        catch (Exception error)
+        {
+            // The realm is a grain: a node leaving, a timeout or PostgreSQL away fails the lookup. Answered as the
+            // API answers any failure (503, 408, …), in ES's shape; this middleware runs before the one that would.
+            await ElasticsearchMiddleware.WriteFailureAsync(context, error, default, logger);
             return;
         }
 
@@ -52,8 +58,9 @@ public sealed class SecurityMiddleware(RequestDelegate next, Authenticator authe
 
         var subject = ((AuthenticationOutcome.Authenticated)outcome).Subject;
         context.Items[SubjectItem] = subject;
-        // A path no endpoint serves goes on to the usual "no handler found" once the caller is known.
-        if (context.GetEndpoint() is { } endpoint)
+        // A path no endpoint serves, or one served for other methods, goes on to the usual "no handler found" or
+        // "incorrect HTTP method" once the caller is known.
+        if (context.GetEndpoint() is { } endpoint && endpoint.DisplayName != MethodNotAllowedEndpoint)
         {
             var action = ActionOf(endpoint);
             if (!subject.Access.Allows(action) && !OwnAccount(context, subject, action))

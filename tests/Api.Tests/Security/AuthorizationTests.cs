@@ -73,7 +73,13 @@ public sealed class AuthorizationTests(ServiceFixture service)
         // HttpClient drops credentials on a redirect (/dashboard → /dashboard/): ask for the page itself.
         var dashboard = await service.SendAsAsync(as_, HttpMethod.Get, "/dashboard/");
         Assert.True(dashboard.Status == HttpStatusCode.OK, dashboard.Text);
+        // The dashboard's live log stream is off: it would carry every log line (client text, a generated password).
+        var trace = await service.SendAsAsync(as_, HttpMethod.Get, "/dashboard/Trace");
+        Assert.True(trace.Status == HttpStatusCode.Forbidden && trace.Text.Contains("Trace Endpoint Disabled", StringComparison.Ordinal), trace.Text);
         (await service.SendAsAsync(as_, HttpMethod.Get, "/_cat/ml/trained_models")).AssertOk();
+        // A method a route does not take is ES's 405 whoever asks, not a 403 for an action that does not exist.
+        (await service.SendAsAsync(as_, HttpMethod.Delete, "/_ml/info")).AssertError(405, "illegal_argument_exception",
+            "Incorrect HTTP method for uri [/_ml/info] and method [DELETE]");
         (await service.SendAsAsync(as_, HttpMethod.Delete, "/_ml/trained_models/anything"))
             .AssertError(403, "security_exception", Denied("cluster:admin/xpack/ml/inference/delete", user, "monitor", "manage_ml,manage,all"));
     }
