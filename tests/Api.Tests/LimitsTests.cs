@@ -15,7 +15,7 @@ public sealed class SmallLimitsFixture : ServiceFixture
     protected override string[] ExtraArguments =>
     [
         "--Limits:MaxContentLength=1048576", "--Limits:MaxInferDocs=5", "--Limits:MaxTrees=20", "--Limits:MaxNodesPerTree=15",
-        "--Limits:MaxTotalTreeNodes=100", "--Limits:MaxTotalDefinitionLength=1000",
+        "--Limits:MaxTotalTreeNodes=100", "--Limits:MaxTotalDefinitionLength=1000", "--Limits:MaxInflatedDefinitionLength=65536",
     ];
 }
 
@@ -29,6 +29,46 @@ public sealed class LimitsTests(SmallLimitsFixture service) : IClassFixture<Smal
         var response = await service.PutAsync("/_ml/trained_models/big/definition/0", body);
         response.AssertError(413, "content_too_long_exception", "is larger than [http.max_content_length] [1mb] (setting Limits:MaxContentLength)");
         Assert.Equal("close", response.Headers["Connection"]);
+    }
+
+    [Fact]
+    public async Task A_gzip_body_that_inflates_past_max_content_length_is_413_without_a_misleading_length()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/_ml/trained_models/anything/_infer")
+        {
+            Content = new ByteArrayContent(Gzip(Encoding.UTF8.GetBytes($$"""{"docs":[{"text":"{{new string('a', 3_000_000)}}"}]}"""))),
+        };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Content.Headers.ContentEncoding.Add("gzip");
+        using var answer = await service.Http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        Assert.True((int)answer.StatusCode == 413, text);
+        Assert.Contains("\"reason\":\"request body is larger than [http.max_content_length] [1mb] (setting Limits:MaxContentLength)\"", text);
+    }
+
+    [Fact]
+    public async Task A_compressed_definition_that_inflates_past_its_bound_is_refused_while_inflating_and_not_stored()
+    {
+        // 20 MB of zeros in ~20 KB of gzip: refused at the bound (64 KB here), not after inflating all of it.
+        var bomb = Convert.ToBase64String(Gzip(new byte[20_000_000], CompressionLevel.SmallestSize));
+        (await service.PutAsync("/_ml/trained_models/gzip-bomb",
+                $$$"""{"input":{"field_names":["f0"]},"inference_config":{"regression":{}},"compressed_definition":"{{{bomb}}}"}"""))
+            .AssertError(429, "circuit_breaking_exception",
+                "Cannot parse model definition as the content is larger than the maximum stream size of [65536] bytes (setting Limits:MaxInflatedDefinitionLength)");
+        (await service.GetAsync("/_ml/trained_models/gzip-bomb")).AssertError(404, "resource_not_found_exception", "gzip-bomb");
+        // A compressed stream already longer than the bound is refused before inflating, as ES does.
+        var incompressible = new byte[70_000];
+        new Random(3).NextBytes(incompressible);
+        (await service.PutAsync("/_ml/trained_models/gzip-long",
+                $$$"""{"input":{"field_names":["f0"]},"inference_config":{"regression":{}},"compressed_definition":"{{{Convert.ToBase64String(Gzip(incompressible))}}}"}"""))
+            .AssertError(429, "circuit_breaking_exception", "compressed stream is longer than maximum allowed bytes [65536]");
+    }
+
+    private static byte[] Gzip(byte[] bytes, CompressionLevel level = CompressionLevel.Fastest)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, level)) gzip.Write(bytes);
+        return buffer.ToArray();
     }
 
     [Fact]

@@ -254,7 +254,7 @@ public class EnsembleTests
         // ES's InferenceDefinitionTests.testMultiClassIrisInference: a compressed 10-tree forest.
         var evaluator = Grains.Inference.Trees.TreeModelEvaluator.Create(
             Config("""{"classification":{}}""", ["sepal_length", "sepal_width", "petal_length", "petal_width"]),
-            Grains.Models.TreeEnsembleDefinition.ParseCompressed(Convert.FromBase64String(IrisForest)));
+            Grains.Models.TreeEnsembleDefinition.ParseCompressed(Convert.FromBase64String(IrisForest), 1L << 30));
         Assert.Equal("Iris-setosa", Species("""{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"""));
         Assert.Equal("Iris-versicolor", Species("""{"sepal_length":7.0,"sepal_width":3.2,"petal_length":4.7,"petal_width":1.4}"""));
         Assert.Equal("Iris-virginica", Species("""{"sepal_length":6.5,"sepal_width":3.0,"petal_length":5.2,"petal_width":2.0}"""));

@@ -79,7 +79,8 @@ public sealed partial class ElasticsearchMiddleware(RequestDelegate next, ILogge
                 Clear(context.Response);
                 context.Response.Headers.Connection = "close";
                 var limits = context.RequestServices.GetService<ServiceLimits>() ?? new ServiceLimits(new ServiceLimitsOptions());
-                await ElasticsearchErrors.WriteAsync(context, limits.ContentTooLong(context.Request.ContentLength));
+                // A compressed body's Content-Length is not the length that went past the limit: say none.
+                await ElasticsearchErrors.WriteAsync(context, limits.ContentTooLong(contentEncoding.Count > 0 ? null : context.Request.ContentLength));
                 return;
             case BadHttpRequestException error:
                 Clear(context.Response);

@@ -26,6 +26,13 @@ public sealed class ServiceLimitsOptions
     /// <summary>The largest <c>total_definition_length</c> a model may declare (default 2,000,000,000 bytes: one .NET array, ONNX's 2 GB protobuf limit).</summary>
     public long MaxTotalDefinitionLength { get; set; } = 2_000_000_000;
 
+    /// <summary>
+    /// The most a <c>compressed_definition</c> may inflate to (default: ES's, a quarter of the memory the runtime sees or
+    /// 1 GB, whichever is smaller); beyond it, 429 circuit_breaking_exception, as ES answers.
+    /// </summary>
+    public long MaxInflatedDefinitionLength { get; set; } =
+        Math.Min(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4, 1L << 30);
+
     /// <summary>Trees in one tree-ensemble model, nested ensembles included (default 10,000).</summary>
     public int MaxTrees { get; set; } = 10_000;
 
@@ -54,6 +61,8 @@ public sealed class ServiceLimitsOptionsValidator : IValidateOptions<ServiceLimi
         if (options.MaxTensorElements <= 0) errors.Add("Limits:MaxTensorElements must be positive");
         if (options.MaxTotalDefinitionLength <= 0 || options.MaxTotalDefinitionLength > Array.MaxLength)
             errors.Add($"Limits:MaxTotalDefinitionLength must be between 1 and {Array.MaxLength} bytes (a definition is assembled into one array)");
+        if (options.MaxInflatedDefinitionLength <= 0 || options.MaxInflatedDefinitionLength > Array.MaxLength)
+            errors.Add($"Limits:MaxInflatedDefinitionLength must be between 1 and {Array.MaxLength} bytes (a definition inflates into one array)");
         if (options.MaxTrees <= 0) errors.Add("Limits:MaxTrees must be positive");
         if (options.MaxNodesPerTree <= 0) errors.Add("Limits:MaxNodesPerTree must be positive");
         if (options.MaxTotalTreeNodes <= 0) errors.Add("Limits:MaxTotalTreeNodes must be positive");

@@ -252,7 +252,7 @@ public sealed class TrainedModelGrain(
         TreeEnsembleDefinition parsed;
         try
         {
-            parsed = TreeEnsembleDefinition.ParseCompressed(definition);
+            parsed = TreeEnsembleDefinition.ParseCompressed(definition, limits.Options.MaxInflatedDefinitionLength);
         }
         catch (ElasticsearchException e)
         {

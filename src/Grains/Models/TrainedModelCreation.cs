@@ -38,7 +38,8 @@ public static class TrainedModelCreation
         {
             try
             {
-                definition = TreeEnsembleDefinition.ParseCompressed(compressed);
+                definition = TreeEnsembleDefinition.ParseCompressed(compressed,
+                    (limits?.Options ?? new Limits.ServiceLimitsOptions()).MaxInflatedDefinitionLength);
             }
             catch (ElasticsearchException e) when (e.Type == "status_exception")
             {

@@ -35,24 +35,37 @@ public sealed record TreeEnsembleDefinition(TrainedModelNode TrainedModel, IRead
         return Parse(body, body.Root);
     }
 
-    /// <summary>Parses ES's <c>compressed_definition</c> bytes: gzip-compressed definition JSON.</summary>
-    public static TreeEnsembleDefinition ParseCompressed(byte[] gzip)
+    /// <summary>
+    /// Parses ES's <c>compressed_definition</c> bytes: gzip-compressed definition JSON, inflated to at most
+    /// <paramref name="maxInflatedBytes"/> (a few KB of gzip can claim gigabytes: the bound is checked as it inflates).
+    /// </summary>
+    public static TreeEnsembleDefinition ParseCompressed(byte[] gzip, long maxInflatedBytes)
     {
-        byte[] json;
+        // ES refuses a compressed stream already longer than the bound before inflating it.
+        if (gzip.LongLength > Math.Max(100L, maxInflatedBytes))
+            throw InflatedTooLarge($"compressed stream is longer than maximum allowed bytes [{maxInflatedBytes}]");
+        using var output = new MemoryStream();
         try
         {
-            using var input = new GZipStream(new MemoryStream(gzip), CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            input.CopyTo(output);
-            json = output.ToArray();
+            using var input = new GZipStream(new MemoryStream(gzip, writable: false), CompressionMode.Decompress);
+            var buffer = new byte[81920];
+            while (input.Read(buffer) is > 0 and var read)
+            {
+                if (output.Length + read > maxInflatedBytes)
+                    throw InflatedTooLarge($"Cannot parse model definition as the content is larger than the maximum stream size of [{maxInflatedBytes}] bytes (setting Limits:MaxInflatedDefinitionLength)");
+                output.Write(buffer, 0, read);
+            }
         }
         catch (InvalidDataException e)
         {
             throw EsErrors.BadRequest($"Failed to decompress the model definition: {e.Message}");
         }
-        var body = JsonBody.Parse(json);
+        var body = JsonBody.Parse(output.GetBuffer().AsSpan(0, (int)output.Length));
         return Parse(body, body.Root);
     }
+
+    /// <summary>ES answers an inflated definition past its bound with a permanent circuit breaker trip (429).</summary>
+    private static ElasticsearchException InflatedTooLarge(string reason) => new(429, "circuit_breaking_exception", reason);
 
     internal static TreeEnsembleDefinition Parse(JsonBody body, JsonItem item)
     {

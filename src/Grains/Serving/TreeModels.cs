@@ -31,7 +31,7 @@ public sealed class TreeModels(ModelStoreTables models, IGrainFactory grains, Li
         {
             var parts = await models.ReadPartsAsync(config.ModelId, CancellationToken.None);
             if (parts.Count == 0) throw ElasticsearchException.NotFound($"Could not find trained model definition [{config.ModelId}]");
-            definition = TreeEnsembleDefinition.ParseCompressed(parts.Values.SelectMany(p => p).ToArray());
+            definition = TreeEnsembleDefinition.ParseCompressed(parts.Values.SelectMany(p => p).ToArray(), limits.Options.MaxInflatedDefinitionLength);
         }
         // Models stored before a limit was lowered are refused here rather than compiled.
         limits.CheckTreeModel(config.ModelId, definition.TrainedModel);
