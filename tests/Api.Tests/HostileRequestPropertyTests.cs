@@ -181,17 +181,79 @@ public sealed class HostileRequestPropertyTests(ServiceFixture service) : IClass
         await service.StopAsync(deployed);
     }
 
-    private async Task<(int Status, JsonNode? Json, string Text)> SendAsync(HostileRequest request, CancellationToken wholeRun)
+    /// <summary>Who sends a request of <see cref="Hostile_requests_without_credentials_or_privileges_are_refused_before_they_are_read_and_change_nothing"/>.</summary>
+    public enum Caller { Nobody, WrongPassword, UnknownApiKey, Monitor }
+
+    [Fact]
+    public async Task Hostile_requests_without_credentials_or_privileges_are_refused_before_they_are_read_and_change_nothing()
+    {
+        var deployed = await service.UploadModelAsync("unauthorized-deployed");
+        (await service.StartAsync(deployed)).AssertOk();
+        var monitor = await Security.SecuredService.CreateUserAsync(service, MlApi.NewId("hostile-monitor"), "monitor-password", "monitor");
+        var ids = new Dictionary<string, string>
+        {
+            ["model_id"] = deployed, ["deployment_id"] = deployed, ["model_alias"] = "unauthorized-alias", ["id"] = "no-pipeline",
+            ["part"] = "0", ["asset"] = "index.html",
+        };
+        using var anonymous = new HttpClient { BaseAddress = service.Http.BaseAddress, Timeout = PerRequest };
+        var before = await SnapshotAsync();
+        using var wholeRun = new CancellationTokenSource(WholeRun);
+        var ran = 0;
+
+        var callers = Gen.Elements(Enum.GetValues<Caller>());
+        var property = Prop.ForAll(Arb.From(from request in Requests(ids) from caller in callers select (request, caller)), pair =>
+        {
+            var (request, caller) = pair;
+            wholeRun.Token.ThrowIfCancellationRequested();
+            ran++;
+            var authorization = caller switch
+            {
+                Caller.Nobody => null,
+                Caller.WrongPassword => TestSupport.TestSecurity.Basic("elastic", "not-the-password-" + ran),
+                Caller.UnknownApiKey => TestSupport.TestSecurity.ApiKey(Convert.ToBase64String(Encoding.UTF8.GetBytes($"no-such-key-{ran}:secret"))),
+                _ => monitor,
+            };
+            var (status, json, text) = SendAsync(request, wholeRun.Token, authorization, caller == Caller.Nobody ? anonymous : null).GetAwaiter().GetResult();
+            var shown = $"{caller} {request} answered {status}: {text[..Math.Min(500, text.Length)]}";
+            // A request line or headers over ES's limits are refused before authentication (414, 431), as ES's HTTP layer does.
+            var oversizedHead = status is 414 or 431;
+            if (caller != Caller.Monitor && !oversizedHead)
+            {
+                Assert.True(status == 401, shown);
+                Assert.Equal("security_exception", json?["error"]?["type"]?.GetValue<string>());
+            }
+            else
+            {
+                // monitor reads (2xx) and is refused the rest (4xx), never a 5xx.
+                var monitorMayRun = request.Method is "GET" or "HEAD"
+                    || request.Path.EndsWith("/_infer", StringComparison.Ordinal) || request.Path.EndsWith("/_simulate", StringComparison.Ordinal);
+                Assert.True(status is >= 400 and < 500 || (status is >= 200 and < 300 && monitorMayRun), shown);
+            }
+            if (status >= 400 && text != "{}" && text != """{"found":false}""")
+                Assert.True(json?["error"]?["type"] is not null && json["status"]?.GetValue<int>() == status, $"not ES's error shape: {shown}");
+        });
+        Check.One(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(Cases)
+            .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(20261208UL, 0x9E3779B97F4A7C15UL), FSharpOption<int>.None))), property);
+
+        Assert.Equal(Cases, ran);
+        Assert.Equal(before, await SnapshotAsync());
+        await service.StopAsync(deployed);
+    }
+
+    private async Task<(int Status, JsonNode? Json, string Text)> SendAsync(HostileRequest request, CancellationToken wholeRun,
+        AuthenticationHeaderValue? authorization = null, HttpClient? http = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(wholeRun);
         deadline.CancelAfter(PerRequest);
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Path + request.Query);
+        // The fixture's client signs in as elastic; another caller's header replaces it.
+        if (authorization is not null) message.Headers.Authorization = authorization;
         if (request.Body is not null)
         {
             message.Content = new ByteArrayContent(request.Body);
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
-        using var response = await service.Http.SendAsync(message, deadline.Token);
+        using var response = await (http ?? service.Http).SendAsync(message, deadline.Token);
         var text = await response.Content.ReadAsStringAsync(deadline.Token);
         JsonNode? json = null;
         try { json = JsonNode.Parse(text); } catch (System.Text.Json.JsonException) { }
