@@ -11,6 +11,27 @@ public class ResumeDecisionTests
     private static StoredModel Partial(params int[] parts) => new(false, 0, new StoredParts(10, 1000, parts.ToHashSet()));
 
     [Fact]
+    public void A_model_uploaded_from_another_file_of_the_same_length_is_a_conflict_naming_both_hashes()
+    {
+        var stored = new StoredModel(false, 0, new StoredParts(10, 1000, new HashSet<int> { 0, 1 }), "aa11");
+        var conflict = Assert.IsType<ResumeDecision.Conflict>(ResumeDecision.For("m", stored, Plan, false, fileSha256: "bb22"));
+        Assert.Contains("sha256 aa11, this file's is bb22", conflict.Reason);
+        Assert.IsType<ResumeDecision.Conflict>(ResumeDecision.For("m", new StoredModel(true, 1000, null, "aa11"), Plan, false, "bb22"));
+        // The same file (hex in either case) resumes or is complete; a model put without a hash falls back to lengths.
+        Assert.IsType<ResumeDecision.Resume>(ResumeDecision.For("m", stored, Plan, false, "AA11"));
+        Assert.IsType<ResumeDecision.AlreadyComplete>(ResumeDecision.For("m", new StoredModel(true, 1000, null, "aa11"), Plan, false, "aa11"));
+        Assert.IsType<ResumeDecision.AlreadyComplete>(ResumeDecision.For("m", new StoredModel(true, 1000, null), Plan, false, "bb22"));
+    }
+
+    [Fact]
+    public void The_stored_hash_is_read_from_the_configs_metadata()
+    {
+        var body = JsonNode.Parse("""{"trained_model_configs":[{"model_id":"m","fully_defined":true,"model_size_bytes":5,"metadata":{"definition_sha256":"abc"}}]}""")!;
+        Assert.Equal("abc", StoredModel.FromGetResponse("m", body)!.DefinitionSha256);
+        Assert.Null(StoredModel.FromGetResponse("m", JsonNode.Parse("""{"trained_model_configs":[{"model_id":"m","metadata":{"definition_sha256":1}}]}""")!)!.DefinitionSha256);
+    }
+
+    [Fact]
     public void A_new_model_is_uploaded_whole() =>
         Assert.IsType<ResumeDecision.UploadAll>(ResumeDecision.For("m", null, Plan, clearPrevious: false));
 

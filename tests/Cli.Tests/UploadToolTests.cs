@@ -103,6 +103,16 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         Assert.Equal(LargeModel.Value.Length, (long)parts["total_definition_length"]!);
         var storedBefore = parts["stored_parts"]!.AsArray().Select(p => (int)p!).ToHashSet();
         Assert.InRange(storedBefore.Count, 20, totalParts - 1);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(LargeModel.Value)),
+            (string)interrupted["metadata"]!["definition_sha256"]!);
+
+        // Another file of the same length cannot continue it: the tool compares the file's sha256 with the stored one.
+        var altered = LargeModel.Value.ToArray();
+        altered[^1] ^= 0xff;
+        var other = service.WriteFile("killed-altered.onnx", altered);
+        var refused = (await service.RunCliAsync(RunBound, ["upload", other, .. upload[2..]])).AssertExit(1);
+        Assert.Contains("was uploaded from another file (sha256 ", refused.Text);
+        Assert.Empty(refused.StoredPartLines);
 
         var resumed = (await service.RunCliAsync(RunBound, [.. upload, "--start"])).AssertExit(0);
         var resuming = ResumingLine().Match(resumed.Text);
@@ -161,7 +171,7 @@ public sealed partial class UploadToolTests(CliServiceFixture service) : IClassF
         var model = service.WriteFile("replacement.onnx", TestOnnxModels.IdentityChain(width: 16, depth: 1));
         var conflict = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "not-onnx", "--task-type", "pass_through",
             "--part-size", "1000")).AssertExit(CommandRun.Refused);
-        Assert.Contains("has 2 of 3 parts stored", conflict.Text);
+        Assert.Contains("was uploaded from another file", conflict.Text);
         Assert.Contains("--clear-previous", conflict.Text);
 
         var replaced = (await service.RunCliAsync(RunBound, "upload", model, "--model-id", "not-onnx", "--task-type", "pass_through",

@@ -17,8 +17,10 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
     {
         var id = request.ModelId;
         var plan = PartPlan.For(new FileInfo(request.ModelFile).Length, request.PartSize);
+        var sha256 = await Sha256Async(request.ModelFile, cancellationToken);
+        RecordSha256(request.Config, sha256);
         var stored = await ReadStoredAsync(id, cancellationToken);
-        var decision = ResumeDecision.For(id, stored, plan, request.ClearPrevious);
+        var decision = ResumeDecision.For(id, stored, plan, request.ClearPrevious, sha256);
         IReadOnlySet<int> skip = new HashSet<int>();
         switch (decision)
         {
@@ -47,6 +49,22 @@ public sealed class ModelUploader(ElasticsearchClient client, TransientRetry ret
             await PutVocabularyAsync(id, vocabulary, cancellationToken);
         if (request.Start is { } start)
             await StartAsync(id, start, cancellationToken);
+    }
+
+    private static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(file, cancellationToken));
+    }
+
+    /// <summary>
+    /// The config carries the file's sha256 in its metadata, so a later run can tell the same file from another of the
+    /// same length. A config whose metadata is not an object is left for the service to refuse.
+    /// </summary>
+    private static void RecordSha256(JsonObject config, string sha256)
+    {
+        if (config["metadata"] is null) config["metadata"] = new JsonObject();
+        if (config["metadata"] is JsonObject metadata) metadata[StoredModel.Sha256MetadataKey] = sha256;
     }
 
     private async Task<StoredModel?> ReadStoredAsync(string id, CancellationToken cancellationToken)

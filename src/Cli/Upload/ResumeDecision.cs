@@ -19,10 +19,17 @@ public abstract record ResumeDecision
     public sealed record Conflict(string Reason) : ResumeDecision;
 
     /// <param name="stored">null when the model does not exist.</param>
-    public static ResumeDecision For(string modelId, StoredModel? stored, PartPlan plan, bool clearPrevious)
+    /// <param name="fileSha256">The file's sha256 (hex): a model the tool stored from another file is a conflict even when
+    /// its length and parts match.</param>
+    public static ResumeDecision For(string modelId, StoredModel? stored, PartPlan plan, bool clearPrevious, string? fileSha256 = null)
     {
         if (stored is null) return new UploadAll();
         if (clearPrevious) return new DeleteThenUploadAll();
+        if (fileSha256 is not null && stored.DefinitionSha256 is { } storedSha256 && !string.Equals(storedSha256, fileSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return new Conflict(
+                $"model [{modelId}] was uploaded from another file (sha256 {storedSha256}, this file's is {fileSha256}); use --clear-previous to replace it");
+        }
         if (stored.FullyDefined)
         {
             return stored.ModelSizeBytes == plan.TotalDefinitionLength

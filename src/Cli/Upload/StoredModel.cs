@@ -8,8 +8,13 @@ namespace TrainedModelsOrleans.Cli.Upload;
 /// <c>definition_parts</c> stored so far while the definition is incomplete. <see cref="StoredParts"/> is null when the
 /// service does not tell (Elasticsearch itself): then every part is sent and "already exists" counts as stored.
 /// </summary>
-public sealed record StoredModel(bool FullyDefined, long ModelSizeBytes, StoredParts? StoredParts)
+/// <param name="DefinitionSha256">The sha256 of the file the tool uploaded the model from (hex), as it records it in the
+/// config's <c>metadata.definition_sha256</c>; null for a model put another way.</param>
+public sealed record StoredModel(bool FullyDefined, long ModelSizeBytes, StoredParts? StoredParts, string? DefinitionSha256 = null)
 {
+    /// <summary>Where the tool records the definition file's sha256 in the model's config.</summary>
+    public const string Sha256MetadataKey = "definition_sha256";
+
     /// <summary>
     /// The model of exactly this id in the GET answer; null when it lists only others (the id is an alias or a wildcard:
     /// GET resolves those, and the PUT that follows gets the service's refusal).
@@ -30,7 +35,8 @@ public sealed record StoredModel(bool FullyDefined, long ModelSizeBytes, StoredP
                 stored["total_definition_length"]?.GetValue<long>() ?? 0,
                 (stored["stored_parts"] as JsonArray ?? []).Select(p => p!.GetValue<int>()).ToHashSet());
         }
-        return new StoredModel(fullyDefined, size, parts);
+        var sha256 = (config["metadata"] as JsonObject)?[Sha256MetadataKey] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+        return new StoredModel(fullyDefined, size, parts, sha256);
     }
 }
 
