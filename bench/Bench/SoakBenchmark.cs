@@ -118,7 +118,7 @@ public static class SoakBenchmark
         {
             var wait = next - clock.Elapsed;
             if (wait > TimeSpan.Zero) await Task.WhenAny(Task.Delay(wait), Task.WhenAll(load));
-            if (service.HasExited) throw new InvalidOperationException($"the service exited during the soak\n{service.OutputTail()}");
+            if (service.HasExited) throw new InvalidOperationException($"the service exited during the soak, at {Clock(clock.Elapsed)} (exit code {service.ExitCode}: 0 is a graceful stop, a SIGTERM or SIGINT from outside)\n{service.OutputTail(200)}");
             var cpu = (Ticks: PeersBenchmark.CpuTicks(service.Id), At: clock.Elapsed);
             var sample = new Sample(cpu.At, ProcessFigures.Rss(service.Id), ProcessFigures.Threads(service.Id), ProcessFigures.Handles(service.Id),
                 (cpu.Ticks - cpuBefore.Ticks) / PeersBenchmark.TicksPerSecond / (cpu.At - cpuBefore.At).TotalSeconds * 100,
