@@ -362,7 +362,12 @@ public static class SoakBenchmark
 
     private static string Format(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 
-    private static string Clock(TimeSpan at) => at.TotalHours >= 1 ? at.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : at.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    /// <summary>m:ss (h:mm:ss past an hour), to the nearest second: a sample taken at 8:59.98 reads 9:00.</summary>
+    private static string Clock(TimeSpan at)
+    {
+        var rounded = TimeSpan.FromSeconds(Math.Round(at.TotalSeconds));
+        return rounded.ToString(rounded.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
+    }
 
     private static string Mb(long bytes) => (bytes / 1048576.0).ToString("N0", CultureInfo.InvariantCulture);
 
