@@ -240,10 +240,10 @@ public static class PeersBenchmark
     private static extern int GetResourceUsage(int who, ref long usage);
 
     // USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux).
-    private const double TicksPerSecond = 100;
+    internal const double TicksPerSecond = 100;
 
     /// <summary>User + system CPU ticks of a process and its descendants (the Node server's cluster workers).</summary>
-    private static long CpuTicks(int processId)
+    internal static long CpuTicks(int processId)
     {
         if (!Directory.Exists("/proc")) return 0;
         var parents = new Dictionary<int, int>();
@@ -316,7 +316,7 @@ public static class PeersBenchmark
     }
 
     /// <summary>dotnet-counters from PATH or ~/.dotnet/tools; else `dotnet tool install -g dotnet-counters`; else null, having said so.</summary>
-    private static async Task<string?> FindOrInstallDotnetCountersAsync()
+    internal static async Task<string?> FindOrInstallDotnetCountersAsync()
     {
         var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
         string? Find() => FindOnPath("dotnet-counters") ?? (File.Exists(Path.Combine(tools, "dotnet-counters")) ? Path.Combine(tools, "dotnet-counters") : null);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TrainedModelsOrleans.Bench;
 using TrainedModelsOrleans.Silo.Storage;
 
-// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|adaptive|inference|text|cluster|peers|uploads|all] [--seconds N] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers, uploads: one service process per GC mode)] [--model tiny|medium (peers)]
+// Usage: dotnet run -c Release --project bench/Bench -- [runtime|planner|tokenization|controlplane|adaptive|inference|text|cluster|peers|uploads|soak|all] [--seconds N] [--minutes N (soak, default 10; not part of all)] [--connection "<npgsql>"] [--gc default,datas,server,workstation (peers, uploads: one service process per GC mode)] [--model tiny|medium (peers)]
 var suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var seconds = OptionValue("--seconds") is { } s ? double.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 3;
 var connection = OptionValue("--connection");
@@ -75,6 +75,16 @@ try
         var gcModes = (OptionValue("--gc") ?? "default").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(PeersBenchmark.GcMode.Parse).ToArray();
         await UploadsBenchmark.RunAsync(NewDatabaseAsync, gcModes, TimeSpan.FromSeconds(60), Console.Out);
+    }
+    if (suite is "soak")
+    {
+        var minutes = OptionValue("--minutes") is { } m ? double.Parse(m, System.Globalization.CultureInfo.InvariantCulture) : 10;
+        Console.Error.WriteLine($"soak: {minutes} min of inference and control-plane cycles against the silo in its own process; memory, threads, handles and p99 at start and end ...");
+        if (!await SoakBenchmark.RunAsync(NewDatabaseAsync, TimeSpan.FromMinutes(minutes), Console.Out))
+        {
+            Console.Error.WriteLine("soak: an acknowledged operation failed its check, or a request answered an unexpected status (see the failures above)");
+            Environment.ExitCode = 1;
+        }
     }
     if (suite is "adaptive" or "all")
     {
