@@ -118,6 +118,21 @@ public sealed class ApiKeyTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_deleted_users_keys_stay_dead_when_a_user_of_the_same_name_is_created()
+    {
+        var owner = MlApi.NewId("reborn");
+        var key = await CreateKeyAsync(new JsonObject { ["name"] = MlApi.NewId("orphan") }, await service.CreateUserAsync(owner, "first-life", "superuser"));
+        var auth = TestSecurity.ApiKey(key["encoded"]!.GetValue<string>());
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
+
+        (await service.DeleteAsync($"/_security/user/{owner}")).AssertOk();
+        await service.CreateUserAsync(owner, "second-life", "superuser");
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/_authenticate")).AssertUnauthorized(AnonymousNotAllowed);
+        var listed = (await service.GetAsync($"/_security/api_key?id={key["id"]!.GetValue<string>()}")).AssertOk().Body["api_keys"]![0]!;
+        Assert.True(listed["invalidated"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task Bad_key_requests_are_refused_in_es_words()
     {
         (await service.PostAsync("/_security/api_key", new JsonObject())).AssertError(400, "action_request_validation_exception", "api key name is required");
