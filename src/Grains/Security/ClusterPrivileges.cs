@@ -52,15 +52,34 @@ public static class ClusterPrivileges
 /// <summary>ES's action patterns: '*' matches any run of characters (Automatons.patterns).</summary>
 public static class ActionPattern
 {
+    /// <summary>
+    /// Linear glob matching: on a mismatch only the last '*' is retried one character further, never the earlier ones
+    /// (any match they would find, the last one finds too), so a pattern of many stars costs O(pattern × action), not
+    /// an exponential search.
+    /// </summary>
     public static bool Matches(string pattern, string action)
     {
-        var star = pattern.IndexOf('*');
-        if (star < 0) return string.Equals(pattern, action, StringComparison.Ordinal);
-        if (!action.StartsWith(pattern.AsSpan(0, star), StringComparison.Ordinal)) return false;
-        var rest = pattern[(star + 1)..];
-        if (rest.Length == 0) return true;
-        for (var i = star; i <= action.Length; i++)
-            if (Matches(rest, action[i..])) return true;
-        return false;
+        int p = 0, a = 0, star = -1, resume = 0;
+        while (a < action.Length)
+        {
+            if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                resume = a;
+            }
+            else if (p < pattern.Length && pattern[p] == action[a])
+            {
+                p++;
+                a++;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                a = ++resume;
+            }
+            else return false;
+        }
+        while (p < pattern.Length && pattern[p] == '*') p++;
+        return p == pattern.Length;
     }
 }
