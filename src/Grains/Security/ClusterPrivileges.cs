@@ -17,6 +17,9 @@ public static class ClusterPrivileges
 {
     private const string Security = "cluster:admin/xpack/security/*";
 
+    /// <summary>Grants every API key action, but getting and invalidating only on the caller's own keys (ClusterAccess.AllowsBeyondOwnApiKeys).</summary>
+    public const string ManageOwnApiKey = "manage_own_api_key";
+
     public static readonly IReadOnlyList<ClusterPrivilege> All =
     [
         new("monitor_ml", ["cluster:monitor/xpack/ml/*"], []),
@@ -26,7 +29,7 @@ public static class ClusterPrivileges
         new("manage_ml", ["cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"], []),
         new("manage_ingest_pipelines", ["cluster:admin/ingest/pipeline/*"], []),
         new("manage_pipeline", ["cluster:admin/ingest/pipeline/*"], []),
-        new("manage_own_api_key", ["cluster:admin/xpack/security/api_key/*"], []),
+        new(ManageOwnApiKey, ["cluster:admin/xpack/security/api_key/*"], []),
         new("manage_api_key", ["cluster:admin/xpack/security/api_key/*"], []),
         new("manage_security", [Security], []),
         new("manage", ["cluster:*"], [Security]),

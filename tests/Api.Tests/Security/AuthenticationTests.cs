@@ -113,7 +113,22 @@ public sealed class AuthenticationTests(ServiceFixture service)
         (await service.PutAsync("/_security/user/elastic", new JsonObject { ["password"] = "abcdefgh", ["roles"] = new JsonArray() }))
             .AssertError(400, "action_request_validation_exception", "user [elastic] is reserved and only the password can be changed");
         (await service.DeleteAsync("/_security/user/elastic"))
-            .AssertError(400, "action_request_validation_exception", "user [elastic] is reserved and cannot be deleted");
+            .AssertError(400, "illegal_argument_exception", "user [elastic] is reserved and cannot be deleted");
+        (await service.PostAsync("/_security/user/nobody-at-all/_password", new JsonObject { ["password"] = "abcdefgh" }))
+            .AssertError(400, "validation_exception", "Validation Failed: 1: user must exist in order to change password;");
+    }
+
+    [Theory]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"enabled\":\"false\"}", "expected field [enabled] to be of type boolean, but found [VALUE_STRING] instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"metadata\":[1,2]}", "expected field [metadata] to be of type object, but found [START_ARRAY] instead")]
+    [InlineData("{\"password\":12345678,\"roles\":[]}", "expected field [password] to be of type string, but found [VALUE_NUMBER] instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":{}}", "could not parse [roles] field. expected a string array but found [START_OBJECT] value instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[1]}", "could not parse [roles] field. expected a string array but one of the value in the array is [VALUE_NUMBER]")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"full_name\":{}}", "expected field [full_name] to be of type string, but found [START_OBJECT] instead")]
+    public async Task A_user_body_of_the_wrong_types_is_refused_as_es_does(string body, string reason)
+    {
+        (await service.SendAsync(HttpMethod.Put, $"/_security/user/{MlApi.NewId("typed")}", JsonNode.Parse(body)))
+            .AssertError(400, "parse_exception", reason);
     }
 
     [Fact]
