@@ -1,8 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans;
 using TrainedModelsOrleans.Api.Security;
-using TrainedModelsOrleans.Grains.Security;
 using Xunit;
 
 namespace TrainedModelsOrleans.Api.Tests.Security;
@@ -17,7 +15,7 @@ public sealed class AuthenticationCacheTests(ServiceFixture service)
         var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
         var user = MlApi.NewId("cached");
         var credential = await service.CreateUserAsync(user, "cached-password", "monitor");
-        await SettledAsync(authenticator);
+        await service.SettledAsync();
         (await service.SendAsAsync(credential, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
 
         // More made-up key ids than the cache holds: each is refused without a hash and without a cache entry.
@@ -30,14 +28,5 @@ public sealed class AuthenticationCacheTests(ServiceFixture service)
         var hashed = authenticator.Verifications;
         (await service.SendAsAsync(credential, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
         Assert.Equal(hashed, authenticator.Verifications);
-    }
-
-    /// <summary>Waits until the node's poll has seen the realm's latest change (which clears its cache).</summary>
-    private async Task SettledAsync(Authenticator authenticator)
-    {
-        var realm = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
-        var version = await realm.GetVersion();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (authenticator.RealmVersion != version) await Task.Delay(50, timeout.Token);
     }
 }

@@ -139,9 +139,10 @@ public sealed class AuthenticationTests(ServiceFixture service)
             .AssertOk().Body["encoded"]!.GetValue<string>());
         var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
         var before = authenticator.Verifications;
-        // 400 concurrent logins with distinct wrong passwords: each costs one PBKDF2 in the bounded password turns.
+        // 400 concurrent logins with distinct wrong passwords for 400 names (one name would be throttled after a few):
+        // each costs one PBKDF2 in the bounded password turns.
         var flood = Enumerable.Range(0, 400).Select(i =>
-            service.SendAsAsync(TestSecurity.Basic("elastic", $"wrong-{i}"), HttpMethod.Get, "/")).ToArray();
+            service.SendAsAsync(TestSecurity.Basic($"flooder-{i}", $"wrong-{i}"), HttpMethod.Get, "/")).ToArray();
         while (authenticator.Verifications < before + 20) await Task.Delay(5);
 
         var good = await service.SendAsAsync(key, HttpMethod.Get, "/_ml/info");
@@ -150,7 +151,26 @@ public sealed class AuthenticationTests(ServiceFixture service)
         good.AssertOk();
         Assert.True(waiting > 100, $"only {waiting} of the flood were still waiting when the key was answered");
         var answers = await Task.WhenAll(flood);
-        Assert.All(answers, a => a.AssertUnauthorized("unable to authenticate user [elastic] for REST request [/]"));
+        Assert.All(answers, a => Assert.Equal(System.Net.HttpStatusCode.Unauthorized, a.Status));
         (await service.GetAsync("/")).AssertOk();
+    }
+
+    [Fact]
+    public async Task A_username_that_keeps_failing_is_refused_without_hashing_until_its_window_ends()
+    {
+        var user = MlApi.NewId("guessed");
+        var good = await service.CreateUserAsync(user, "the-real-one", "monitor");
+        await service.SettledAsync();
+        (await service.SendAsAsync(good, HttpMethod.Get, "/")).AssertOk(); // verified before the attack: served from the cache
+        for (var i = 0; i < 20; i++)
+            (await service.SendAsAsync(TestSecurity.Basic(user, $"guess-{i}"), HttpMethod.Get, "/"))
+                .AssertUnauthorized($"unable to authenticate user [{user}] for REST request [/]");
+
+        var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
+        var hashed = authenticator.Verifications;
+        (await service.SendAsAsync(TestSecurity.Basic(user, "guess-21"), HttpMethod.Get, "/"))
+            .AssertError(429, "es_rejected_execution_exception", $"rejected authentication of user [{user}]: too many failed attempts");
+        Assert.Equal(hashed, authenticator.Verifications);
+        (await service.SendAsAsync(good, HttpMethod.Get, "/")).AssertOk();
     }
 }
