@@ -39,7 +39,7 @@ public static class SecurityEndpoints
         return app;
     }
 
-    private static ISecurityRealmGrain Realm(IGrainFactory grains) => grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
+    private static ISecurityRealmGrain RealmGrain(IGrainFactory grains) => grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
 
     private static AuthenticatedSubject Subject(HttpContext context) => SecurityMiddleware.SubjectOf(context)
         ?? throw new ElasticsearchException(400, "security_exception", "security is disabled on this node (Security:Enabled=false)");
@@ -47,7 +47,7 @@ public static class SecurityEndpoints
     private static JsonObject AuthenticateBody(AuthenticatedSubject subject)
     {
         var user = subject.User;
-        var realm = subject.ApiKey is null ? subject.UserRealm : Security.Realm.ApiKey;
+        var realm = subject.ApiKey is null ? subject.UserRealm : Realm.ApiKey;
         var body = new JsonObject
         {
             ["username"] = user.Username,
@@ -70,9 +70,7 @@ public static class SecurityEndpoints
     {
         var subject = Subject(context);
         var request = SecurityRequests.ParseCreateApiKey(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
-        // ES: a key made with a key may carry no privileges of its own, so it can never widen what the first key allows.
-        if (subject.ApiKey is not null && (request.RoleDescriptors.Count == 0 || request.RoleDescriptors.Any(r => r.Cluster.Count > 0)))
-            throw ElasticsearchException.IllegalArgument("creating derived api keys requires an explicit role descriptor that is empty (has no privileges)");
+        request.CheckMadeBy(subject);
 
         var id = RandomId(15);
         var secret = RandomId(16);
@@ -90,7 +88,7 @@ public static class SecurityEndpoints
             LimitedByRoles = subject.ApiKey is null ? subject.User.Roles : subject.Access.Roles,
             MetadataJson = request.MetadataJson,
         };
-        await Realm(grains).CreateApiKey(key);
+        await RealmGrain(grains).CreateApiKey(key);
         var body = new JsonObject { ["id"] = id, ["name"] = key.Name };
         if (key.Expiration is { } expires) body["expiration"] = expires.ToUnixTimeMilliseconds();
         body["api_key"] = secret;
@@ -104,7 +102,7 @@ public static class SecurityEndpoints
         var request = ApiKeyRequests.ParseGet(context.Request);
         RequireOwnKeys(subject, RouteActions.GetApiKey, request.Scope);
         var now = time.GetUtcNow();
-        var keys = (await Realm(grains).FindApiKeys(request.Filter(subject)))
+        var keys = (await RealmGrain(grains).FindApiKeys(request.Filter(subject)))
             .Where(k => !request.ActiveOnly || (!k.Invalidated && (k.Expiration is null || k.Expiration > now)));
         return ElasticsearchJson.Ok(new JsonObject { ["api_keys"] = new JsonArray([.. keys.Select(k => (JsonNode)ApiKeyBody(k, request.Scope.WithLimitedBy))]) });
     }
@@ -159,7 +157,7 @@ public static class SecurityEndpoints
         var subject = Subject(context);
         var request = ApiKeyRequests.ParseInvalidate(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
         RequireOwnKeys(subject, RouteActions.InvalidateApiKey, request.Scope);
-        var result = await Realm(grains).InvalidateApiKeys(request.Filter(subject));
+        var result = await RealmGrain(grains).InvalidateApiKeys(request.Filter(subject));
         authenticator.Forget();
         return ElasticsearchJson.Ok(new JsonObject
         {
@@ -172,7 +170,7 @@ public static class SecurityEndpoints
     private static async Task<IResult> GetUsersAsync(string? names, IGrainFactory grains)
     {
         var wanted = names?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var users = (await Realm(grains).GetUsers()).Where(u => wanted is null || wanted.Contains(u.Username, StringComparer.Ordinal)).ToArray();
+        var users = (await RealmGrain(grains).GetUsers()).Where(u => wanted is null || wanted.Contains(u.Username, StringComparer.Ordinal)).ToArray();
         // ES answers an unknown user with 404 and an empty object.
         if (wanted is not null && users.Length == 0) return new JsonStatus(404, new JsonObject());
         var body = new JsonObject();
@@ -194,7 +192,7 @@ public static class SecurityEndpoints
     {
         if (username == ElasticUser)
             throw ElasticsearchException.Validation([$"user [{username}] is reserved and only the password can be changed"]);
-        var realm = Realm(grains);
+        var realm = RealmGrain(grains);
         var existing = await realm.GetUser(username);
         var request = SecurityRequests.ParsePutUser(username,
             SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)), passwordRequired: existing is null);
@@ -217,7 +215,7 @@ public static class SecurityEndpoints
     {
         if (username == ElasticUser)
             throw ElasticsearchException.IllegalArgument($"user [{username}] is reserved and cannot be deleted");
-        var found = await Realm(grains).DeleteUser(username);
+        var found = await RealmGrain(grains).DeleteUser(username);
         authenticator.Forget();
         return found ? ElasticsearchJson.Ok(new JsonObject { ["found"] = true }) : new JsonStatus(404, new JsonObject { ["found"] = false });
     }
@@ -227,11 +225,11 @@ public static class SecurityEndpoints
     {
         var password = SecurityRequests.ParsePassword(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
         // Before hashing: a missing user costs no PBKDF2 (the grain checks again, for a delete in between).
-        if (username != ElasticUser && await Realm(grains).GetUser(username) is null) throw UserMustExist();
+        if (username != ElasticUser && await RealmGrain(grains).GetUser(username) is null) throw UserMustExist();
         var hash = await authenticator.HashAsync(password, options.Value.PasswordHashIterations, context.RequestAborted);
         var changed = username == ElasticUser
-            ? await Realm(grains).SetElasticPassword(hash, replace: true)
-            : await Realm(grains).ChangePassword(username, hash);
+            ? await RealmGrain(grains).SetElasticPassword(hash, replace: true)
+            : await RealmGrain(grains).ChangePassword(username, hash);
         if (!changed) throw UserMustExist();
         authenticator.Forget();
         return ElasticsearchJson.Ok(new JsonObject());

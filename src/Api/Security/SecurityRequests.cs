@@ -11,7 +11,15 @@ namespace TrainedModelsOrleans.Api.Security;
 public sealed record PutUserRequest(string? Password, IReadOnlyList<string> Roles, string? FullName, string? Email, string MetadataJson, bool Enabled);
 
 /// <summary>A create API key body.</summary>
-public sealed record CreateApiKeyRequest(string Name, TimeSpan? Expiration, IReadOnlyList<ApiKeyRole> RoleDescriptors, string MetadataJson);
+public sealed record CreateApiKeyRequest(string Name, TimeSpan? Expiration, IReadOnlyList<ApiKeyRole> RoleDescriptors, string MetadataJson)
+{
+    /// <summary>ES: a key made with a key may carry no privileges of its own, so it can never widen what the first key allows.</summary>
+    public void CheckMadeBy(AuthenticatedSubject subject)
+    {
+        if (subject.ApiKey is not null && (RoleDescriptors.Count == 0 || RoleDescriptors.Any(r => r.Cluster.Count > 0)))
+            throw ElasticsearchException.IllegalArgument("creating derived api keys requires an explicit role descriptor that is empty (has no privileges)");
+    }
+}
 
 /// <summary>Reads the _security APIs' bodies and applies ES's request validation, with its texts.</summary>
 public static class SecurityRequests

@@ -70,4 +70,20 @@ public sealed class SecurityRulesTests
             ApiKeyRequests.ParseInvalidate(new System.Text.Json.Nodes.JsonObject { ["name"] = "n", ["username"] = "u" }));
         Assert.Equal("Validation Failed: 1: username or realm name must not be specified when the api key id(s) or api key name are specified;", error.Reason);
     }
+
+    [Fact]
+    public void A_key_made_by_a_key_must_carry_an_empty_role_descriptor()
+    {
+        var user = new Grains.Security.StoredUser { Username = "bob", Roles = ["superuser"] };
+        var key = new Grains.Security.StoredApiKey { Id = "k1", Name = "n", KeyHash = "h", Username = "bob", Realm = Realm.Native.Name, Creation = DateTimeOffset.UnixEpoch };
+        var empty = new CreateApiKeyRequest("d", null, [new Grains.Security.ApiKeyRole("none", [])], "{}");
+        var wider = new CreateApiKeyRequest("d", null, [new Grains.Security.ApiKeyRole("r", ["monitor"])], "{}");
+        var inherited = new CreateApiKeyRequest("d", null, [], "{}");
+        empty.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user));
+        Assert.Throws<Grains.Errors.ElasticsearchException>(() => wider.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user)));
+        Assert.Throws<Grains.Errors.ElasticsearchException>(() => inherited.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user)));
+        // A user may make either.
+        wider.CheckMadeBy(AuthenticatedSubject.ForUser(user));
+        inherited.CheckMadeBy(AuthenticatedSubject.ForUser(user));
+    }
 }
