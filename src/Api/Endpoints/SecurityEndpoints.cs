@@ -39,7 +39,7 @@ public static class SecurityEndpoints
         return app;
     }
 
-    private static ISecurityRealmGrain Realm(IGrainFactory grains) => grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
+    private static ISecurityRealmGrain RealmGrain(IGrainFactory grains) => grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
 
     private static AuthenticatedSubject Subject(HttpContext context) => SecurityMiddleware.SubjectOf(context)
         ?? throw new ElasticsearchException(400, "security_exception", "security is disabled on this node (Security:Enabled=false)");
@@ -47,7 +47,7 @@ public static class SecurityEndpoints
     private static JsonObject AuthenticateBody(AuthenticatedSubject subject)
     {
         var user = subject.User;
-        var realm = subject.ApiKey is null ? subject.UserRealm : Security.Realm.ApiKey;
+        var realm = subject.ApiKey is null ? subject.UserRealm : Realm.ApiKey;
         var body = new JsonObject
         {
             ["username"] = user.Username,
@@ -70,9 +70,7 @@ public static class SecurityEndpoints
     {
         var subject = Subject(context);
         var request = SecurityRequests.ParseCreateApiKey(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
-        // ES: a key made with a key may carry no privileges of its own, so it can never widen what the first key allows.
-        if (subject.ApiKey is not null && (request.RoleDescriptors.Count == 0 || request.RoleDescriptors.Any(r => r.Cluster.Count > 0)))
-            throw ElasticsearchException.IllegalArgument("creating derived api keys requires an explicit role descriptor that is empty (has no privileges)");
+        request.CheckMadeBy(subject);
 
         var id = RandomId(15);
         var secret = RandomId(16);
@@ -90,7 +88,7 @@ public static class SecurityEndpoints
             LimitedByRoles = subject.ApiKey is null ? subject.User.Roles : subject.Access.Roles,
             MetadataJson = request.MetadataJson,
         };
-        await Realm(grains).CreateApiKey(key);
+        await RealmGrain(grains).CreateApiKey(key);
         var body = new JsonObject { ["id"] = id, ["name"] = key.Name };
         if (key.Expiration is { } expires) body["expiration"] = expires.ToUnixTimeMilliseconds();
         body["api_key"] = secret;
@@ -101,21 +99,20 @@ public static class SecurityEndpoints
     private static async Task<IResult> GetApiKeysAsync(HttpContext context, IGrainFactory grains, TimeProvider time)
     {
         var subject = Subject(context);
-        var query = context.Request.Query;
-        var owner = QueryParameters.ParseBool(query["owner"].ToString() is { Length: > 0 } o ? o : "false");
-        var filter = new ApiKeyFilter
-        {
-            Ids = query["id"].ToString() is { Length: > 0 } id ? [id] : null,
-            Name = query["name"].ToString() is { Length: > 0 } name ? name : null,
-            Username = owner ? subject.Username : query["username"].ToString() is { Length: > 0 } user ? user : null,
-            RealmName = owner ? subject.UserRealm.Name : query["realm_name"].ToString() is { Length: > 0 } realm ? realm : null,
-        };
-        var activeOnly = query["active_only"].ToString() is { Length: > 0 } a && QueryParameters.ParseBool(a);
-        var withLimitedBy = query["with_limited_by"].ToString() is { Length: > 0 } w && QueryParameters.ParseBool(w);
+        var request = ApiKeyRequests.ParseGet(context.Request);
+        RequireOwnKeys(subject, RouteActions.GetApiKey, request.Scope);
         var now = time.GetUtcNow();
-        var keys = (await Realm(grains).FindApiKeys(filter))
-            .Where(k => !activeOnly || (!k.Invalidated && (k.Expiration is null || k.Expiration > now)));
-        return ElasticsearchJson.Ok(new JsonObject { ["api_keys"] = new JsonArray([.. keys.Select(k => (JsonNode)ApiKeyBody(k, withLimitedBy))]) });
+        var keys = (await RealmGrain(grains).FindApiKeys(request.Filter(subject)))
+            .Where(k => !request.ActiveOnly || (!k.Invalidated && (k.Expiration is null || k.Expiration > now)));
+        return ElasticsearchJson.Ok(new JsonObject { ["api_keys"] = new JsonArray([.. keys.Select(k => (JsonNode)ApiKeyBody(k, request.Scope.WithLimitedBy))]) });
+    }
+
+    /// <summary>With only manage_own_api_key, a request must name the caller's own keys (ES's ManageOwnApiKeyClusterPrivilege): else the 403 the middleware gives.</summary>
+    private static void RequireOwnKeys(AuthenticatedSubject subject, string action, ApiKeyScope scope)
+    {
+        if (subject.Access.AllowsBeyondOwnApiKeys(action) || OwnApiKeys.Covers(subject, scope)) return;
+        throw new ElasticsearchException(403, "security_exception", $"action [{action}] is unauthorized for {subject.Description}"
+            + $", this action is granted by the cluster privileges [{string.Join(",", ClusterPrivileges.ThatGrant(action))}]");
     }
 
     private static JsonObject ApiKeyBody(StoredApiKey key, bool withLimitedBy)
@@ -158,23 +155,9 @@ public static class SecurityEndpoints
     private static async Task<IResult> InvalidateApiKeysAsync(HttpContext context, IGrainFactory grains, Authenticator authenticator)
     {
         var subject = Subject(context);
-        var body = SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true));
-        var ids = new List<string>();
-        if (body["ids"] is JsonArray array) ids.AddRange(array.Select(i => i?.ToString() ?? ""));
-        if (body["id"] is JsonValue single) ids.Add(single.ToString());
-        var owner = body["owner"] is JsonValue o && o.GetValueKind() == System.Text.Json.JsonValueKind.True;
-        var name = body["name"]?.ToString();
-        var username = body["username"]?.ToString();
-        var realm = body["realm_name"]?.ToString();
-        if (ids.Count == 0 && name is null && username is null && realm is null && !owner)
-            throw ElasticsearchException.Validation(["One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false"]);
-        var result = await Realm(grains).InvalidateApiKeys(new ApiKeyFilter
-        {
-            Ids = ids.Count > 0 ? ids : null,
-            Name = name,
-            Username = owner ? subject.Username : username,
-            RealmName = owner ? subject.UserRealm.Name : realm,
-        });
+        var request = ApiKeyRequests.ParseInvalidate(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
+        RequireOwnKeys(subject, RouteActions.InvalidateApiKey, request.Scope);
+        var result = await RealmGrain(grains).InvalidateApiKeys(request.Filter(subject));
         authenticator.Forget();
         return ElasticsearchJson.Ok(new JsonObject
         {
@@ -187,7 +170,7 @@ public static class SecurityEndpoints
     private static async Task<IResult> GetUsersAsync(string? names, IGrainFactory grains)
     {
         var wanted = names?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var users = (await Realm(grains).GetUsers()).Where(u => wanted is null || wanted.Contains(u.Username, StringComparer.Ordinal)).ToArray();
+        var users = (await RealmGrain(grains).GetUsers()).Where(u => wanted is null || wanted.Contains(u.Username, StringComparer.Ordinal)).ToArray();
         // ES answers an unknown user with 404 and an empty object.
         if (wanted is not null && users.Length == 0) return new JsonStatus(404, new JsonObject());
         var body = new JsonObject();
@@ -209,7 +192,7 @@ public static class SecurityEndpoints
     {
         if (username == ElasticUser)
             throw ElasticsearchException.Validation([$"user [{username}] is reserved and only the password can be changed"]);
-        var realm = Realm(grains);
+        var realm = RealmGrain(grains);
         var existing = await realm.GetUser(username);
         var request = SecurityRequests.ParsePutUser(username,
             SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)), passwordRequired: existing is null);
@@ -231,8 +214,8 @@ public static class SecurityEndpoints
     private static async Task<IResult> DeleteUserAsync(string username, IGrainFactory grains, Authenticator authenticator)
     {
         if (username == ElasticUser)
-            throw ElasticsearchException.Validation([$"user [{username}] is reserved and cannot be deleted"]);
-        var found = await Realm(grains).DeleteUser(username);
+            throw ElasticsearchException.IllegalArgument($"user [{username}] is reserved and cannot be deleted");
+        var found = await RealmGrain(grains).DeleteUser(username);
         authenticator.Forget();
         return found ? ElasticsearchJson.Ok(new JsonObject { ["found"] = true }) : new JsonStatus(404, new JsonObject { ["found"] = false });
     }
@@ -241,14 +224,20 @@ public static class SecurityEndpoints
         IOptions<SecurityOptions> options)
     {
         var password = SecurityRequests.ParsePassword(SecurityRequests.ReadObject(await RequestBody.ReadBytesAsync(context.Request, required: true)));
+        // Before hashing: a missing user costs no PBKDF2 (the grain checks again, for a delete in between).
+        if (username != ElasticUser && await RealmGrain(grains).GetUser(username) is null) throw UserMustExist();
         var hash = await authenticator.HashAsync(password, options.Value.PasswordHashIterations, context.RequestAborted);
         var changed = username == ElasticUser
-            ? await Realm(grains).SetElasticPassword(hash, replace: true)
-            : await Realm(grains).ChangePassword(username, hash);
-        if (!changed) throw ElasticsearchException.Validation([$"user [{username}] does not exist"]);
+            ? await RealmGrain(grains).SetElasticPassword(hash, replace: true)
+            : await RealmGrain(grains).ChangePassword(username, hash);
+        if (!changed) throw UserMustExist();
         authenticator.Forget();
         return ElasticsearchJson.Ok(new JsonObject());
     }
+
+    /// <summary>ES's NativeUsersStore answer (a ValidationException, not a request validation one).</summary>
+    private static ElasticsearchException UserMustExist() =>
+        new(400, "validation_exception", "Validation Failed: 1: user must exist in order to change password;");
 
     /// <summary>A user's metadata; the reserved user's says so, as ES's does.</summary>
     private static JsonNode Metadata(StoredUser user) =>

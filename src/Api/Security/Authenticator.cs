@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Orleans;
 using TrainedModelsOrleans.Grains.Errors;
@@ -21,24 +21,54 @@ public abstract record AuthenticationOutcome
 
 /// <summary>
 /// Verifies credentials with bounded work. A credential verified lately is answered from a cache keyed by an HMAC-SHA256 of
-/// the header (with a key of this process), so repeated requests — every _infer — never run PBKDF2 again; a failed one is
-/// remembered briefly too. PBKDF2 runs at most MaxConcurrentHashing at a time, with a bounded queue behind it, so
-/// a flood of wrong passwords waits its turn instead of taking every core.
+/// the header (with a key of this process), so repeated requests — every _infer — never run PBKDF2 again. Failures that
+/// cost a hash are remembered briefly in a cache of their own, so no flood of bad credentials can evict a good one;
+/// refusals that cost nothing (an unknown or invalidated key id) are not remembered at all. Both caches evict the least
+/// recently used entries when full. PBKDF2 runs in bounded turns (one set for passwords, one for API keys), and a
+/// username that failed MaxFailedLoginsPerUser times within FailedLoginWindow is refused with a 429 without hashing
+/// until the window ends (a credential verified before stays served from the cache).
+/// A change to users or keys clears the cache at once on the node that made it, and within RealmVersionPollInterval
+/// on the others, which poll the realm's version.
 /// </summary>
-public sealed class Authenticator(IGrainFactory grains, IOptions<SecurityOptions> options, TimeProvider time)
+public sealed class Authenticator : IDisposable
 {
-    private readonly SecurityOptions _options = options.Value;
-    private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly SecurityOptions _options;
+    private readonly MemoryCache _verified;
+    private readonly MemoryCache _failed;
     private readonly byte[] _cacheSalt = RandomNumberGenerator.GetBytes(16);
-    private readonly SemaphoreSlim _hashing = new(options.Value.MaxConcurrentHashing);
-    private int _queued;
+    private readonly HashingTurns _passwordTurns;
+    private readonly HashingTurns _apiKeyTurns;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lazy<string> _decoyHash;
+    private long _generation;
+    private long _realmVersion = -1;
+    private long _verifications;
+    private int _watching;
 
-    /// <summary>A user's stored hash when the user does not exist, so an unknown name costs what a known one does.</summary>
-    private readonly Lazy<string> _decoyHash = new(() => PasswordHashing.Hash(Guid.NewGuid().ToString(), options.Value.PasswordHashIterations));
+    public Authenticator(IGrainFactory grains, IOptions<SecurityOptions> options, TimeProvider time)
+    {
+        _grains = grains;
+        _time = time;
+        _options = options.Value;
+        _verified = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.AuthenticationCacheSize });
+        _failed = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.FailedAuthenticationCacheSize });
+        _passwordTurns = new HashingTurns(_options.MaxConcurrentHashing, _options.MaxQueuedHashing);
+        _apiKeyTurns = new HashingTurns(_options.MaxConcurrentHashing, _options.MaxQueuedHashing);
+        // A user's stored hash when the user does not exist, so an unknown name costs what a known one does.
+        _decoyHash = new(() => PasswordHashing.Hash(Guid.NewGuid().ToString(), _options.PasswordHashIterations));
+    }
 
     private sealed record CacheEntry(AuthenticationOutcome Outcome, DateTimeOffset Until);
 
-    private ISecurityRealmGrain Realm => grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
+    private ISecurityRealmGrain Realm => _grains.GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
+
+    /// <summary>PBKDF2 verifications this node has run: what the cache saves (tests observe it).</summary>
+    public long Verifications => Interlocked.Read(ref _verifications);
+
+    /// <summary>The realm version this node's poll last saw (-1 before the first): tests wait for it.</summary>
+    public long RealmVersion => Interlocked.Read(ref _realmVersion);
 
     public async ValueTask<AuthenticationOutcome> AuthenticateAsync(string? header, CancellationToken cancellationToken)
     {
@@ -50,10 +80,11 @@ public sealed class Authenticator(IGrainFactory grains, IOptions<SecurityOptions
             case Credential.Malformed:
                 return new AuthenticationOutcome.WrongCredentials();
         }
+        WatchRealm();
 
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var cacheKey = CacheKey(header!);
-        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > now)
+        if ((_verified.Get<CacheEntry>(cacheKey) ?? _failed.Get<CacheEntry>(cacheKey)) is { } cached && cached.Until > now)
         {
             // An API key's expiry holds even while its verification is cached.
             if (cached.Outcome is AuthenticationOutcome.Authenticated { Subject.Expiration: { } expires } && expires <= now)
@@ -61,87 +92,136 @@ public sealed class Authenticator(IGrainFactory grains, IOptions<SecurityOptions
             return cached.Outcome;
         }
 
-        var outcome = credential switch
+        // Read before the realm is: a change after this point makes the result unfit to remember.
+        var generation = Interlocked.Read(ref _generation);
+        var (outcome, costly) = credential switch
         {
-            Credential.UserPassword user => await VerifyUserAsync(user, cancellationToken),
+            Credential.UserPassword user => (await VerifyUserAsync(user, cancellationToken), true),
             Credential.ApiKey key => await VerifyApiKeyAsync(key, now, cancellationToken),
-            _ => new AuthenticationOutcome.WrongCredentials(),
+            _ => (new AuthenticationOutcome.WrongCredentials(), false),
         };
-        Remember(cacheKey, outcome, now);
+        if (costly) Remember(cacheKey, outcome, now, generation);
         return outcome;
     }
 
-    /// <summary>Forgets every verification: a user, password or key changed through this node.</summary>
-    public void Forget() => _cache.Clear();
+    /// <summary>Forgets every verification: a user, password or key changed (through this node, or seen by the poll).</summary>
+    public void Forget()
+    {
+        Interlocked.Increment(ref _generation);
+        _verified.Clear();
+        _failed.Clear();
+    }
 
     private async Task<AuthenticationOutcome> VerifyUserAsync(Credential.UserPassword credential, CancellationToken cancellationToken)
     {
+        var failures = _failed.Get<FailedLogins>(FailedLoginsKey(credential.Username));
+        if (failures is not null && Volatile.Read(ref failures.Count) >= _options.MaxFailedLoginsPerUser)
+            throw new ElasticsearchException(429, "es_rejected_execution_exception",
+                $"rejected authentication of user [{credential.Username}]: too many failed attempts, retry after {_options.FailedLoginWindow}");
         var user = await Realm.GetUser(credential.Username);
         var verified = await VerifyAsync(credential.Password, user?.PasswordHash ?? _decoyHash.Value, cancellationToken);
-        return verified && user is { Enabled: true }
-            ? new AuthenticationOutcome.Authenticated(AuthenticatedSubject.ForUser(user))
-            : new AuthenticationOutcome.WrongUserPassword(credential.Username);
+        if (verified && user is { Enabled: true }) return new AuthenticationOutcome.Authenticated(AuthenticatedSubject.ForUser(user));
+        CountFailedLogin(credential.Username);
+        return new AuthenticationOutcome.WrongUserPassword(credential.Username);
     }
 
-    private async Task<AuthenticationOutcome> VerifyApiKeyAsync(Credential.ApiKey credential, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Failed logins of one username in the current window (from its first failure).</summary>
+    private sealed class FailedLogins
+    {
+        public int Count;
+    }
+
+    private static string FailedLoginsKey(string username) => "failed-logins:" + username;
+
+    private void CountFailedLogin(string username)
+    {
+        var failures = _failed.GetOrCreate(FailedLoginsKey(username), entry =>
+        {
+            entry.Size = 1;
+            entry.AbsoluteExpirationRelativeToNow = _options.FailedLoginWindow;
+            return new FailedLogins();
+        })!;
+        Interlocked.Increment(ref failures.Count);
+    }
+
+    /// <summary>The outcome, and whether it cost a hash (only those are worth remembering).</summary>
+    private async Task<(AuthenticationOutcome, bool)> VerifyApiKeyAsync(Credential.ApiKey credential, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = await Realm.GetApiKey(credential.Id);
-        if (key is null || key.Invalidated || key.Expiration <= now) return new AuthenticationOutcome.WrongCredentials();
-        if (!await VerifyAsync(credential.Key, key.KeyHash, cancellationToken)) return new AuthenticationOutcome.WrongCredentials();
+        if (key is null || key.Invalidated || key.Expiration <= now) return (new AuthenticationOutcome.WrongCredentials(), false);
+        if (!await _apiKeyTurns.RunAsync(() => Verify(credential.Key, key.KeyHash), cancellationToken))
+            return (new AuthenticationOutcome.WrongCredentials(), true);
         var owner = await Realm.GetUser(key.Username);
         return owner is { Enabled: true }
-            ? new AuthenticationOutcome.Authenticated(AuthenticatedSubject.ForApiKey(key, owner))
-            : new AuthenticationOutcome.WrongCredentials();
+            ? (new AuthenticationOutcome.Authenticated(AuthenticatedSubject.ForApiKey(key, owner)), true)
+            : (new AuthenticationOutcome.WrongCredentials(), true);
     }
 
-    /// <summary>One PBKDF2 verification, in its turn.</summary>
-    public async Task<bool> VerifyAsync(string secret, string storedHash, CancellationToken cancellationToken)
-    {
-        if (Interlocked.Increment(ref _queued) > _options.MaxConcurrentHashing + _options.MaxQueuedHashing)
-        {
-            Interlocked.Decrement(ref _queued);
-            throw new ElasticsearchException(429, "es_rejected_execution_exception",
-                "rejected execution of credential verification: too many verifications waiting");
-        }
-        try
-        {
-            await _hashing.WaitAsync(cancellationToken);
-            try
-            {
-                return PasswordHashing.Verify(secret, storedHash);
-            }
-            finally
-            {
-                _hashing.Release();
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _queued);
-        }
-    }
+    /// <summary>One PBKDF2 verification of a password, in its turn.</summary>
+    public Task<bool> VerifyAsync(string secret, string storedHash, CancellationToken cancellationToken) =>
+        _passwordTurns.RunAsync(() => Verify(secret, storedHash), cancellationToken);
 
     /// <summary>Hashes a new password or key in a hashing turn, like a verification.</summary>
-    public async Task<string> HashAsync(string secret, int iterations, CancellationToken cancellationToken)
+    public Task<string> HashAsync(string secret, int iterations, CancellationToken cancellationToken) =>
+        _passwordTurns.RunAsync(() => PasswordHashing.Hash(secret, iterations), cancellationToken);
+
+    private bool Verify(string secret, string storedHash)
     {
-        await _hashing.WaitAsync(cancellationToken);
-        try
-        {
-            return PasswordHashing.Hash(secret, iterations);
-        }
-        finally
-        {
-            _hashing.Release();
-        }
+        Interlocked.Increment(ref _verifications);
+        return PasswordHashing.Verify(secret, storedHash);
     }
 
-    private void Remember(string cacheKey, AuthenticationOutcome outcome, DateTimeOffset now)
+    private void Remember(string cacheKey, AuthenticationOutcome outcome, DateTimeOffset now, long generation)
     {
-        // Bounded: a flood of distinct credentials empties the cache rather than growing it.
-        if (_cache.Count >= _options.AuthenticationCacheSize) _cache.Clear();
-        var ttl = outcome is AuthenticationOutcome.Authenticated ? _options.AuthenticationCacheTtl : _options.FailedAuthenticationCacheTtl;
-        _cache[cacheKey] = new CacheEntry(outcome, now + ttl);
+        var (cache, ttl) = outcome is AuthenticationOutcome.Authenticated
+            ? (_verified, _options.AuthenticationCacheTtl)
+            : (_failed, _options.FailedAuthenticationCacheTtl);
+        if (Interlocked.Read(ref _generation) != generation) return;
+        cache.Set(cacheKey, new CacheEntry(outcome, now + ttl), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl });
+        // A Forget between the check and the Set: take it back rather than keep a stale answer.
+        if (Interlocked.Read(ref _generation) != generation) cache.Remove(cacheKey);
     }
 
     private string CacheKey(string header) => Convert.ToBase64String(HMACSHA256.HashData(_cacheSalt, Encoding.UTF8.GetBytes(header)));
+
+    /// <summary>Starts, once, the poll of the realm's version (at the first request, when the cluster client is up).</summary>
+    private void WatchRealm()
+    {
+        if (Volatile.Read(ref _watching) == 0 && Interlocked.Exchange(ref _watching, 1) == 0)
+            _ = Task.Run(() => PollRealmVersionAsync(_stopping.Token));
+    }
+
+    private async Task PollRealmVersionAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_options.RealmVersionPollInterval, _time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var version = await Realm.GetVersion().WaitAsync(stopping);
+                    if (Interlocked.Exchange(ref _realmVersion, version) != version) Forget();
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !stopping.IsCancellationRequested)
+                {
+                    // The realm is unreachable for now: keep what was verified (as the cache would without the poll) and ask again.
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stopping));
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        _verified.Dispose();
+        _failed.Dispose();
+        _passwordTurns.Dispose();
+        _apiKeyTurns.Dispose();
+    }
 }

@@ -28,6 +28,8 @@ public static class RouteActions
     private const string PutUser = "cluster:admin/xpack/security/user/put";
     private const string ChangePassword = "cluster:admin/xpack/security/user/change_password";
     private const string CreateApiKey = "cluster:admin/xpack/security/api_key/create";
+    public const string GetApiKey = "cluster:admin/xpack/security/api_key/get";
+    public const string InvalidateApiKey = "cluster:admin/xpack/security/api_key/invalidate";
 
     private static readonly FrozenDictionary<string, string> Table = new Dictionary<string, string>
     {
@@ -73,8 +75,8 @@ public static class RouteActions
         ["GET /_security/_authenticate"] = Grains.Security.ClusterAccess.AuthenticateAction,
         ["POST /_security/api_key"] = CreateApiKey,
         ["PUT /_security/api_key"] = CreateApiKey,
-        ["GET /_security/api_key"] = "cluster:admin/xpack/security/api_key/get",
-        ["DELETE /_security/api_key"] = "cluster:admin/xpack/security/api_key/invalidate",
+        ["GET /_security/api_key"] = GetApiKey,
+        ["DELETE /_security/api_key"] = InvalidateApiKey,
         ["GET /_security/user"] = "cluster:admin/xpack/security/user/get",
         ["GET /_security/user/{username}"] = "cluster:admin/xpack/security/user/get",
         ["PUT /_security/user/{username}"] = PutUser,

@@ -20,17 +20,35 @@ public sealed class SecurityOptions
 
     /// <summary>
     /// How long a node trusts a credential it verified (ES's realm cache). A change made through this node clears its
-    /// cache at once; other nodes see it within this time.
+    /// cache at once; other nodes clear theirs when their poll of the realm's version sees it (RealmVersionPollInterval).
     /// </summary>
     public TimeSpan AuthenticationCacheTtl { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often each node asks the realm whether users or keys changed: the delay before another node's change holds here.</summary>
+    public TimeSpan RealmVersionPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a failed credential is answered from the cache, so a flood of one wrong password costs one hash.</summary>
     public TimeSpan FailedAuthenticationCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Verified credentials a node remembers; beyond this the least recently used are evicted.</summary>
     public int AuthenticationCacheSize { get; set; } = 10_000;
 
-    /// <summary>PBKDF2 verifications run at once on a node (the rest wait): a flood of bad passwords cannot take every core.</summary>
+    /// <summary>Failed credentials a node remembers (apart from the verified ones, which no flood of failures can evict).</summary>
+    public int FailedAuthenticationCacheSize { get; set; } = 1_000;
+
+    /// <summary>
+    /// PBKDF2 computations run at once on a node for passwords, and as many again for API keys (the rest wait): a flood of
+    /// bad passwords cannot take every core, nor delay API keys.
+    /// </summary>
     public int MaxConcurrentHashing { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>
+    /// Failed logins of one username within FailedLoginWindow after which its further uncached attempts are refused with
+    /// 429, without hashing, until the window ends (ES has no such lockout: it relies on its cache and thread pool).
+    /// </summary>
+    public int MaxFailedLoginsPerUser { get; set; } = 20;
+
+    public TimeSpan FailedLoginWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Verifications that may wait for a turn; beyond this a request is refused with 429 at once.</summary>
     public int MaxQueuedHashing { get; set; } = 1_000;

@@ -1,4 +1,5 @@
 using Orleans;
+using Orleans.Concurrency;
 
 namespace TrainedModelsOrleans.Grains.Security;
 
@@ -10,6 +11,13 @@ namespace TrainedModelsOrleans.Grains.Security;
 public interface ISecurityRealmGrain : IGrainWithStringKey
 {
     public const string Key = "security";
+
+    /// <summary>
+    /// The realm's version, moved by every change to users or keys: each node polls it and forgets what it verified
+    /// when it moves. Interleaved: a poll never waits behind a write.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<long> GetVersion();
 
     Task<StoredUser?> GetUser(string username);
 

@@ -28,8 +28,4 @@ public static class BuiltinRoles
     public static IEnumerable<string> Names => Privileges.Keys;
 
     public static IReadOnlyList<string> ClusterPrivilegesOf(string role) => Privileges.GetValueOrDefault(role) ?? [];
-
-    /// <summary>Whether any of these roles grants the action.</summary>
-    public static bool Grant(IEnumerable<string> roles, string action) =>
-        roles.Any(role => ClusterPrivilegesOf(role).Any(p => ClusterPrivileges.Grants(p, action)));
 }

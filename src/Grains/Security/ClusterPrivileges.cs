@@ -17,6 +17,9 @@ public static class ClusterPrivileges
 {
     private const string Security = "cluster:admin/xpack/security/*";
 
+    /// <summary>Grants every API key action, but getting and invalidating only on the caller's own keys (ClusterAccess.AllowsBeyondOwnApiKeys).</summary>
+    public const string ManageOwnApiKey = "manage_own_api_key";
+
     public static readonly IReadOnlyList<ClusterPrivilege> All =
     [
         new("monitor_ml", ["cluster:monitor/xpack/ml/*"], []),
@@ -26,7 +29,7 @@ public static class ClusterPrivileges
         new("manage_ml", ["cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"], []),
         new("manage_ingest_pipelines", ["cluster:admin/ingest/pipeline/*"], []),
         new("manage_pipeline", ["cluster:admin/ingest/pipeline/*"], []),
-        new("manage_own_api_key", ["cluster:admin/xpack/security/api_key/*"], []),
+        new(ManageOwnApiKey, ["cluster:admin/xpack/security/api_key/*"], []),
         new("manage_api_key", ["cluster:admin/xpack/security/api_key/*"], []),
         new("manage_security", [Security], []),
         new("manage", ["cluster:*"], [Security]),
@@ -52,15 +55,34 @@ public static class ClusterPrivileges
 /// <summary>ES's action patterns: '*' matches any run of characters (Automatons.patterns).</summary>
 public static class ActionPattern
 {
+    /// <summary>
+    /// Linear glob matching: on a mismatch only the last '*' is retried one character further, never the earlier ones
+    /// (any match they would find, the last one finds too), so a pattern of many stars costs O(pattern × action), not
+    /// an exponential search.
+    /// </summary>
     public static bool Matches(string pattern, string action)
     {
-        var star = pattern.IndexOf('*');
-        if (star < 0) return string.Equals(pattern, action, StringComparison.Ordinal);
-        if (!action.StartsWith(pattern.AsSpan(0, star), StringComparison.Ordinal)) return false;
-        var rest = pattern[(star + 1)..];
-        if (rest.Length == 0) return true;
-        for (var i = star; i <= action.Length; i++)
-            if (Matches(rest, action[i..])) return true;
-        return false;
+        int p = 0, a = 0, star = -1, resume = 0;
+        while (a < action.Length)
+        {
+            if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                resume = a;
+            }
+            else if (p < pattern.Length && pattern[p] == action[a])
+            {
+                p++;
+                a++;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                a = ++resume;
+            }
+            else return false;
+        }
+        while (p < pattern.Length && pattern[p] == '*') p++;
+        return p == pattern.Length;
     }
 }

@@ -9,6 +9,8 @@ public sealed class SecurityRealm
 {
     public Dictionary<string, StoredUser> Users { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, StoredApiKey> ApiKeys { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Moves on every change to users or keys: nodes compare it to drop what they verified before the change.</summary>
+    public long Version { get; set; }
 }
 
 /// <summary>Keeps the users and API keys; hashing, verification and the rules on requests live in the callers.</summary>
@@ -17,7 +19,20 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
 {
     public const string ElasticUser = "elastic";
 
+    /// <summary>The realm name of the reserved elastic user's keys (Api's Realm.Reserved).</summary>
+    private const string ReservedRealm = "reserved";
+
     private SecurityRealm State => realm.State;
+
+    Task<long> ISecurityRealmGrain.GetVersion() => Task.FromResult(State.Version);
+
+    /// <summary>Every change goes through here, so no change can leave the version where it was.</summary>
+    private async Task<long> WriteChangeAsync()
+    {
+        State.Version++;
+        await realm.WriteStateAsync();
+        return State.Version;
+    }
 
     Task<StoredUser?> ISecurityRealmGrain.GetUser(string username) => Task.FromResult(State.Users.GetValueOrDefault(username));
 
@@ -28,14 +43,16 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
     {
         var existing = State.Users.GetValueOrDefault(user.Username);
         State.Users[user.Username] = user.PasswordHash is null && existing is not null ? user with { PasswordHash = existing.PasswordHash } : user;
-        await realm.WriteStateAsync();
+        await WriteChangeAsync();
         return existing is null;
     }
 
     async Task<bool> ISecurityRealmGrain.DeleteUser(string username)
     {
         if (!State.Users.Remove(username)) return false;
-        await realm.WriteStateAsync();
+        // Keys find their owner by name: left valid, they would come back to life with a new user of the same name.
+        InvalidateKeys(State.ApiKeys.Values.Where(k => k.Username == username && k.Realm != ReservedRealm));
+        await WriteChangeAsync();
         return true;
     }
 
@@ -43,7 +60,7 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
     {
         if (!State.Users.TryGetValue(username, out var user)) return false;
         State.Users[username] = user with { PasswordHash = passwordHash };
-        await realm.WriteStateAsync();
+        await WriteChangeAsync();
         return true;
     }
 
@@ -53,14 +70,14 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
         if (existing?.PasswordHash is not null && !replace) return false;
         State.Users[ElasticUser] = (existing ?? new StoredUser { Username = ElasticUser, Roles = [BuiltinRoles.Superuser] })
             with { PasswordHash = passwordHash };
-        await realm.WriteStateAsync();
+        await WriteChangeAsync();
         return true;
     }
 
     async Task ISecurityRealmGrain.CreateApiKey(StoredApiKey key)
     {
         State.ApiKeys.Add(key.Id, key);
-        await realm.WriteStateAsync();
+        await WriteChangeAsync();
     }
 
     Task<StoredApiKey?> ISecurityRealmGrain.GetApiKey(string id) => Task.FromResult(State.ApiKeys.GetValueOrDefault(id));
@@ -69,11 +86,11 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
         Task.FromResult<IReadOnlyList<StoredApiKey>>(State.ApiKeys.Values.Where(filter.Matches)
             .OrderBy(k => k.Creation).ThenBy(k => k.Id, StringComparer.Ordinal).ToArray());
 
-    async Task<ApiKeyInvalidation> ISecurityRealmGrain.InvalidateApiKeys(ApiKeyFilter filter)
+    private ApiKeyInvalidation InvalidateKeys(IEnumerable<StoredApiKey> keys)
     {
         var now = time.GetUtcNow();
         List<string> invalidated = [], previously = [];
-        foreach (var key in State.ApiKeys.Values.Where(filter.Matches).ToArray())
+        foreach (var key in keys.ToArray())
         {
             if (key.Invalidated)
             {
@@ -83,7 +100,13 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
             State.ApiKeys[key.Id] = key with { Invalidated = true, InvalidationTime = now };
             invalidated.Add(key.Id);
         }
-        if (invalidated.Count > 0) await realm.WriteStateAsync();
         return new ApiKeyInvalidation(invalidated, previously);
+    }
+
+    async Task<ApiKeyInvalidation> ISecurityRealmGrain.InvalidateApiKeys(ApiKeyFilter filter)
+    {
+        var result = InvalidateKeys(State.ApiKeys.Values.Where(filter.Matches));
+        if (result.Invalidated.Count > 0) await WriteChangeAsync();
+        return result;
     }
 }

@@ -118,6 +118,88 @@ public sealed class ApiKeyTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task A_deleted_users_keys_stay_dead_when_a_user_of_the_same_name_is_created()
+    {
+        var owner = MlApi.NewId("reborn");
+        var key = await CreateKeyAsync(new JsonObject { ["name"] = MlApi.NewId("orphan") }, await service.CreateUserAsync(owner, "first-life", "superuser"));
+        var auth = TestSecurity.ApiKey(key["encoded"]!.GetValue<string>());
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
+
+        (await service.DeleteAsync($"/_security/user/{owner}")).AssertOk();
+        await service.CreateUserAsync(owner, "second-life", "superuser");
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/_authenticate")).AssertUnauthorized(AnonymousNotAllowed);
+        var listed = (await service.GetAsync($"/_security/api_key?id={key["id"]!.GetValue<string>()}")).AssertOk().Body["api_keys"]![0]!;
+        Assert.True(listed["invalidated"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task A_key_with_only_manage_own_api_key_sees_and_invalidates_only_itself()
+    {
+        var other = (await CreateKeyAsync(new JsonObject { ["name"] = MlApi.NewId("someone-elses") }))["id"]!.GetValue<string>();
+        var own = await CreateKeyAsync(new JsonObject
+        {
+            ["name"] = MlApi.NewId("own-only"),
+            ["role_descriptors"] = new JsonObject { ["own"] = new JsonObject { ["cluster"] = new JsonArray("manage_own_api_key") } },
+        });
+        var id = own["id"]!.GetValue<string>();
+        var auth = TestSecurity.ApiKey(own["encoded"]!.GetValue<string>());
+        const string getDenied = "action [cluster:admin/xpack/security/api_key/get] is unauthorized for API key id [";
+        const string invalidateDenied = "action [cluster:admin/xpack/security/api_key/invalidate] is unauthorized for API key id [";
+
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/api_key")).AssertError(403, "security_exception", getDenied);
+        (await service.SendAsAsync(auth, HttpMethod.Get, "/_security/api_key?owner=true")).AssertError(403, "security_exception", getDenied);
+        (await service.SendAsAsync(auth, HttpMethod.Get, $"/_security/api_key?id={other}")).AssertError(403, "security_exception", getDenied);
+        var mine = (await service.SendAsAsync(auth, HttpMethod.Get, $"/_security/api_key?id={id}")).AssertOk().Body["api_keys"]!.AsArray();
+        Assert.Equal(id, Assert.Single(mine)!["id"]!.GetValue<string>());
+        (await service.SendAsAsync(auth, HttpMethod.Get, $"/_security/api_key?id={id}&with_limited_by=true")).AssertError(403, "security_exception", getDenied);
+
+        (await service.SendAsAsync(auth, HttpMethod.Delete, "/_security/api_key", new JsonObject { ["ids"] = new JsonArray(other) }))
+            .AssertError(403, "security_exception", invalidateDenied);
+        (await service.SendAsAsync(auth, HttpMethod.Delete, "/_security/api_key", new JsonObject { ["owner"] = true }))
+            .AssertError(403, "security_exception", invalidateDenied);
+        (await service.SendAsAsync(auth, HttpMethod.Delete, "/_security/api_key", new JsonObject { ["username"] = "elastic", ["realm_name"] = "reserved" }))
+            .AssertError(403, "security_exception", invalidateDenied);
+        Assert.False((await service.GetAsync($"/_security/api_key?id={other}")).AssertOk().Body["api_keys"]![0]!["invalidated"]!.GetValue<bool>());
+        // A derived key (no privileges of its own) may still be made, then the key retires itself.
+        (await service.SendAsAsync(auth, HttpMethod.Post, "/_security/api_key", new JsonObject
+        {
+            ["name"] = "derived",
+            ["role_descriptors"] = new JsonObject { ["none"] = new JsonObject { ["cluster"] = new JsonArray() } },
+        })).AssertOk();
+        Assert.Equal(id, Assert.Single((await service.SendAsAsync(auth, HttpMethod.Delete, "/_security/api_key",
+            new JsonObject { ["ids"] = new JsonArray(id) })).AssertOk().Body["invalidated_api_keys"]!.AsArray())!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("{\"name\":\"k\",\"role_descriptors\":{\"r\":{\"cluster\":\"monitor\"}}}", "parse_exception",
+        "failed to parse role [r]. could not parse [cluster] field. expected a string array but found [VALUE_STRING] value instead")]
+    [InlineData("{\"name\":\"k\",\"role_descriptors\":{\"r\":null}}", "parse_exception", "failed to parse role [r]. expected an object but found [VALUE_NULL] instead")]
+    [InlineData("{\"name\":\"k\",\"role_descriptors\":[]}", "x_content_parse_exception", "[api_key_request] role_descriptors doesn't support values of type: START_ARRAY")]
+    [InlineData("{\"name\":\"k\",\"metadata\":[1,2]}", "x_content_parse_exception", "[api_key_request] metadata doesn't support values of type: START_ARRAY")]
+    [InlineData("{\"name\":7}", "x_content_parse_exception", "[api_key_request] name doesn't support values of type: VALUE_NUMBER")]
+    [InlineData("{\"name\":\"k\",\"expiration\":\"100000000d\"}", "illegal_argument_exception", "[expiration] of [100000000d] is too long")]
+    public async Task A_create_key_body_of_the_wrong_types_is_refused(string body, string type, string reason) =>
+        (await service.SendAsync(HttpMethod.Post, "/_security/api_key", JsonNode.Parse(body))).AssertError(400, type, reason);
+
+    [Theory]
+    [InlineData("{\"ids\":[1,{\"a\":1}]}", "x_content_parse_exception", "[invalidate_api_key] ids doesn't support values of type: VALUE_NUMBER")]
+    [InlineData("{\"name\":{\"a\":1}}", "x_content_parse_exception", "[invalidate_api_key] name doesn't support values of type: START_OBJECT")]
+    [InlineData("{\"owner\":\"true\"}", "x_content_parse_exception", "[invalidate_api_key] owner doesn't support values of type: VALUE_STRING")]
+    [InlineData("{\"ids\":[\"a\"],\"name\":\"b\"}", "action_request_validation_exception", "Validation Failed: 1: only one of [api key id(s), api key name] can be specified;")]
+    [InlineData("{\"owner\":true,\"username\":\"x\"}", "action_request_validation_exception", "neither username nor realm-name may be specified when invalidating owned API keys")]
+    public async Task A_bad_invalidate_body_is_refused_as_es_does(string body, string type, string reason) =>
+        (await service.SendAsync(HttpMethod.Delete, "/_security/api_key", JsonNode.Parse(body))).AssertError(400, type, reason);
+
+    [Fact]
+    public async Task A_get_that_mixes_owner_or_id_with_a_username_is_refused_as_es_does()
+    {
+        (await service.GetAsync("/_security/api_key?owner=true&username=x")).AssertError(400, "action_request_validation_exception",
+            "Validation Failed: 1: neither username nor realm-name may be specified when retrieving owned API keys;");
+        (await service.GetAsync("/_security/api_key?id=a&name=b")).AssertError(400, "action_request_validation_exception",
+            "only one of [api key id, api key name] can be specified");
+    }
+
+    [Fact]
     public async Task Bad_key_requests_are_refused_in_es_words()
     {
         (await service.PostAsync("/_security/api_key", new JsonObject())).AssertError(400, "action_request_validation_exception", "api key name is required");

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using TrainedModelsOrleans.Api.Security;
 using TrainedModelsOrleans.TestSupport;
 using Xunit;
 
@@ -111,19 +113,64 @@ public sealed class AuthenticationTests(ServiceFixture service)
         (await service.PutAsync("/_security/user/elastic", new JsonObject { ["password"] = "abcdefgh", ["roles"] = new JsonArray() }))
             .AssertError(400, "action_request_validation_exception", "user [elastic] is reserved and only the password can be changed");
         (await service.DeleteAsync("/_security/user/elastic"))
-            .AssertError(400, "action_request_validation_exception", "user [elastic] is reserved and cannot be deleted");
+            .AssertError(400, "illegal_argument_exception", "user [elastic] is reserved and cannot be deleted");
+        (await service.PostAsync("/_security/user/nobody-at-all/_password", new JsonObject { ["password"] = "abcdefgh" }))
+            .AssertError(400, "validation_exception", "Validation Failed: 1: user must exist in order to change password;");
+    }
+
+    [Theory]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"enabled\":\"false\"}", "expected field [enabled] to be of type boolean, but found [VALUE_STRING] instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"metadata\":[1,2]}", "expected field [metadata] to be of type object, but found [START_ARRAY] instead")]
+    [InlineData("{\"password\":12345678,\"roles\":[]}", "expected field [password] to be of type string, but found [VALUE_NUMBER] instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":{}}", "could not parse [roles] field. expected a string array but found [START_OBJECT] value instead")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[1]}", "could not parse [roles] field. expected a string array but one of the value in the array is [VALUE_NUMBER]")]
+    [InlineData("{\"password\":\"abcdefgh\",\"roles\":[],\"full_name\":{}}", "expected field [full_name] to be of type string, but found [START_OBJECT] instead")]
+    public async Task A_user_body_of_the_wrong_types_is_refused_as_es_does(string body, string reason)
+    {
+        (await service.SendAsync(HttpMethod.Put, $"/_security/user/{MlApi.NewId("typed")}", JsonNode.Parse(body)))
+            .AssertError(400, "parse_exception", reason);
     }
 
     [Fact]
-    public async Task A_flood_of_wrong_passwords_is_answered_while_a_good_request_still_answers()
+    public async Task A_flood_of_wrong_passwords_does_not_delay_a_new_api_key()
     {
-        // 200 concurrent logins with distinct wrong passwords: each costs one PBKDF2 in the bounded hashing turns.
-        var flood = Enumerable.Range(0, 200).Select(i =>
-            service.SendAsAsync(TestSecurity.Basic("elastic", $"wrong-{i}"), HttpMethod.Get, "/")).ToArray();
-        var good = await service.GetAsync("/_ml/info");
-        var answers = await Task.WhenAll(flood);
+        // A key never used yet, so its answer needs a PBKDF2 verification of its own.
+        var key = TestSecurity.ApiKey((await service.PostAsync("/_security/api_key", new JsonObject { ["name"] = MlApi.NewId("fresh") }))
+            .AssertOk().Body["encoded"]!.GetValue<string>());
+        var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
+        var before = authenticator.Verifications;
+        // 400 concurrent logins with distinct wrong passwords for 400 names (one name would be throttled after a few):
+        // each costs one PBKDF2 in the bounded password turns.
+        var flood = Enumerable.Range(0, 400).Select(i =>
+            service.SendAsAsync(TestSecurity.Basic($"flooder-{i}", $"wrong-{i}"), HttpMethod.Get, "/")).ToArray();
+        while (authenticator.Verifications < before + 20) await Task.Delay(5);
+
+        var good = await service.SendAsAsync(key, HttpMethod.Get, "/_ml/info");
+        // Had it queued behind the passwords, most of them would have been answered first.
+        var waiting = flood.Count(f => !f.IsCompleted);
         good.AssertOk();
-        Assert.All(answers, a => a.AssertUnauthorized("unable to authenticate user [elastic] for REST request [/]"));
+        Assert.True(waiting > 100, $"only {waiting} of the flood were still waiting when the key was answered");
+        var answers = await Task.WhenAll(flood);
+        Assert.All(answers, a => Assert.Equal(System.Net.HttpStatusCode.Unauthorized, a.Status));
         (await service.GetAsync("/")).AssertOk();
+    }
+
+    [Fact]
+    public async Task A_username_that_keeps_failing_is_refused_without_hashing_until_its_window_ends()
+    {
+        var user = MlApi.NewId("guessed");
+        var good = await service.CreateUserAsync(user, "the-real-one", "monitor");
+        await service.SettledAsync();
+        (await service.SendAsAsync(good, HttpMethod.Get, "/")).AssertOk(); // verified before the attack: served from the cache
+        for (var i = 0; i < 20; i++)
+            (await service.SendAsAsync(TestSecurity.Basic(user, $"guess-{i}"), HttpMethod.Get, "/"))
+                .AssertUnauthorized($"unable to authenticate user [{user}] for REST request [/]");
+
+        var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
+        var hashed = authenticator.Verifications;
+        (await service.SendAsAsync(TestSecurity.Basic(user, "guess-21"), HttpMethod.Get, "/"))
+            .AssertError(429, "es_rejected_execution_exception", $"rejected authentication of user [{user}]: too many failed attempts");
+        Assert.Equal(hashed, authenticator.Verifications);
+        (await service.SendAsAsync(good, HttpMethod.Get, "/")).AssertOk();
     }
 }

@@ -1,5 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using TrainedModelsOrleans.Api.Security;
+using TrainedModelsOrleans.Grains.Security;
 using TrainedModelsOrleans.TestSupport;
 
 namespace TrainedModelsOrleans.Api.Tests.Security;
@@ -32,6 +36,19 @@ public static class SecuredService
         (await service.PutAsync($"/_security/user/{username}",
             new JsonObject { ["password"] = password, ["roles"] = new JsonArray([.. roles.Select(r => (JsonNode?)r)]) })).AssertOk();
         return TestSecurity.Basic(username, password);
+    }
+
+    /// <summary>
+    /// Waits until the node's poll has seen the realm's latest change (which clears its cache), so a credential verified
+    /// after this stays cached while nothing changes.
+    /// </summary>
+    public static async Task SettledAsync(this ServiceFixture service)
+    {
+        var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
+        var realm = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<ISecurityRealmGrain>(ISecurityRealmGrain.Key);
+        var version = await realm.GetVersion();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (authenticator.RealmVersion != version) await Task.Delay(50, timeout.Token);
     }
 
     /// <summary>ES's 401 body and both challenge headers.</summary>

@@ -41,4 +41,49 @@ public sealed class SecurityRulesTests
     [InlineData("POST /_ml/trained_models/{model_id}/deployment/_infer", "cluster:monitor/xpack/ml/trained_models/deployment/infer")]
     [InlineData("GET /", "cluster:monitor/main")]
     public void Routes_carry_es_action_names(string route, string action) => Assert.Equal(action, RouteActions.For(route));
+
+    [Fact]
+    public void Own_api_keys_are_those_the_request_names_as_the_callers_own()
+    {
+        var user = new Grains.Security.StoredUser { Username = "bob", Roles = ["superuser"] };
+        var bob = AuthenticatedSubject.ForUser(user);
+        Assert.True(OwnApiKeys.Covers(bob, new ApiKeyScope(null, null, null, Owner: true)));
+        Assert.True(OwnApiKeys.Covers(bob, new ApiKeyScope(null, "bob", Realm.Native.Name, Owner: false)));
+        Assert.False(OwnApiKeys.Covers(bob, new ApiKeyScope(null, "bob", null, Owner: false)));
+        Assert.False(OwnApiKeys.Covers(bob, new ApiKeyScope(["k1"], null, null, Owner: false)));
+
+        var key = new Grains.Security.StoredApiKey { Id = "k1", Name = "n", KeyHash = "h", Username = "bob", Realm = Realm.Native.Name, Creation = DateTimeOffset.UnixEpoch };
+        var bobsKey = AuthenticatedSubject.ForApiKey(key, user);
+        Assert.True(OwnApiKeys.Covers(bobsKey, new ApiKeyScope(["k1"], null, null, Owner: false)));
+        Assert.False(OwnApiKeys.Covers(bobsKey, new ApiKeyScope(["k1", "k2"], null, null, Owner: false)));
+        Assert.False(OwnApiKeys.Covers(bobsKey, new ApiKeyScope(["k1"], null, null, Owner: false, WithLimitedBy: true)));
+        // A key owns no other key, not even its owner's.
+        Assert.False(OwnApiKeys.Covers(bobsKey, new ApiKeyScope(null, null, null, Owner: true)));
+    }
+
+    [Fact]
+    public void An_invalidate_body_is_read_with_es_types_and_checks()
+    {
+        var request = ApiKeyRequests.ParseInvalidate(new System.Text.Json.Nodes.JsonObject { ["ids"] = new System.Text.Json.Nodes.JsonArray("a", "b"), ["id"] = "c" });
+        Assert.Equal(["a", "b", "c"], request.Ids!);
+        var error = Assert.Throws<Grains.Errors.ElasticsearchException>(() =>
+            ApiKeyRequests.ParseInvalidate(new System.Text.Json.Nodes.JsonObject { ["name"] = "n", ["username"] = "u" }));
+        Assert.Equal("Validation Failed: 1: username or realm name must not be specified when the api key id(s) or api key name are specified;", error.Reason);
+    }
+
+    [Fact]
+    public void A_key_made_by_a_key_must_carry_an_empty_role_descriptor()
+    {
+        var user = new Grains.Security.StoredUser { Username = "bob", Roles = ["superuser"] };
+        var key = new Grains.Security.StoredApiKey { Id = "k1", Name = "n", KeyHash = "h", Username = "bob", Realm = Realm.Native.Name, Creation = DateTimeOffset.UnixEpoch };
+        var empty = new CreateApiKeyRequest("d", null, [new Grains.Security.ApiKeyRole("none", [])], "{}");
+        var wider = new CreateApiKeyRequest("d", null, [new Grains.Security.ApiKeyRole("r", ["monitor"])], "{}");
+        var inherited = new CreateApiKeyRequest("d", null, [], "{}");
+        empty.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user));
+        Assert.Throws<Grains.Errors.ElasticsearchException>(() => wider.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user)));
+        Assert.Throws<Grains.Errors.ElasticsearchException>(() => inherited.CheckMadeBy(AuthenticatedSubject.ForApiKey(key, user)));
+        // A user may make either.
+        wider.CheckMadeBy(AuthenticatedSubject.ForUser(user));
+        inherited.CheckMadeBy(AuthenticatedSubject.ForUser(user));
+    }
 }

@@ -75,4 +75,18 @@ public sealed class ClusterAccessTests
         Assert.True(new ApiKeyFilter { Username = "bob", RealmName = "default_native" }.Matches(key));
         Assert.False(new ApiKeyFilter { Username = "bob", RealmName = "reserved" }.Matches(key));
     }
+
+    [Fact]
+    public void Manage_own_api_key_allows_key_actions_but_only_on_the_callers_own_keys()
+    {
+        const string Get = "cluster:admin/xpack/security/api_key/get";
+        var own = new ClusterAccess([BuiltinRoles.Superuser], [new ApiKeyRole("r", [ClusterPrivileges.ManageOwnApiKey])]);
+        Assert.True(own.Allows(Get));
+        Assert.False(own.AllowsBeyondOwnApiKeys(Get));
+        Assert.True(own.Allows("cluster:admin/xpack/security/api_key/create"));
+
+        var any = new ClusterAccess([BuiltinRoles.Superuser], [new ApiKeyRole("r", ["manage_api_key"])]);
+        Assert.True(any.AllowsBeyondOwnApiKeys(Get));
+        Assert.True(new ClusterAccess([BuiltinRoles.Superuser]).AllowsBeyondOwnApiKeys(Get));
+    }
 }

@@ -224,7 +224,7 @@ internal static class NlpConfigUpdate
     }
 
     private static JsonObject ExpectObject(string parser, JsonNode? node) =>
-        node as JsonObject ?? throw EsErrors.XContentParse($"[{parser}] Expected START_OBJECT but was: {TokenName(node)}");
+        node as JsonObject ?? throw EsErrors.XContentParse($"[{parser}] Expected START_OBJECT but was: {JsonTokens.Name(node)}");
 
     private static string String(string parser, string field, JsonNode? node)
     {
@@ -256,7 +256,7 @@ internal static class NlpConfigUpdate
         foreach (var element in array)
         {
             if (element is not JsonValue v || v.GetValueKind() == JsonValueKind.Null)
-                throw EsErrors.IllegalArgument($"expected value but got [{TokenName(element)}]");
+                throw EsErrors.IllegalArgument($"expected value but got [{JsonTokens.Name(element)}]");
             list.Add(Scalar(parser, field, v));
         }
         return list;
@@ -270,20 +270,5 @@ internal static class NlpConfigUpdate
     };
 
     private static ElasticsearchException Unsupported(string parser, string field, JsonNode? node) =>
-        EsErrors.XContentParse($"[{parser}] {field} doesn't support values of type: {TokenName(node)}");
-
-    private static string TokenName(JsonNode? node) => node switch
-    {
-        null => "VALUE_NULL",
-        JsonObject => "START_OBJECT",
-        JsonArray => "START_ARRAY",
-        JsonValue v => v.GetValueKind() switch
-        {
-            JsonValueKind.String => "VALUE_STRING",
-            JsonValueKind.Number => "VALUE_NUMBER",
-            JsonValueKind.True or JsonValueKind.False => "VALUE_BOOLEAN",
-            _ => "VALUE_NULL",
-        },
-        _ => "VALUE_NULL",
-    };
+        EsErrors.XContentParse($"[{parser}] {field} doesn't support values of type: {JsonTokens.Name(node)}");
 }
