@@ -104,7 +104,7 @@ public sealed class MlInfoAndCatTests(ServiceFixture service) : IClassFixture<Se
         var yaml = (await service.GetAsync($"/_cat/ml/trained_models/{first}?format=yaml&h=id,type")).AssertOk();
         Assert.Equal($"---\n- id: \"{first}\"\n  type: \"onnx\"\n", yaml.Text);
 
-        (await service.GetAsync($"/_cat/ml/trained_models?s=nope")).AssertError(500, "unsupported_operation_exception", "Unable to sort by unknown sort key `nope`");
+        (await service.GetAsync($"/_cat/ml/trained_models?s=nope")).AssertError(400, "unsupported_operation_exception", "Unable to sort by unknown sort key `nope`");
         (await service.GetAsync("/_cat/ml/trained_models/no-such-model")).AssertError(404, "resource_not_found_exception", "no-such-model");
         (await service.GetAsync("/_cat/ml/trained_models?helpp"))
             .AssertError(400, "illegal_argument_exception", "request [/_cat/ml/trained_models] contains unrecognized parameter: [helpp] -> did you mean [help]?");

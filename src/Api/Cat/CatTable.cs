@@ -127,8 +127,11 @@ public sealed class CatTable(IReadOnlyList<CatColumn> columns)
             if (column < 0)
                 for (var i = 0; i < Columns.Count && column < 0; i++)
                     if (Columns[i].Aliases.Contains(name)) column = i;
+            // ES's text, but ES answers this client error with a 500 (an UnsupportedOperationException): a 400 here, as
+            // every refusal of bad input is a 4xx.
             if (column < 0)
-                throw new Grains.Errors.ElasticsearchException(500, "unsupported_operation_exception", $"Unable to sort by unknown sort key `{name}`");
+                throw new Grains.Errors.ElasticsearchException(400, "unsupported_operation_exception",
+                    $"Unable to sort by unknown sort key `{Grains.Errors.LoggedText.Of(name, 256)}`");
             keys.Add((column, descending));
         }
         // List.Sort is not stable; OrderBy is (Java's Collections.sort is stable too).

@@ -36,6 +36,10 @@ public static class SecurityEndpoints
         security.MapMethods("/user/{username}", [HttpMethods.Post, HttpMethods.Put], PutUserAsync);
         security.MapDelete("/user/{username}", DeleteUserAsync);
         security.MapMethods("/user/{username}/_password", [HttpMethods.Post, HttpMethods.Put], ChangePasswordAsync);
+        // ES's "change my own password": the literal segment wins over /user/{username} (no user named _password is made).
+        security.MapMethods("/user/_password", [HttpMethods.Post, HttpMethods.Put],
+            (HttpContext context, IGrainFactory grains, Authenticator authenticator, IOptions<SecurityOptions> options) =>
+                ChangePasswordAsync(Subject(context).Username, context, grains, authenticator, options));
         return app;
     }
 

@@ -92,6 +92,8 @@ public static class RouteContracts
         Route("DELETE /_security/user/{username}", BodyUse.None, "refresh"),
         Route("PUT /_security/user/{username}/_password", BodyUse.Required, "refresh"),
         Route("POST /_security/user/{username}/_password", BodyUse.Required, "refresh"),
+        Route("PUT /_security/user/_password", BodyUse.Required, "refresh"),
+        Route("POST /_security/user/_password", BodyUse.Required, "refresh"),
     }.ToFrozenDictionary(r => r.Route, StringComparer.Ordinal);
 
     /// <summary>

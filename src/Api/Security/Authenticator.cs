@@ -24,9 +24,9 @@ public abstract record AuthenticationOutcome
 /// the header (with a key of this process), so repeated requests — every _infer — never run PBKDF2 again. Failures that
 /// cost a hash are remembered briefly in a cache of their own, so no flood of bad credentials can evict a good one;
 /// refusals that cost nothing (an unknown or invalidated key id) are not remembered at all. Both caches evict the least
-/// recently used entries when full. PBKDF2 runs in bounded turns (one set for passwords, one for API keys), and a
-/// username that failed MaxFailedLoginsPerUser times within FailedLoginWindow is refused with a 429 without hashing
-/// until the window ends (a credential verified before stays served from the cache).
+/// recently used entries when full. PBKDF2 runs in bounded turns (one set for passwords, one for API keys). There is no
+/// per-username lockout: it would let anyone who knows a username (elastic) lock its owner out; the bounded turns keep
+/// a flood's cost to the node fixed instead, as ES's bounded thread pool does.
 /// A change to users or keys clears the cache at once on the node that made it, and within RealmVersionPollInterval
 /// on the others, which poll the realm's version.
 /// </summary>
@@ -114,34 +114,10 @@ public sealed class Authenticator : IDisposable
 
     private async Task<AuthenticationOutcome> VerifyUserAsync(Credential.UserPassword credential, CancellationToken cancellationToken)
     {
-        var failures = _failed.Get<FailedLogins>(FailedLoginsKey(credential.Username));
-        if (failures is not null && Volatile.Read(ref failures.Count) >= _options.MaxFailedLoginsPerUser)
-            throw new ElasticsearchException(429, "es_rejected_execution_exception",
-                $"rejected authentication of user [{credential.Username}]: too many failed attempts, retry after {_options.FailedLoginWindow}");
         var user = await Realm.GetUser(credential.Username);
         var verified = await VerifyAsync(credential.Password, user?.PasswordHash ?? _decoyHash.Value, cancellationToken);
         if (verified && user is { Enabled: true }) return new AuthenticationOutcome.Authenticated(AuthenticatedSubject.ForUser(user));
-        CountFailedLogin(credential.Username);
         return new AuthenticationOutcome.WrongUserPassword(credential.Username);
-    }
-
-    /// <summary>Failed logins of one username in the current window (from its first failure).</summary>
-    private sealed class FailedLogins
-    {
-        public int Count;
-    }
-
-    private static string FailedLoginsKey(string username) => "failed-logins:" + username;
-
-    private void CountFailedLogin(string username)
-    {
-        var failures = _failed.GetOrCreate(FailedLoginsKey(username), entry =>
-        {
-            entry.Size = 1;
-            entry.AbsoluteExpirationRelativeToNow = _options.FailedLoginWindow;
-            return new FailedLogins();
-        })!;
-        Interlocked.Increment(ref failures.Count);
     }
 
     /// <summary>The outcome, and whether it cost a hash (only those are worth remembering).</summary>

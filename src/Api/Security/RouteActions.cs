@@ -84,6 +84,8 @@ public static class RouteActions
         ["DELETE /_security/user/{username}"] = "cluster:admin/xpack/security/user/delete",
         ["PUT /_security/user/{username}/_password"] = ChangePassword,
         ["POST /_security/user/{username}/_password"] = ChangePassword,
+        ["PUT /_security/user/_password"] = ChangePassword,
+        ["POST /_security/user/_password"] = ChangePassword,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static IEnumerable<string> Routes => Table.Keys;

@@ -83,10 +83,13 @@ public sealed class SecurityMiddleware(RequestDelegate next, Authenticator authe
         ?? (endpoint.Metadata.GetMetadata<RouteContract>() is { } contract ? RouteActions.For(contract.Route) : null)
         ?? RouteActions.Unlisted;
 
-    /// <summary>A user (not an API key) changes their own password whatever their roles.</summary>
+    /// <summary>
+    /// A user (not an API key) changes their own password whatever their roles: named in the path, or the path names no
+    /// one (<c>_security/user/_password</c>).
+    /// </summary>
     private static bool OwnAccount(HttpContext context, AuthenticatedSubject subject, string action) =>
         RouteActions.IsOwnAccountAction(action) && subject.ApiKey is null
-        && context.Request.RouteValues.TryGetValue("username", out var name) && name as string == subject.Username;
+        && (!context.Request.RouteValues.TryGetValue("username", out var name) || name as string == subject.Username);
 
     private static Task Unauthorized(HttpContext context, string reason) => WriteAsync(context, 401, "security_exception", reason, challenge: true);
 

@@ -42,14 +42,6 @@ public sealed class SecurityOptions
     /// </summary>
     public int MaxConcurrentHashing { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
 
-    /// <summary>
-    /// Failed logins of one username within FailedLoginWindow after which its further uncached attempts are refused with
-    /// 429, without hashing, until the window ends (ES has no such lockout: it relies on its cache and thread pool).
-    /// </summary>
-    public int MaxFailedLoginsPerUser { get; set; } = 20;
-
-    public TimeSpan FailedLoginWindow { get; set; } = TimeSpan.FromMinutes(1);
-
     /// <summary>Verifications that may wait for a turn; beyond this a request is refused with 429 at once.</summary>
     public int MaxQueuedHashing { get; set; } = 1_000;
 }
