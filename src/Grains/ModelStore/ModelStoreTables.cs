@@ -19,7 +19,7 @@ public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
             """);
         foreach (var value in new object[] { modelId, part.Part, part.TotalParts, part.TotalDefinitionLength, part.Definition })
             command.Parameters.Add(new NpgsqlParameter { Value = value });
-        await command.ExecuteNonQueryAsync(ct);
+        await ExecuteReleasingPayloadAsync(command, ct);
     }
 
     public async Task DeleteDefinitionPartAsync(string modelId, int part, CancellationToken ct)
@@ -38,7 +38,24 @@ public sealed class ModelStoreTables(NpgsqlDataSource dataSource)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = modelId });
         command.Parameters.Add(new NpgsqlParameter { Value = vocabularyJson });
-        await command.ExecuteNonQueryAsync(ct);
+        await ExecuteReleasingPayloadAsync(command, ct);
+    }
+
+    /// <summary>
+    /// Runs a command whose parameters hold a payload, then lets the payload go: a pooled connection's reader keeps
+    /// its last command, parameters and values included, until that connection runs another. Measured (bench --
+    /// uploads), a 66 MB definition part per idle pooled connection stayed live: 200 MB a minute after issue 14's attack.
+    /// </summary>
+    private static async Task ExecuteReleasingPayloadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        try
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            command.Parameters.Clear();
+        }
     }
 
     /// <summary>Drops a model's stored payloads (after its deletion committed, or before an id is used again).</summary>
