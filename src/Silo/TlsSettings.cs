@@ -36,9 +36,12 @@ public sealed class TlsSettings
             Transport = transport["Certificate"] is { Length: > 0 } transportCertificate
                 ? new TransportTls(
                     CertificateFiles.LoadWithKey($"{Section}:Transport:Certificate", transportCertificate, transport["Key"], transport["Password"]),
+                    // Required: the gateway has no other authentication, so trusting the system's public roots would
+                    // admit anyone holding any publicly issued client certificate.
                     transport["CertificateAuthorities"] is { Length: > 0 } authorities
                         ? CertificateFiles.LoadAuthorities($"{Section}:Transport:CertificateAuthorities", authorities)
-                        : [])
+                        : throw new CertificateFileException(
+                            $"{Section}:Transport:Certificate is set but {Section}:Transport:CertificateAuthorities is not: give the PEM file of the cluster's certificate authority"))
                 : null,
         };
     }

@@ -26,9 +26,19 @@ public sealed class LimitsTests(SmallLimitsFixture service) : IClassFixture<Smal
     {
         (await service.PutAsync("/_ml/trained_models/big", TreeEnsembles.Config(2, 1))).AssertOk();
         var body = $$"""{"definition":"{{new string('A', 1_100_000)}}","total_definition_length":900,"total_parts":1}""";
-        var response = await service.PutAsync("/_ml/trained_models/big/definition/0", body);
-        response.AssertError(413, "content_too_long_exception", "is larger than [http.max_content_length] [1mb] (setting Limits:MaxContentLength)");
-        Assert.Equal("close", response.Headers["Connection"]);
+        // Expect: 100-continue, so the client waits for the answer before sending the body: the node answers 413 and
+        // closes without reading it, and a client still writing would see a broken pipe instead of the answer.
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/_ml/trained_models/big/definition/0")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            Headers = { ExpectContinue = true },
+        };
+        using var answer = await service.Http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        Assert.True((int)answer.StatusCode == 413, text);
+        Assert.Contains("is larger than [http.max_content_length] [1mb] (setting Limits:MaxContentLength)", text);
+        Assert.Contains("content_too_long_exception", text);
+        Assert.True(answer.Headers.ConnectionClose, "the node closes the connection after a 413, as ES does");
     }
 
     [Fact]

@@ -4,7 +4,8 @@ namespace TrainedModelsOrleans.Api.Security;
 
 /// <summary>
 /// Slots for PBKDF2 with a bounded queue behind them: at most <c>slots</c> computations at once, <c>queue</c> more
-/// waiting, beyond that a 429 at once. Passwords and API keys have one each, so a flood of one never delays the other.
+/// waiting, beyond that a 429 at once. Verifying passwords and verifying API keys have one each, so a flood of wrong
+/// passwords never delays a key's verification (hashing a new secret, for a user or a key, takes a password turn).
 /// </summary>
 public sealed class HashingTurns(int slots, int queue) : IDisposable
 {

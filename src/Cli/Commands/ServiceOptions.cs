@@ -39,6 +39,7 @@ public sealed class ServiceOptions
             throw new ArgumentException($"--url must be an http or https address, not [{url}]");
         var caCertificate = parse.GetValue(CaCertificate);
         if (caCertificate is not null && !File.Exists(caCertificate)) throw new ArgumentException($"--ca-certificate [{caCertificate}] does not exist");
+        if (caCertificate is not null && uri.Scheme != "https") throw new ArgumentException($"--ca-certificate is for an https --url, not [{url}]");
         return new ServiceConnection(uri, parse.GetValue(User), parse.GetValue(Password), parse.GetValue(ApiKey), caCertificate);
     }
 }

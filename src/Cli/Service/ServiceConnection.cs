@@ -36,7 +36,14 @@ public sealed record ServiceConnection(Uri Url, string? User = null, string? Pas
         var handler = new SocketsHttpHandler();
         if (CaCertificate is null) return handler;
         var authorities = new X509Certificate2Collection();
-        authorities.ImportFromPemFile(CaCertificate);
+        try
+        {
+            authorities.ImportFromPemFile(CaCertificate);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new ArgumentException($"--ca-certificate [{CaCertificate}] could not be read as PEM certificates: {e.Message}", e);
+        }
         if (authorities.Count == 0) throw new ArgumentException($"--ca-certificate [{CaCertificate}] holds no PEM certificate");
         // A private authority publishes no revocation lists (curl --cacert does not look for them either).
         handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy

@@ -17,6 +17,7 @@ public sealed class TransportTls
     public TransportTls(X509Certificate2 certificate, X509Certificate2Collection authorities)
     {
         if (!certificate.HasPrivateKey) throw new ArgumentException("the transport certificate needs its private key", nameof(certificate));
+        if (authorities.Count == 0) throw new ArgumentException("the transport needs the cluster's certificate authorities", nameof(authorities));
         Certificate = certificate;
         Validator = new CertificateChainValidator(authorities);
     }
@@ -38,7 +39,7 @@ public sealed class TransportTls
 
 /// <summary>
 /// Elasticsearch's <c>verification_mode: certificate</c>: the peer's certificate must chain to one of the configured
-/// authorities (or, with none configured, to the system's roots) and be within its validity; its host name is not
+/// authorities — never merely to the system's public roots — and be within its validity; its host name is not
 /// checked, because silos reach each other at the addresses in the membership table, not at names.
 /// </summary>
 public sealed class CertificateChainValidator(X509Certificate2Collection authorities)
@@ -47,8 +48,7 @@ public sealed class CertificateChainValidator(X509Certificate2Collection authori
 
     public bool IsTrusted(X509Certificate2 certificate, X509Chain? presentedChain, SslPolicyErrors errors)
     {
-        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable)) return false;
-        if (Authorities.Count == 0) return (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) || Authorities.Count == 0) return false;
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;

@@ -44,25 +44,47 @@ public sealed record TreeEnsembleDefinition(TrainedModelNode TrainedModel, IRead
         // ES refuses a compressed stream already longer than the bound before inflating it.
         if (gzip.LongLength > Math.Max(100L, maxInflatedBytes))
             throw InflatedTooLarge($"compressed stream is longer than maximum allowed bytes [{maxInflatedBytes}]");
-        using var output = new MemoryStream();
+        // Inflated into fixed chunks, not a doubling buffer: a refused stream has cost at most the bound (one chunk more),
+        // an accepted one the bound plus the one array it is parsed from.
+        var chunks = new List<byte[]>();
+        var inflated = 0L;
         try
         {
             using var input = new GZipStream(new MemoryStream(gzip, writable: false), CompressionMode.Decompress);
-            var buffer = new byte[81920];
-            while (input.Read(buffer) is > 0 and var read)
+            while (true)
             {
-                if (output.Length + read > maxInflatedBytes)
+                // 64 KB first (most definitions are small), growing to 1 MB.
+                var chunk = GC.AllocateUninitializedArray<byte>(Math.Min(InflateChunk, 64 * 1024 << Math.Min(chunks.Count, 4)));
+                var filled = 0;
+                while (filled < chunk.Length && input.Read(chunk, filled, chunk.Length - filled) is > 0 and var read) filled += read;
+                if (inflated + filled > maxInflatedBytes)
                     throw InflatedTooLarge($"Cannot parse model definition as the content is larger than the maximum stream size of [{maxInflatedBytes}] bytes (setting Limits:MaxInflatedDefinitionLength)");
-                output.Write(buffer, 0, read);
+                inflated += filled;
+                if (filled < chunk.Length)
+                {
+                    chunks.Add(chunk[..filled]);
+                    break;
+                }
+                chunks.Add(chunk);
             }
         }
         catch (InvalidDataException e)
         {
             throw EsErrors.BadRequest($"Failed to decompress the model definition: {e.Message}");
         }
-        var body = JsonBody.Parse(output.GetBuffer().AsSpan(0, (int)output.Length));
+        var json = GC.AllocateUninitializedArray<byte>(checked((int)inflated));
+        var offset = 0;
+        foreach (var chunk in chunks)
+        {
+            chunk.CopyTo(json, offset);
+            offset += chunk.Length;
+        }
+        chunks.Clear();
+        var body = JsonBody.ParseOwned(json);
         return Parse(body, body.Root);
     }
+
+    private const int InflateChunk = 1 << 20;
 
     /// <summary>ES answers an inflated definition past its bound with a permanent circuit breaker trip (429).</summary>
     private static ElasticsearchException InflatedTooLarge(string reason) => new(429, "circuit_breaking_exception", reason);

@@ -26,11 +26,24 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
 
     Task<long> ISecurityRealmGrain.GetVersion() => Task.FromResult(State.Version);
 
-    /// <summary>Every change goes through here, so no change can leave the version where it was.</summary>
-    private async Task<long> WriteChangeAsync()
+    /// <summary>
+    /// Every change goes through here. The version moves unless the change cannot make anything a node verified stale
+    /// (a new API key: its id was unknown, and unknown ids are never remembered), so automation creating keys does not
+    /// clear every node's cache. A write that fails deactivates the grain: the change it made in memory must not be
+    /// served (a revoked key working again after the next activation, say); the next call reads the stored row.
+    /// </summary>
+    private async Task<long> WriteChangeAsync(bool movesVersion = true)
     {
-        State.Version++;
-        await realm.WriteStateAsync();
+        if (movesVersion) State.Version++;
+        try
+        {
+            await realm.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
         return State.Version;
     }
 
@@ -77,7 +90,7 @@ public sealed class SecurityRealmGrain([PersistentState("security-realm")] IPers
     async Task ISecurityRealmGrain.CreateApiKey(StoredApiKey key)
     {
         State.ApiKeys.Add(key.Id, key);
-        await WriteChangeAsync();
+        await WriteChangeAsync(movesVersion: false);
     }
 
     Task<StoredApiKey?> ISecurityRealmGrain.GetApiKey(string id) => Task.FromResult(State.ApiKeys.GetValueOrDefault(id));

@@ -29,4 +29,22 @@ public sealed class AuthenticationCacheTests(ServiceFixture service)
         (await service.SendAsAsync(credential, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
         Assert.Equal(hashed, authenticator.Verifications);
     }
+
+    [Fact]
+    public async Task Creating_an_api_key_leaves_every_verified_credential_in_the_cache()
+    {
+        var authenticator = service.Node.Services.GetRequiredService<Authenticator>();
+        var credential = await service.CreateUserAsync(MlApi.NewId("keeps-cache"), "cached-password", "monitor");
+        await service.SettledAsync();
+        (await service.SendAsAsync(credential, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
+        var version = authenticator.RealmVersion;
+
+        // A new key cannot make anything verified stale: the realm's version stays, so no node clears its cache.
+        (await service.PostAsync("/_security/api_key", new System.Text.Json.Nodes.JsonObject { ["name"] = MlApi.NewId("automation") })).AssertOk();
+        await service.SettledAsync();
+        Assert.Equal(version, authenticator.RealmVersion);
+        var hashed = authenticator.Verifications;
+        (await service.SendAsAsync(credential, HttpMethod.Get, "/_security/_authenticate")).AssertOk();
+        Assert.Equal(hashed, authenticator.Verifications);
+    }
 }

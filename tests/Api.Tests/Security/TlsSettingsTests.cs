@@ -113,11 +113,11 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.False(validator.IsTrusted(_certificates.Node, null, SslPolicyErrors.RemoteCertificateNotAvailable));
         Assert.False(validator.IsTrusted(Expired(), null, SslPolicyErrors.RemoteCertificateChainErrors));
 
-        // No authorities configured: the system's verdict, host name aside.
-        var system = new CertificateChainValidator([]);
-        Assert.True(system.IsTrusted(_certificates.Node, null, SslPolicyErrors.None));
-        Assert.True(system.IsTrusted(_certificates.Node, null, SslPolicyErrors.RemoteCertificateNameMismatch));
-        Assert.False(system.IsTrusted(_certificates.Node, null, SslPolicyErrors.RemoteCertificateChainErrors));
+        // No authorities: nothing is trusted, not even what the system's public roots vouch for (the gateway has no
+        // other authentication); the settings refuse to start that way.
+        Assert.False(new CertificateChainValidator([]).IsTrusted(_certificates.Node, null, SslPolicyErrors.None));
+        Assert.Contains("Tls:Transport:CertificateAuthorities is not", Assert.Throws<CertificateFileException>(() => Settings(
+            ("Tls:Transport:Certificate", _certificates.NodeCertificatePath), ("Tls:Transport:Key", _certificates.NodeKeyPath))).Message);
     }
 
     /// <summary>A certificate the test CA signed that expired an hour ago.</summary>

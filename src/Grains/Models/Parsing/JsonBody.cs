@@ -78,9 +78,11 @@ internal sealed class JsonBody
     /// malformed JSON or a duplicate key → <c>x_content_parse_exception</c> (ES parses with strict duplicate detection).
     /// Comments are allowed, as ES's JSON parser allows them.
     /// </summary>
-    public static JsonBody Parse(ReadOnlySpan<byte> body)
+    public static JsonBody Parse(ReadOnlySpan<byte> body) => ParseOwned(body.ToArray());
+
+    /// <summary>As <see cref="Parse(ReadOnlySpan{byte})"/>, over an array the caller hands over (no copy; it must not change it).</summary>
+    public static JsonBody ParseOwned(byte[] bytes)
     {
-        var bytes = body.ToArray();
         if (IsBlank(bytes)) throw EsErrors.Parse("request body is required");
         JsonInputRules.Check(bytes);
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions
