@@ -62,6 +62,10 @@ public static class ApiKeyRequests
                 default:
                     throw new ElasticsearchException(400, "x_content_parse_exception", $"[{parser}] unknown field [{field}]");
             }
+        // ES's InvalidateApiKeyRequest checks its ids as it is made, before anything else.
+        if (ids is { Count: 0 }) throw ElasticsearchException.Validation(["Field [ids] cannot be an empty array"]);
+        if (ids is not null && Enumerable.Range(0, ids.Count).Where(i => string.IsNullOrWhiteSpace(ids[i])).ToArray() is { Length: > 0 } blank)
+            throw ElasticsearchException.Validation([$"Field [ids] must not contain blank id, but got blank {(blank.Length == 1 ? "id at index position" : "ids at index positions")}: [{string.Join(", ", blank)}]"]);
         if (SecurityRequests.ObjectString(parser, body, "id") is { } id) ids = [.. ids ?? [], id];
         string? Text(string name) => SecurityRequests.ObjectString(parser, body, name) is { Length: > 0 } value ? value : null;
         var (name, username, realm) = (Text("name"), Text("username"), Text("realm_name"));

@@ -187,6 +187,8 @@ public sealed class ApiKeyTests(ServiceFixture service)
     [InlineData("{\"owner\":\"true\"}", "x_content_parse_exception", "[invalidate_api_key] owner doesn't support values of type: VALUE_STRING")]
     [InlineData("{\"ids\":[\"a\"],\"name\":\"b\"}", "action_request_validation_exception", "Validation Failed: 1: only one of [api key id(s), api key name] can be specified;")]
     [InlineData("{\"owner\":true,\"username\":\"x\"}", "action_request_validation_exception", "neither username nor realm-name may be specified when invalidating owned API keys")]
+    [InlineData("{\"ids\":[]}", "action_request_validation_exception", "Validation Failed: 1: Field [ids] cannot be an empty array;")]
+    [InlineData("{\"ids\":[\"a\",\" \",\"\"]}", "action_request_validation_exception", "Field [ids] must not contain blank id, but got blank ids at index positions: [1, 2]")]
     public async Task A_bad_invalidate_body_is_refused_as_es_does(string body, string type, string reason) =>
         (await service.SendAsync(HttpMethod.Delete, "/_security/api_key", JsonNode.Parse(body))).AssertError(400, type, reason);
 
