@@ -49,6 +49,7 @@ public sealed class CertificateChainValidator(X509Certificate2Collection authori
     public bool IsTrusted(X509Certificate2 certificate, X509Chain? presentedChain, SslPolicyErrors errors)
     {
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) || Authorities.Count == 0) return false;
+        if (!IsForTls(certificate)) return false;
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -63,6 +64,25 @@ public sealed class CertificateChainValidator(X509Certificate2Collection authori
         }
         return chain.Build(certificate);
     }
+
+    /// <summary>
+    /// A certificate that states its purposes (extended key usage) must name TLS authentication, as server or client
+    /// (each end of a transport connection is one or the other); one that states none is for any purpose.
+    /// </summary>
+    private static bool IsForTls(X509Certificate2 certificate)
+    {
+        if (certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } usage) return true;
+        foreach (var purpose in usage.EnhancedKeyUsages)
+            if (purpose.Value is TlsPurposes.ServerAuthentication or TlsPurposes.ClientAuthentication) return true;
+        return false;
+    }
+}
+
+/// <summary>Server and client authentication, the purposes a transport certificate may state.</summary>
+file static class TlsPurposes
+{
+    public const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+    public const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
 }
 
 public static class TransportTlsClientExtensions

@@ -112,12 +112,22 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.False(validator.IsTrusted(_certificates.OtherAuthority, null, SslPolicyErrors.RemoteCertificateChainErrors));
         Assert.False(validator.IsTrusted(_certificates.Node, null, SslPolicyErrors.RemoteCertificateNotAvailable));
         Assert.False(validator.IsTrusted(Expired(), null, SslPolicyErrors.RemoteCertificateChainErrors));
+        // Signed by the CA, but for signing code only: not a TLS certificate.
+        Assert.False(validator.IsTrusted(CodeSigningOnly(), null, SslPolicyErrors.RemoteCertificateChainErrors));
 
         // No authorities: nothing is trusted, not even what the system's public roots vouch for (the gateway has no
         // other authentication); the settings refuse to start that way.
         Assert.False(new CertificateChainValidator([]).IsTrusted(_certificates.Node, null, SslPolicyErrors.None));
         Assert.Contains("Tls:Transport:CertificateAuthorities is not", Assert.Throws<CertificateFileException>(() => Settings(
             ("Tls:Transport:Certificate", _certificates.NodeCertificatePath), ("Tls:Transport:Key", _certificates.NodeKeyPath))).Message);
+    }
+
+    private X509Certificate2 CodeSigningOnly()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=code-signing", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.3")], false));
+        return request.Create(_certificates.Authority, DateTimeOffset.UtcNow.AddHours(-20), DateTimeOffset.UtcNow.AddHours(20), [5, 6, 7, 8]);
     }
 
     /// <summary>A certificate the test CA signed that expired an hour ago.</summary>
