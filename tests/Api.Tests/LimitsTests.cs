@@ -177,44 +177,6 @@ internal static class TreeEnsembles
     }
 }
 
-/// <summary>A node whose activations of deleted models and stopped deployments linger 2 s, not a minute.</summary>
-public sealed class ShortLingerFixture : ServiceFixture
-{
-    protected override string[] ExtraArguments => ["--Ml:FinishedChangeLinger=00:00:02"];
-}
-
-public sealed class FinishedChangeDeactivationTests(ShortLingerFixture service) : IClassFixture<ShortLingerFixture>
-{
-    [Fact]
-    public async Task A_deleted_model_and_a_stopped_deployment_leave_no_activations_after_the_linger()
-    {
-        var management = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
-        var model = await service.UploadModelAsync("linger");
-        (await service.StartAsync(model)).AssertOk();
-        Assert.Equal(1, await ActivationsOfAsync(management, model, "TrainedModelGrain"));
-        Assert.Equal(1, await ActivationsOfAsync(management, model, "DeploymentGrain"));
-        (await service.StopAsync(model)).AssertOk();
-        (await service.DeleteAsync($"/_ml/trained_models/{model}")).AssertOk();
-
-        // Kept through the change's confirmation, then gone (before: until the 15-minute collection age).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        var left = new Dictionary<string, int>();
-        foreach (var type in new[] { "TrainedModelGrain", "DeploymentGrain", "InferenceWorkerGrain" })
-        {
-            while ((left[type] = await ActivationsOfAsync(management, model, type)) > 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
-        }
-        Assert.True(left.Values.All(v => v == 0), string.Join(", ", left.Select(l => $"{l.Key} {l.Value}")));
-        // The id is free and works again.
-        var again = await service.UploadModelAsync("linger", id: model);
-        Assert.Equal(model, again);
-        (await service.GetAsync($"/_ml/trained_models/{model}")).AssertOk();
-    }
-
-    private static async Task<int> ActivationsOfAsync(IManagementGrain management, string id, string grainType) =>
-        (await management.GetDetailedGrainStatistics())
-            .Count(s => s.GrainType.Contains(grainType, StringComparison.Ordinal) && s.GrainId.Key.ToString()!.Contains(id, StringComparison.Ordinal));
-}
-
 public sealed class UnknownIdFloodTests(ServiceFixture service) : IClassFixture<ServiceFixture>
 {
     private static readonly string[] PerIdGrainTypes = ["TrainedModelGrain", "IngestPipelineGrain", "ModelAliasGrain", "DeploymentGrain"];

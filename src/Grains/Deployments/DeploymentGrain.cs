@@ -25,12 +25,8 @@ public sealed class DeploymentGrain(
     /// <summary>No start in progress here and no transaction has touched its record through this activation (one may still confirm).</summary>
     bool Errors.IKeyedByUserId.HoldsNothing(bool callFoundNothing) => _startsInProgress == 0 && !_inTransaction;
 
-    /// <summary>Its record was cleared (the deployment stopped) and no start is running here since.</summary>
-    bool Errors.IKeyedByUserId.HoldsOnlyAFinishedChange => _startsInProgress == 0 && _recordCleared;
-
     private int _startsInProgress;
     private bool _inTransaction;
-    private bool _recordCleared;
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
@@ -149,14 +145,12 @@ public sealed class DeploymentGrain(
         if (create && r.Assignment is not null) throw DeploymentErrors.AlreadyStarted(DeploymentId);
         r.Assignment = written.Assignment;
         r.MemoryBytes = written.MemoryBytes;
-        _recordCleared = false;
     });
 
     public Task ClearRecord() => InTransaction().PerformUpdate(r =>
     {
         r.Assignment = null;
         r.MemoryBytes = 0;
-        _recordCleared = true;
     });
 
     /// <summary>The record, noting that this activation takes part in a transaction (and must outlive its confirmation).</summary>

@@ -12,13 +12,6 @@ public sealed class MlSettings
     /// <summary>How often each node asks the coordinator to re-plan if the live nodes changed.</summary>
     public TimeSpan NodeCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>
-    /// How long the activation of a deleted model or a stopped deployment stays after that change (it took part in the
-    /// change's transaction, which may still be confirming) before it is deactivated, rather than after the 15-minute
-    /// collection age.
-    /// </summary>
-    public TimeSpan FinishedChangeLinger { get; set; } = TimeSpan.FromMinutes(1);
-
     /// <summary>The adaptive allocations scaler's poll interval and cool-downs ("Ml:AdaptiveAllocations").</summary>
     public Scaling.AdaptiveAllocationsOptions AdaptiveAllocations { get; set; } = new();
 }

@@ -39,9 +39,6 @@ public sealed class TrainedModelGrain(
     /// <summary>This activation never committed, holds no model, and no change is in its turn.</summary>
     bool IKeyedByUserId.HoldsNothing(bool callFoundNothing) => !_committedHere && _turn.CurrentCount == 1 && _committed?.Config is null;
 
-    /// <summary>Deleted through this activation (its committed record is empty) and no change in its turn.</summary>
-    bool IKeyedByUserId.HoldsOnlyAFinishedChange => _committedHere && _turn.CurrentCount == 1 && _committed is { Config: null };
-
     private bool _committedHere;
     private IMlIdsGrain Ids => GrainFactory.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key);
 

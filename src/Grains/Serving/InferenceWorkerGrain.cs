@@ -20,16 +20,9 @@ public sealed class InferenceWorkerGrain(DeploymentServing serving, LocalNode no
 
     public Task Open(NodeRoute route) => serving.EnsureAsync(route);
 
-    public Task Close() => StopAsync(finishPendingWork: false);
+    public Task Close() => serving.StopAsync(DeploymentId, finishPendingWork: false);
 
-    public Task Stop(bool finishPendingWork) => StopAsync(finishPendingWork);
-
-    /// <summary>The node's serving of the deployment holds all there is; once it stopped, this activation has nothing to keep.</summary>
-    private async Task StopAsync(bool finishPendingWork)
-    {
-        await serving.StopAsync(DeploymentId, finishPendingWork);
-        if (!serving.TryGet(DeploymentId, out _)) DeactivateOnIdle();
-    }
+    public Task Stop(bool finishPendingWork) => serving.StopAsync(DeploymentId, finishPendingWork);
 
     public Task<InferenceTensor[][]> InferTensors(InferenceTensor[][] docs, TimeSpan timeout) =>
         ServedRequests.InferTensorsAsync(Served(), docs, timeout);
