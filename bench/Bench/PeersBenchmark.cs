@@ -316,16 +316,19 @@ public static class PeersBenchmark
     }
 
     /// <summary>dotnet-counters from PATH or ~/.dotnet/tools; else `dotnet tool install -g dotnet-counters`; else null, having said so.</summary>
-    internal static async Task<string?> FindOrInstallDotnetCountersAsync()
+    internal static Task<string?> FindOrInstallDotnetCountersAsync() => FindOrInstallDotnetToolAsync("dotnet-counters");
+
+    /// <summary>A diagnostics tool (dotnet-counters, dotnet-gcdump) on the PATH or in ~/.dotnet/tools; installed as a global tool when missing; null if it cannot be.</summary>
+    internal static async Task<string?> FindOrInstallDotnetToolAsync(string tool)
     {
         var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
-        string? Find() => FindOnPath("dotnet-counters") ?? (File.Exists(Path.Combine(tools, "dotnet-counters")) ? Path.Combine(tools, "dotnet-counters") : null);
+        string? Find() => FindOnPath(tool) ?? (File.Exists(Path.Combine(tools, tool)) ? Path.Combine(tools, tool) : null);
         if (Find() is { } found) return found;
-        Console.Error.WriteLine("  dotnet-counters not found: dotnet tool install -g dotnet-counters ...");
-        await using (var install = BenchProcess.Start("dotnet-tool-install", "dotnet", ["tool", "install", "-g", "dotnet-counters"], "/"))
+        Console.Error.WriteLine($"  {tool} not found: dotnet tool install -g {tool} ...");
+        await using (var install = BenchProcess.Start("dotnet-tool-install", "dotnet", ["tool", "install", "-g", tool], "/"))
             await install.WaitForExitAsync(TimeSpan.FromMinutes(3));
         if (Find() is { } installed) return installed;
-        Console.Error.WriteLine("  dotnet-counters could not be installed: the allocation table is left out.");
+        Console.Error.WriteLine($"  {tool} could not be installed: its figures are left out.");
         return null;
     }
 

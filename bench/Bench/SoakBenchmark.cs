@@ -32,7 +32,8 @@ public static class SoakBenchmark
     private const int KeptFailures = 5;
 
     /// <summary>One sample of the service process: <paramref name="At"/> since the load began; NaN where a figure could not be read.</summary>
-    private sealed record Sample(TimeSpan At, long Rss, long Threads, int Handles, double CpuPercent, Grains Grains, long Inferences, long Cycles)
+    private sealed record Sample(TimeSpan At, long Rss, long Threads, int Handles, double CpuPercent, Grains Grains, long Inferences, long Cycles,
+        double LiveHeapMb = double.NaN)
     {
         public double Activations => Grains.Activations;
     }
@@ -82,10 +83,13 @@ public static class SoakBenchmark
         foreach (var id in ServingModels) await InferenceBenchmark.DeployAsync(control, id, model, allocations: 1);
         await BenchHttp.EnsureAsync(await control.PutAsync($"/_ml/trained_models/{ServingModels[0]}/model_aliases/{Alias}", null));
 
-        // The timeline's step; the first and last windows (equal length) are compared; the start's figures are taken
-        // after the first window, the warm-up.
+        // The timeline's step; the first and last windows (equal length) are compared. The start's figures are taken
+        // after the warm-up: two minutes in a run of five or more, so that the activations of the ids the cycles churn
+        // through have reached their collection age (Runtime:IdKeyedCollectionAge, 1 min, checked every 30 s).
         var step = TimeSpan.FromSeconds(Math.Min(30, duration.TotalSeconds / 10));
         var window = TimeSpan.FromSeconds(Math.Max(step.TotalSeconds, duration.TotalSeconds / 10));
+        var warmup = duration >= TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(2) : window;
+        var gcdump = await PeersBenchmark.FindOrInstallDotnetToolAsync("dotnet-gcdump");
         var counters = await ManagedHeapCounters.StartAsync(service.Id, step, duration + TimeSpan.FromSeconds(15), folder);
 
         var tally = new Tally();
@@ -98,7 +102,8 @@ public static class SoakBenchmark
             lock (intervals)
             {
                 intervals[Math.Min(intervals.Length - 1, (int)(at / step))].Add(ticks);
-                if (at >= window && at < 2 * window) first.Add(ticks);
+                // The window before the start's sample: the live-heap reading there pauses the service for a moment.
+                if (at >= warmup - window && at < warmup) first.Add(ticks);
                 if (at >= duration - window) last.Add(ticks);
             }
         }
@@ -119,10 +124,12 @@ public static class SoakBenchmark
             var wait = next - clock.Elapsed;
             if (wait > TimeSpan.Zero) await Task.WhenAny(Task.Delay(wait), Task.WhenAll(load));
             if (service.HasExited) throw new InvalidOperationException($"the service exited during the soak, at {Clock(clock.Elapsed)} (exit code {service.ExitCode}: 0 is a graceful stop, a SIGTERM or SIGINT from outside)\n{service.OutputTail(200)}");
+            // At the start and the end: the live heap, after the full collection dotnet-gcdump induces.
+            var liveHeap = (next >= warmup && next - step < warmup) || next >= duration ? await LiveHeapMbAsync(gcdump, service.Id, folder) : double.NaN;
             var cpu = (Ticks: PeersBenchmark.CpuTicks(service.Id), At: clock.Elapsed);
             var sample = new Sample(cpu.At, ProcessFigures.Rss(service.Id), ProcessFigures.Threads(service.Id), ProcessFigures.Handles(service.Id),
                 (cpu.Ticks - cpuBefore.Ticks) / PeersBenchmark.TicksPerSecond / (cpu.At - cpuBefore.At).TotalSeconds * 100,
-                await GrainsAsync(control), Interlocked.Read(ref tally.Inferences), Interlocked.Read(ref tally.Cycles));
+                await GrainsAsync(control), Interlocked.Read(ref tally.Inferences), Interlocked.Read(ref tally.Cycles), liveHeap);
             cpuBefore = cpu;
             samples.Add(sample);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -134,10 +141,10 @@ public static class SoakBenchmark
         var elapsed = clock.Elapsed;
         var heap = await counters.StopAsync();
 
-        var start = samples.MinBy(s => (s.At - window).Duration())!;
+        var start = samples.MinBy(s => (s.At - warmup).Duration())!;
         var end = samples[^1];
         var ok = tally.FailedChecks == 0 && tally.ControlErrors == 0 && tally.InferenceErrors == 0;
-        Print(output, duration, window, step, samples, start, end, heap, first, last, intervals, tally, elapsed);
+        Print(output, duration, warmup, window, step, samples, start, end, heap, first, last, intervals, tally, elapsed);
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         return ok;
     }
@@ -296,21 +303,22 @@ public static class SoakBenchmark
         static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    private static void Print(TextWriter output, TimeSpan duration, TimeSpan window, TimeSpan step, List<Sample> samples, Sample start, Sample end,
+    private static void Print(TextWriter output, TimeSpan duration, TimeSpan warmup, TimeSpan window, TimeSpan step, List<Sample> samples, Sample start, Sample end,
         ManagedHeapCounters.Readings heap, LatencySamples first, LatencySamples last, LatencySamples[] intervals, Tally tally, TimeSpan elapsed)
     {
         var table = new ResultTable($"soak: {Clock(duration)} of mixed load on the silo in its own process ({InferenceClients} inference clients, {ThinkTime.TotalMilliseconds:0} ms think time, " +
-                                    $"one control-plane client, {CyclePause.TotalMilliseconds:0} ms between cycles); start = after the first {Clock(window)}, end = the last sample; machine shared with other work")
+                                    $"one control-plane client, {CyclePause.TotalMilliseconds:0} ms between cycles); start = after the warm-up of {Clock(warmup)}, end = the last sample; machine shared with other work")
             .Columns("metric", "start", "end", "end / start");
         void Row(string metric, double a, double b, string format = "N0") =>
             table.Row(metric, Format(a, format), Format(b, format), double.IsNaN(a) || double.IsNaN(b) || a == 0 ? "-" : (b / a).ToString("0.00", CultureInfo.InvariantCulture));
         Row("RSS MB", start.Rss / 1048576.0, end.Rss / 1048576.0);
-        Row("managed heap MB (after the last GC)", heap.HeapAt(start.At), heap.HeapAt(end.At), "N1");
+        Row("live managed heap MB (after a full GC, dotnet-gcdump)", start.LiveHeapMb, end.LiveHeapMb, "N1");
+        Row("managed heap MB (after the last GC of any generation)", heap.HeapAt(start.At), heap.HeapAt(end.At), "N1");
         Row("threads", start.Threads, end.Threads);
         Row("handles (/proc/<pid>/fd)", start.Handles, end.Handles);
         Row("Orleans activations", start.Activations, end.Activations);
-        Row($"inference p50 ms (window of {Clock(window)})", first.PercentileMicros(0.5) / 1000, last.PercentileMicros(0.5) / 1000, "N2");
-        Row($"inference p99 ms (window of {Clock(window)})", first.PercentileMicros(0.99) / 1000, last.PercentileMicros(0.99) / 1000, "N2");
+        Row($"inference p50 ms (a window of {Clock(window)})", first.PercentileMicros(0.5) / 1000, last.PercentileMicros(0.5) / 1000, "N2");
+        Row($"inference p99 ms (a window of {Clock(window)})", first.PercentileMicros(0.99) / 1000, last.PercentileMicros(0.99) / 1000, "N2");
         Row("inference requests in the window", first.Count, last.Count);
         table.Print(output);
 
@@ -367,6 +375,42 @@ public static class SoakBenchmark
     {
         var rounded = TimeSpan.FromSeconds(Math.Round(at.TotalSeconds));
         return rounded.ToString(rounded.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// The service's live managed heap in MB: dotnet-gcdump induces a full blocking collection and walks what survived
+    /// (its "GC Heap bytes"); the process pauses for about a second. NaN when the tool is missing or fails.
+    /// </summary>
+    private static async Task<double> LiveHeapMbAsync(string? gcdump, int processId, string folder)
+    {
+        if (gcdump is null) return double.NaN;
+        var file = Path.Combine(folder, $"heap-{Guid.NewGuid():N}.gcdump");
+        try
+        {
+            string collected, report;
+            await using (var collect = BenchProcess.Start("dotnet-gcdump", gcdump, ["collect", "-p", processId.ToString(CultureInfo.InvariantCulture), "-o", file], folder))
+                collected = await collect.WaitForExitAsync(TimeSpan.FromMinutes(2));
+            // The total is the report's first line (BenchProcess keeps only an output's tail).
+            using (var read = Process.Start(new ProcessStartInfo(gcdump, ["report", file]) { RedirectStandardOutput = true })!)
+            {
+                report = await read.StandardOutput.ReadLineAsync() ?? "";
+                try { read.Kill(); } catch (InvalidOperationException) { } // already ended
+                await read.WaitForExitAsync();
+            }
+            var total = System.Text.RegularExpressions.Regex.Match(report, @"([\d,]+)\s+GC Heap bytes");
+            if (total.Success) return long.Parse(total.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) / 1048576.0;
+            Console.Error.WriteLine($"  dotnet-gcdump gave no heap size:\n{collected}\n{report}");
+            return double.NaN;
+        }
+        catch (TimeoutException e)
+        {
+            Console.Error.WriteLine($"  dotnet-gcdump: {e.Message}");
+            return double.NaN;
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     private static string Mb(long bytes) => (bytes / 1048576.0).ToString("N0", CultureInfo.InvariantCulture);

@@ -130,7 +130,11 @@ public sealed class SiloHost : IAsyncDisposable
                     o.MaxMessageBodySize = MaxMessageBodySize;
                 });
                 silo.Configure<GrainCollectionOptions>(o =>
-                    o.CollectionAge = configuration.GetValue<TimeSpan?>("Runtime:CollectionAge") ?? o.CollectionAge);
+                {
+                    o.CollectionAge = configuration.GetValue<TimeSpan?>("Runtime:CollectionAge") ?? o.CollectionAge;
+                    o.CollectionQuantum = configuration.GetValue<TimeSpan?>("Runtime:CollectionQuantum") ?? IdKeyedActivations.DefaultCollectionQuantum;
+                    IdKeyedActivations.Configure(o, configuration.GetValue<TimeSpan?>("Runtime:IdKeyedCollectionAge") ?? IdKeyedActivations.DefaultCollectionAge);
+                });
                 UseRecoveringGrainDirectory(silo, configuration);
                 // The dashboard's live log stream (/dashboard/Trace) carries every log line — client text, the generated
                 // elastic password at first start — to anyone with monitor: off, as ES's monitor reads no logs.

@@ -177,6 +177,49 @@ internal static class TreeEnsembles
     }
 }
 
+/// <summary>A node whose id-keyed activations are collected after 2 s idle, not a minute.</summary>
+public sealed class ShortCollectionAgeFixture : ServiceFixture
+{
+    protected override string[] ExtraArguments => ["--Runtime:CollectionQuantum=00:00:01", "--Runtime:IdKeyedCollectionAge=00:00:02"];
+}
+
+public sealed class IdKeyedCollectionTests(ShortCollectionAgeFixture service) : IClassFixture<ShortCollectionAgeFixture>
+{
+    private static readonly string[] PerIdGrainTypes = ["TrainedModelGrain", "DeploymentGrain", "InferenceWorkerGrain"];
+
+    [Fact]
+    public async Task A_deleted_model_and_its_stopped_deployment_leave_no_activations_once_idle_and_a_live_one_keeps_serving()
+    {
+        var management = service.Node.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var gone = await service.UploadModelAsync("collected");
+        var kept = await service.UploadModelAsync("kept");
+        (await service.StartAsync(gone)).AssertOk();
+        (await service.StartAsync(kept)).AssertOk();
+        Assert.Equal(1, await ActivationsOfAsync(management, gone, "DeploymentGrain"));
+        (await service.StopAsync(gone)).AssertOk();
+        (await service.DeleteAsync($"/_ml/trained_models/{gone}")).AssertOk();
+
+        // Before: they stayed for Orleans' 15-minute collection age, one set per id a churn of ids went through.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var left = new Dictionary<string, int>();
+        foreach (var type in PerIdGrainTypes)
+            while ((left[type] = await ActivationsOfAsync(management, gone, type)) > 0 && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(left.Values.All(v => v == 0), string.Join(", ", left.Select(l => $"{l.Key} {l.Value}")));
+
+        // The live deployment's activations were collected too while idle; its next request activates them anew and is served.
+        var row = new JsonArray(Enumerable.Range(0, 64).Select(i => (JsonNode?)(i / 64f)).ToArray());
+        var doc = new JsonObject { ["tensor"] = new JsonObject { ["shape"] = new JsonArray(1, 64), ["data"] = row } };
+        (await service.PostAsync($"/_ml/trained_models/{kept}/_infer", new JsonObject { ["docs"] = new JsonArray(doc) })).AssertOk();
+        (await service.GetAsync($"/_ml/trained_models/{kept}/_stats")).AssertOk();
+        // The deleted id is free again.
+        Assert.Equal(gone, await service.UploadModelAsync("collected", id: gone));
+    }
+
+    private static async Task<int> ActivationsOfAsync(IManagementGrain management, string id, string grainType) =>
+        (await management.GetDetailedGrainStatistics())
+            .Count(s => s.GrainType.Contains(grainType, StringComparison.Ordinal) && s.GrainId.Key.ToString()!.Contains(id, StringComparison.Ordinal));
+}
+
 public sealed class UnknownIdFloodTests(ServiceFixture service) : IClassFixture<ServiceFixture>
 {
     private static readonly string[] PerIdGrainTypes = ["TrainedModelGrain", "IngestPipelineGrain", "ModelAliasGrain", "DeploymentGrain"];

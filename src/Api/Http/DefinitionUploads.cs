@@ -23,11 +23,14 @@ public sealed class DefinitionUploads(ServiceLimits limits)
         if (!await _slots.WaitAsync(limits.Options.DefinitionUploadWait, request.HttpContext.RequestAborted))
             throw limits.UploadsBusy();
         Interlocked.Increment(ref _inFlight);
+        // Content-Length when sent; a chunked or compressed body is judged by what was read once it has been.
         var large = request.ContentLength >= LargeBody;
         try
         {
             // Read in its own method: the body is garbage once the part is decoded, before the (long) store.
-            await store(await ReadAsync(modelId, part, request));
+            var (upload, bodyLength) = await ReadAsync(modelId, part, request);
+            large |= bodyLength >= LargeBody;
+            await store(upload);
         }
         finally
         {
@@ -50,11 +53,11 @@ public sealed class DefinitionUploads(ServiceLimits limits)
         else GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
     }
 
-    private async Task<DefinitionPart> ReadAsync(string modelId, string part, HttpRequest request)
+    private async Task<(DefinitionPart Upload, long BodyLength)> ReadAsync(string modelId, string part, HttpRequest request)
     {
         var body = await RequestBody.ReadBytesAsync(request, required: true, preallocateUpTo: limits.Options.MaxContentLength);
         var upload = DefinitionPartBody.Parse(modelId, part, body);
         limits.CheckTotalDefinitionLength(modelId, upload.TotalDefinitionLength);
-        return upload;
+        return (upload, body.Length);
     }
 }

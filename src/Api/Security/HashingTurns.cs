@@ -1,42 +1,29 @@
+using System.Threading.RateLimiting;
 using TrainedModelsOrleans.Grains.Errors;
 
 namespace TrainedModelsOrleans.Api.Security;
 
 /// <summary>
-/// Slots for PBKDF2 with a bounded queue behind them: at most <c>slots</c> computations at once, <c>queue</c> more
-/// waiting, beyond that a 429 at once. Verifying passwords and verifying API keys have one each, so a flood of wrong
-/// passwords never delays a key's verification (hashing a new secret, for a user or a key, takes a password turn).
+/// Turns for PBKDF2 with a bounded queue behind them (.NET's <see cref="ConcurrencyLimiter"/>): at most <c>slots</c>
+/// computations at once, <c>queue</c> more waiting in order, beyond that ES's 429 at once. Verifying passwords and
+/// verifying API keys have one each, so a flood of wrong passwords never delays a key's verification (hashing a new
+/// secret, for a user or a key, takes a password turn).
 /// </summary>
 public sealed class HashingTurns(int slots, int queue) : IDisposable
 {
-    private readonly SemaphoreSlim _slots = new(slots);
-    private int _waiting;
+    private readonly ConcurrencyLimiter _limiter = new(new ConcurrencyLimiterOptions
+    {
+        PermitLimit = slots, QueueLimit = queue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+    });
 
     public async Task<T> RunAsync<T>(Func<T> hashing, CancellationToken cancellationToken)
     {
-        if (Interlocked.Increment(ref _waiting) > slots + queue)
-        {
-            Interlocked.Decrement(ref _waiting);
+        using var turn = await _limiter.AcquireAsync(1, cancellationToken);
+        if (!turn.IsAcquired)
             throw new ElasticsearchException(429, "es_rejected_execution_exception",
                 "rejected execution of credential verification: too many verifications waiting");
-        }
-        try
-        {
-            await _slots.WaitAsync(cancellationToken);
-            try
-            {
-                return hashing();
-            }
-            finally
-            {
-                _slots.Release();
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
+        return hashing();
     }
 
-    public void Dispose() => _slots.Dispose();
+    public void Dispose() => _limiter.Dispose();
 }
