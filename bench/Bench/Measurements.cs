@@ -144,7 +144,10 @@ public static class BenchHttp
             ["model_type"] = "onnx",
             ["inference_config"] = new System.Text.Json.Nodes.JsonObject { ["pass_through"] = new System.Text.Json.Nodes.JsonObject() },
             ["input"] = new System.Text.Json.Nodes.JsonObject { ["field_names"] = new System.Text.Json.Nodes.JsonArray("input") },
-        }, definition, definition.Length);
+        }, definition, ElandPartBytes);
+
+    /// <summary>Eland's part size; one part of a large model would pass ES's 50,000,000-character string limit once in base64.</summary>
+    public const int ElandPartBytes = 4 << 20;
 
     /// <summary>PUT the config, then the definition in base64 parts of <paramref name="partBytes"/> (Eland sends 4 MiB).</summary>
     public static async Task UploadAsync(HttpClient http, string id, System.Text.Json.Nodes.JsonObject config, byte[] definition, int partBytes)
