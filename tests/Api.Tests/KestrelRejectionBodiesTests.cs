@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -104,6 +106,24 @@ public sealed class KestrelRejectionsTests
         RawHttp.AssertElasticsearchRefusal(await connection.ReadResponseAsync(), 400, "illegal_argument_exception");
         await app.StopAsync();
     }
+    /// <summary>As the node binds its Urls: endpoint defaults, which a localhost address copies to each loopback it binds.</summary>
+    [Fact]
+    public async Task A_localhost_url_bound_through_endpoint_defaults_rewrites_too()
+    {
+        var port = NodeProcess.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://localhost:{port}");
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen => listen.UseKestrelRejectionBodies()));
+        await using var app = builder.Build();
+        app.Run(context => Task.CompletedTask);
+        await app.StartAsync();
+
+        await using var connection = await RawHttp.ConnectAsync(new Uri($"http://127.0.0.1:{port}"));
+        await connection.SendAsync("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n");
+        RawHttp.AssertElasticsearchRefusal(await connection.ReadResponseAsync(), 400, "illegal_argument_exception");
+        await app.StopAsync();
+    }
+
     [Fact]
     public async Task Headers_that_do_not_arrive_in_time_get_a_408_naming_the_setting()
     {
@@ -124,6 +144,100 @@ public sealed class KestrelRejectionsTests
         RawHttp.AssertElasticsearchRefusal(answer, 408, "timeout_exception");
         Assert.Contains("[Input:RequestHeadersTimeout]", answer.Json()["error"]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         await app.StopAsync();
+    }
+}
+
+/// <summary>The connection's output: the application's writes straight into the transport, Kestrel's refusals rewritten.</summary>
+public sealed class RejectionRewritingWriterTests
+{
+    private static readonly KestrelRejections Rejections = new(new KestrelServerLimits());
+    private const string Refusal = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    private static async Task<string> ReadAllAsync(PipeReader reader)
+    {
+        var result = await reader.ReadAsync();
+        var text = Encoding.UTF8.GetString(result.Buffer.ToArray());
+        reader.AdvanceTo(result.Buffer.End);
+        return text;
+    }
+
+    [Fact]
+    public async Task While_the_application_answers_writes_go_straight_to_the_transport_unchanged()
+    {
+        var transport = new Pipe();
+        var requests = new RequestsInApplication();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, requests);
+        requests.Enter();
+        Encoding.ASCII.GetBytes(Refusal, writer.GetSpan(Refusal.Length));
+        writer.Advance(Refusal.Length);
+        Assert.True(writer.CanGetUnflushedBytes);
+        Assert.Equal(Refusal.Length, writer.UnflushedBytes);
+        Assert.Equal(Refusal.Length, transport.Writer.UnflushedBytes);
+        await writer.FlushAsync();
+        Assert.Equal(Refusal, await ReadAllAsync(transport.Reader));
+    }
+
+    [Fact]
+    public async Task Outside_the_application_a_refusal_is_held_until_the_flush_and_rewritten()
+    {
+        var transport = new Pipe();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, new RequestsInApplication());
+        writer.Write(Encoding.ASCII.GetBytes(Refusal));
+        Assert.Equal(Refusal.Length, writer.UnflushedBytes);
+        Assert.Equal(0, transport.Writer.UnflushedBytes);
+        await writer.FlushAsync();
+        var sent = await ReadAllAsync(transport.Reader);
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", sent);
+        Assert.Contains("\r\nX-Elastic-Product: Elasticsearch\r\n", sent);
+        Assert.EndsWith("\"status\":400}", sent);
+    }
+
+    [Fact]
+    public async Task Held_writes_that_are_no_refusal_go_out_as_they_were()
+    {
+        var transport = new Pipe();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, new RequestsInApplication());
+        var large = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nX-Pad: " + new string('p', 5000) + "\r\n\r\n";
+        writer.Write(Encoding.ASCII.GetBytes(large));
+        await writer.FlushAsync();
+        Assert.Equal(large, await ReadAllAsync(transport.Reader));
+        writer.Write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8);
+        await writer.CompleteAsync();
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", await ReadAllAsync(transport.Reader));
+    }
+
+    [Fact]
+    public async Task A_refusal_written_and_completed_without_a_flush_goes_out_rewritten()
+    {
+        var transport = new Pipe();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, new RequestsInApplication());
+        writer.Write(Encoding.ASCII.GetBytes(Refusal));
+        writer.Complete();
+        Assert.Contains("illegal_argument_exception", await ReadAllAsync(transport.Reader));
+    }
+
+    [Fact]
+    public async Task Completing_with_an_error_drops_what_is_held_and_passes_the_error_on()
+    {
+        var transport = new Pipe();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, new RequestsInApplication());
+        writer.Write(Encoding.ASCII.GetBytes(Refusal));
+        writer.Complete(new IOException("reset"));
+        await Assert.ThrowsAsync<IOException>(async () => await transport.Reader.ReadAsync());
+    }
+
+    [Fact]
+    public async Task Cancelling_a_pending_flush_reaches_the_transport()
+    {
+        var transport = new Pipe(new PipeOptions(pauseWriterThreshold: 16, resumeWriterThreshold: 8));
+        var requests = new RequestsInApplication();
+        requests.Enter();
+        var writer = new RejectionRewritingWriter(transport.Writer, Rejections, requests);
+        writer.Write(new byte[64]);
+        var flush = writer.FlushAsync();
+        Assert.False(flush.IsCompleted);
+        writer.CancelPendingFlush();
+        Assert.True((await flush).IsCanceled);
     }
 }
 
