@@ -47,7 +47,8 @@ public static class ElasticsearchApi
     }
 
     /// <summary>
-    /// A request line or headers over ES's limits first (ES's HTTP layer refuses them), then authentication and
+    /// The request marked as the application's (Kestrel's own refusals, outside that, get ES's body: KestrelRejectionBodies);
+    /// a request line or headers over ES's limits first (ES's HTTP layer refuses them), then authentication and
     /// authorization (ES refuses an unauthenticated request before reading it), then ES's checks and error bodies; then
     /// bodies sent compressed are inflated as endpoints read them.
     /// </summary>
@@ -56,6 +57,7 @@ public static class ElasticsearchApi
         var input = app.ApplicationServices.GetRequiredService<InputOptions>();
         app.Use(async (context, next) =>
         {
+            KestrelRejectionBodies.Enter(context);
             if (ElasticsearchMiddleware.OversizedHead(context, input) is { } refused)
             {
                 context.Response.Headers[ElasticsearchMiddleware.ProductHeader] = ElasticsearchMiddleware.ProductName;

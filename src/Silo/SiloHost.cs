@@ -10,6 +10,7 @@ using Orleans.Storage;
 using TrainedModelsOrleans.Grains.Persistence;
 using TrainedModelsOrleans.Api;
 using TrainedModelsOrleans.Api.Endpoints;
+using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Api.Security;
 using Microsoft.Extensions.Options;
 using TrainedModelsOrleans.Grains;
@@ -63,7 +64,13 @@ public sealed class SiloHost : IAsyncDisposable
         var tls = TlsSettings.From(builder.Configuration);
         // Urls is not in appsettings.json: its default (http or https, 127.0.0.1:9200) follows Tls:Http.
         builder.WebHost.UseUrls(tls.ListenUrls(builder.Configuration["Urls"]));
-        if (tls.Http is { } serverCertificate) builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h => h.ServerCertificate = serverCertificate));
+        // Every endpoint gets Kestrel's own refusals with ES's body, inside TLS: the address binder applies these defaults
+        // before its own UseHttps, which it skips for an endpoint already using TLS.
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen =>
+        {
+            if (tls.Http is { } serverCertificate) listen.UseHttps(serverCertificate);
+            listen.UseKestrelRejectionBodies();
+        }));
         ConsoleLines(builder.Logging);
 
         using var startupLogging = LoggerFactory.Create(l => ConsoleLines(l.AddConfiguration(builder.Configuration.GetSection("Logging"))));
