@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json.Nodes;
 using TrainedModelsOrleans.Inference.OnnxRuntime;
@@ -23,6 +24,27 @@ public sealed class InferenceTests(ServiceFixture service) : IClassFixture<Servi
         service.PostAsync($"/_ml/trained_models/{id}/_infer", new JsonObject { ["docs"] = new JsonArray(docs.Select(d => d.DeepClone()).ToArray()) });
 
     private static float[] Floats(JsonNode node) => node.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+
+    [Fact]
+    public async Task The_nodes_view_of_inference_targets_drops_the_config_of_a_model_stopped_and_deleted()
+    {
+        var targets = service.Node.Services.GetRequiredService<TrainedModelsOrleans.Grains.Serving.InferenceTargets>();
+        var gone = await service.UploadModelAsync("targets-gone");
+        var kept = await service.UploadModelAsync("targets-kept");
+        (await service.StartAsync(gone)).AssertOk();
+        (await service.StartAsync(kept)).AssertOk();
+        foreach (var id in new[] { gone, kept }) (await InferAsync(id, TensorDoc(RandomRow(1), 1, 64))).AssertOk();
+        Assert.True((await targets.CurrentAsync(DateTimeOffset.UtcNow)).Configs.ContainsKey(gone));
+
+        (await service.StopAsync(gone)).AssertOk();
+        (await service.DeleteAsync($"/_ml/trained_models/{gone}")).AssertOk();
+        // Before, every config ever read stayed in the view: one more for each model a churn of ids deployed.
+        var after = await targets.CurrentAsync(DateTimeOffset.UtcNow);
+        Assert.False(after.Configs.ContainsKey(gone));
+        Assert.True(after.Configs.ContainsKey(kept));
+        (await InferAsync(kept, TensorDoc(RandomRow(2), 1, 64))).AssertOk();
+        (await service.StopAsync(kept)).AssertOk();
+    }
 
     [Fact]
     public async Task Tensor_docs_return_what_onnx_runtime_computes_in_input_order()

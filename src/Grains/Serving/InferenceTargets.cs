@@ -76,7 +76,10 @@ public sealed class InferenceTargets(IGrainFactory grains, ServingOptions option
         var aliases = (await grains.GetGrain<IMlIdsGrain>(IMlIdsGrain.Key).GetCommitted())
             .Where(i => i.Value.Kind == MlIdEntry.Alias).ToDictionary(i => i.Key, i => i.Value.ModelId, StringComparer.Ordinal);
         var wanted = assignments.Select(a => a.TaskParameters.ModelId).Concat(aliases.Values).Distinct().ToArray();
-        var configs = new Dictionary<string, TrainedModelConfig>(previous?.Configs ?? new Dictionary<string, TrainedModelConfig>(), StringComparer.Ordinal);
+        // Only what is deployed or aliased now: the configs of models gone since are dropped, not carried on forever.
+        var configs = new Dictionary<string, TrainedModelConfig>(StringComparer.Ordinal);
+        foreach (var id in wanted)
+            if (previous is not null && previous.Configs.TryGetValue(id, out var known)) configs[id] = known;
         var missing = await Task.WhenAll(wanted.Where(id => !configs.ContainsKey(id))
             .Select(async id => (Id: id, Config: await grains.GetGrain<ITrainedModelGrain>(id).GetConfig())));
         foreach (var (id, config) in missing)
