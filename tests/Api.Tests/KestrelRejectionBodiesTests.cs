@@ -319,39 +319,17 @@ public sealed class KestrelRejectionBodiesTests(ServiceFixture service) : IClass
 /// <summary>The same over HTTPS: the rewriting sits inside TLS, where the plaintext is.</summary>
 public sealed class KestrelRejectionBodiesOverHttpsTests : IAsyncLifetime
 {
-    private readonly TestCertificates _certificates = TestCertificates.Create();
-    private readonly string _dataDirectory = TestRunDirectory.CreateScratchDirectory("kestrel-https");
-    private TestDatabase _database = null!;
-    private SiloHost _node = null!;
+    private HttpsNode _https = null!;
 
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync("rejecthttps");
-        _node = await SiloHost.StartAsync(
-        [
-            .. TestSecurity.Arguments,
-            "--Urls=https://127.0.0.1:0",
-            $"--Tls:Http:Certificate={_certificates.NodeCertificatePath}",
-            $"--Tls:Http:Key={_certificates.NodeKeyPath}",
-            $"--ConnectionStrings:Postgres={_database.ConnectionString}",
-            $"--DataDirectory={_dataDirectory}",
-            "--Node:Name=reject-https-node",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
-    }
+    public async Task InitializeAsync() => _https = await HttpsNode.StartAsync("reject-https");
 
-    public async Task DisposeAsync()
-    {
-        await _node.DisposeAsync();
-        await _database.DisposeAsync();
-        _certificates.Dispose();
-    }
+    public async Task DisposeAsync() => await _https.DisposeAsync();
 
     [Fact]
     public async Task Over_https_an_answer_passes_untouched_and_a_refusal_after_it_gets_elasticsearchs_body()
     {
-        Assert.Equal("https", _node.BaseAddress.Scheme);
-        await using var connection = await RawHttp.ConnectAsync(_node.BaseAddress);
+        Assert.Equal("https", _https.Node.BaseAddress.Scheme);
+        await using var connection = await RawHttp.ConnectAsync(_https.Node.BaseAddress);
         await connection.SendAsync($"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: {TestSecurity.Elastic}\r\n\r\n");
         var root = await connection.ReadResponseAsync();
         Assert.Equal(200, root.Status);
@@ -359,7 +337,7 @@ public sealed class KestrelRejectionBodiesOverHttpsTests : IAsyncLifetime
         await connection.SendAsync($"GET /{new string('a', 70 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n");
         RawHttp.AssertElasticsearchRefusal(await connection.ReadResponseAsync(), 414, "too_long_http_line_exception");
 
-        await using var another = await RawHttp.ConnectAsync(_node.BaseAddress);
+        await using var another = await RawHttp.ConnectAsync(_https.Node.BaseAddress);
         await another.SendAsync("GET /\u0000 HTTP/1.1\r\nHost: x\r\n\r\n");
         RawHttp.AssertElasticsearchRefusal(await another.ReadResponseAsync(), 400, "illegal_argument_exception");
     }
@@ -367,7 +345,7 @@ public sealed class KestrelRejectionBodiesOverHttpsTests : IAsyncLifetime
     public async Task Http2_over_tls_is_served_as_before()
     {
         var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } };
-        using var http = TestSecurity.Client(_node.BaseAddress, TimeSpan.FromSeconds(30), handler: handler);
+        using var http = TestSecurity.Client(_https.Node.BaseAddress, TimeSpan.FromSeconds(30), handler: handler);
         http.DefaultRequestVersion = HttpVersion.Version20;
         http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
         using var answer = await http.GetAsync("/");
