@@ -85,10 +85,12 @@ public static class SoakBenchmark
 
         // The timeline's step; the first and last windows (equal length) are compared. The start's figures are taken
         // after the warm-up: two minutes in a run of five or more, so that the activations of the ids the cycles churn
-        // through have reached their collection age (Runtime:IdKeyedCollectionAge, 1 min, checked every 30 s).
+        // through have reached their collection age (Runtime:IdKeyedCollectionAge, 1 min, checked every 30 s); in a
+        // longer run, two windows.
         var step = TimeSpan.FromSeconds(Math.Min(30, duration.TotalSeconds / 10));
         var window = TimeSpan.FromSeconds(Math.Max(step.TotalSeconds, duration.TotalSeconds / 10));
-        var warmup = duration >= TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(2) : window;
+        // At least two windows, so that the start's latency window (the one before it) is past the cold start.
+        var warmup = duration >= TimeSpan.FromMinutes(5) && 2 * window < TimeSpan.FromMinutes(2) ? TimeSpan.FromMinutes(2) : 2 * window;
         var gcdump = await PeersBenchmark.FindOrInstallDotnetToolAsync("dotnet-gcdump");
         var counters = await ManagedHeapCounters.StartAsync(service.Id, step, duration + TimeSpan.FromSeconds(15), folder);
 

@@ -27,9 +27,10 @@ public sealed class DefinitionUploads(ServiceLimits limits)
         var large = request.ContentLength >= LargeBody;
         try
         {
-            // Read in its own method: the body is garbage once the part is decoded, before the (long) store.
-            var (upload, bodyLength) = await ReadAsync(modelId, part, request);
-            large |= bodyLength >= LargeBody;
+            byte[]? body = await RequestBody.ReadBytesAsync(request, required: true, preallocateUpTo: limits.Options.MaxContentLength);
+            large |= body.Length >= LargeBody;
+            var upload = Decode(modelId, part, body);
+            body = null; // garbage once the part is decoded, before the (long) store
             await store(upload);
         }
         finally
@@ -53,11 +54,10 @@ public sealed class DefinitionUploads(ServiceLimits limits)
         else GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
     }
 
-    private async Task<(DefinitionPart Upload, long BodyLength)> ReadAsync(string modelId, string part, HttpRequest request)
+    private DefinitionPart Decode(string modelId, string part, byte[] body)
     {
-        var body = await RequestBody.ReadBytesAsync(request, required: true, preallocateUpTo: limits.Options.MaxContentLength);
         var upload = DefinitionPartBody.Parse(modelId, part, body);
         limits.CheckTotalDefinitionLength(modelId, upload.TotalDefinitionLength);
-        return (upload, body.Length);
+        return upload;
     }
 }

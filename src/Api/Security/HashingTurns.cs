@@ -9,12 +9,20 @@ namespace TrainedModelsOrleans.Api.Security;
 /// verifying API keys have one each, so a flood of wrong passwords never delays a key's verification (hashing a new
 /// secret, for a user or a key, takes a password turn).
 /// </summary>
-public sealed class HashingTurns(int slots, int queue) : IDisposable
+public sealed class HashingTurns : IDisposable
 {
-    private readonly ConcurrencyLimiter _limiter = new(new ConcurrencyLimiterOptions
+    private readonly ConcurrencyLimiter _limiter;
+
+    public HashingTurns(int slots, int queue)
     {
-        PermitLimit = slots, QueueLimit = queue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-    });
+        // Checked when the node starts (the authenticator is made then): with no turn every login would fail.
+        if (slots < 1) throw new InvalidOperationException($"Security:MaxConcurrentHashing must be at least 1; it is {slots}");
+        if (queue < 0) throw new InvalidOperationException($"Security:MaxQueuedHashing must not be negative; it is {queue}");
+        _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = slots, QueueLimit = queue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+    }
 
     public async Task<T> RunAsync<T>(Func<T> hashing, CancellationToken cancellationToken)
     {

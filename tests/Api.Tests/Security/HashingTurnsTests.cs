@@ -46,4 +46,12 @@ public sealed class HashingTurnsTests
         var answers = await Task.WhenAll(first, next).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(new[] { 1, 3 }, answers);
     }
+
+    [Fact]
+    public void No_turn_at_all_is_refused_when_the_node_starts_naming_the_setting()
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => new HashingTurns(slots: 0, queue: 10));
+        Assert.Contains("Security:MaxConcurrentHashing", refused.Message);
+        Assert.Contains("Security:MaxQueuedHashing", Assert.Throws<InvalidOperationException>(() => new HashingTurns(slots: 1, queue: -1)).Message);
+    }
 }
