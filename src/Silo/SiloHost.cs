@@ -158,9 +158,9 @@ public sealed class SiloHost : IAsyncDisposable
             // The dashboard has no authentication of its own: its every path needs the monitor privilege.
             app.MapOrleansDashboard("/dashboard").WithMetadata(new SecuredAction(RouteActions.Dashboard));
             app.MapPrometheusMetrics();
-            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value,
-                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
-            WarnIfTransportOpenInPlaintext(settings, tls, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security"));
+            var securityLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TrainedModelsOrleans.Security");
+            ElasticUserBootstrap.WarnIfDisabled(app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, securityLog);
+            WarnIfTransportOpenInPlaintext(settings, tls, securityLog);
             await app.StartAsync(startupTimeout.Token);
             await ElasticUserBootstrap.RunAsync(app.Services.GetRequiredService<IGrainFactory>(),
                 app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value, app.Services.GetRequiredService<Authenticator>(),

@@ -55,8 +55,7 @@ public sealed record TreeEnsembleDefinition(TrainedModelNode TrainedModel, IRead
             {
                 // 64 KB first (most definitions are small), growing to 1 MB.
                 var chunk = GC.AllocateUninitializedArray<byte>(Math.Min(InflateChunk, 64 * 1024 << Math.Min(chunks.Count, 4)));
-                var filled = 0;
-                while (filled < chunk.Length && input.Read(chunk, filled, chunk.Length - filled) is > 0 and var read) filled += read;
+                var filled = input.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
                 if (inflated + filled > maxInflatedBytes)
                     throw InflatedTooLarge($"Cannot parse model definition as the content is larger than the maximum stream size of [{maxInflatedBytes}] bytes (setting Limits:MaxInflatedDefinitionLength)");
                 inflated += filled;
