@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using TrainedModelsOrleans.Api.Http;
 using TrainedModelsOrleans.Grains.Errors;
+using TrainedModelsOrleans.Grains.Models.Parsing;
 using TrainedModelsOrleans.Grains.Security;
 
 namespace TrainedModelsOrleans.Api.Security;
@@ -48,16 +49,16 @@ public static class ApiKeyRequests
             switch (field)
             {
                 case "ids":
-                    if (value is not JsonArray array) throw SecurityRequests.Unsupported(parser, field, value);
+                    if (value is not JsonArray array) throw JsonTokens.Unsupported(parser, field, value);
                     ids = [.. array.Select(i => i is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
-                        : throw SecurityRequests.Unsupported(parser, field, i))];
+                        : throw JsonTokens.Unsupported(parser, field, i))];
                     break;
                 case "id" or "name" or "username" or "realm_name":
                     SecurityRequests.ObjectString(parser, body, field);
                     break;
                 case "owner":
                     if (value is not JsonValue b || b.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
-                        throw SecurityRequests.Unsupported(parser, field, value);
+                        throw JsonTokens.Unsupported(parser, field, value);
                     break;
                 default:
                     throw new ElasticsearchException(400, "x_content_parse_exception", $"[{parser}] unknown field [{field}]");

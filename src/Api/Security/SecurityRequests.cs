@@ -121,13 +121,13 @@ public static class SecurityRequests
                 foreach (var (roleName, descriptor) in descriptors) roles.Add(ParseRoleDescriptor(roleName, descriptor));
                 break;
             case var other:
-                throw Unsupported(parser, "role_descriptors", other);
+                throw JsonTokens.Unsupported(parser, "role_descriptors", other);
         }
         var metadata = body["metadata"] switch
         {
             null when !body.ContainsKey("metadata") => "{}",
             JsonObject m => m.ToJsonString(),
-            var other => throw Unsupported(parser, "metadata", other),
+            var other => throw JsonTokens.Unsupported(parser, "metadata", other),
         };
         return new CreateApiKeyRequest(name, expiration, roles, metadata);
     }
@@ -183,9 +183,6 @@ public static class SecurityRequests
     {
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        var other => throw Unsupported(parser, field, other),
+        var other => throw JsonTokens.Unsupported(parser, field, other),
     };
-
-    internal static ElasticsearchException Unsupported(string parser, string field, JsonNode? value) =>
-        new(400, "x_content_parse_exception", $"[{parser}] {field} doesn't support values of type: {JsonTokens.Name(value)}");
 }

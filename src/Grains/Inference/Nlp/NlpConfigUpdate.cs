@@ -152,7 +152,7 @@ internal static class NlpConfigUpdate
                     throw EsErrors.IllegalArgument($"Failed to parse value [{text}] as only [true] or [false] are allowed.");
             }
         }
-        throw Unsupported(parser, field, node);
+        throw JsonTokens.Unsupported(parser, field, node);
     }
 
     // NlpConfigUpdate.tokenizationFromMap + BertTokenizationUpdate.apply.
@@ -229,14 +229,14 @@ internal static class NlpConfigUpdate
     private static string String(string parser, string field, JsonNode? node)
     {
         if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String) return v.GetValue<string>();
-        throw Unsupported(parser, field, node);
+        throw JsonTokens.Unsupported(parser, field, node);
     }
 
     // declareInt: a number or a numeric string; decimals are truncated, as ES coerces them.
     private static int Int(string parser, string field, JsonNode? node)
     {
         if (node is not JsonValue v || v.GetValueKind() is not (JsonValueKind.Number or JsonValueKind.String))
-            throw Unsupported(parser, field, node);
+            throw JsonTokens.Unsupported(parser, field, node);
         var text = v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString();
         if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return i;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !double.IsNaN(d) && !double.IsInfinity(d))
@@ -251,7 +251,7 @@ internal static class NlpConfigUpdate
     private static List<string> StringList(string parser, string field, JsonNode? node)
     {
         if (node is JsonValue single) return [Scalar(parser, field, single)];
-        if (node is not JsonArray array) throw Unsupported(parser, field, node);
+        if (node is not JsonArray array) throw JsonTokens.Unsupported(parser, field, node);
         var list = new List<string>(array.Count);
         foreach (var element in array)
         {
@@ -266,9 +266,6 @@ internal static class NlpConfigUpdate
     {
         JsonValueKind.String => v.GetValue<string>(),
         JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
-        _ => throw Unsupported(parser, field, v),
+        _ => throw JsonTokens.Unsupported(parser, field, v),
     };
-
-    private static ElasticsearchException Unsupported(string parser, string field, JsonNode? node) =>
-        EsErrors.XContentParse($"[{parser}] {field} doesn't support values of type: {JsonTokens.Name(node)}");
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainedModelsOrleans.Grains.Errors;
 
 namespace TrainedModelsOrleans.Grains.Models.Parsing;
 
@@ -20,4 +21,8 @@ public static class JsonTokens
         },
         _ => "VALUE_NULL",
     };
+
+    /// <summary>ES's ObjectParser refusal of a field whose value is of a type it does not take.</summary>
+    public static ElasticsearchException Unsupported(string parser, string field, JsonNode? value) =>
+        EsErrors.XContentParse($"[{parser}] {field} doesn't support values of type: {Name(value)}");
 }
